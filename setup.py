@@ -1,0 +1,29 @@
+"""Install the d2lhpo package (the code saved from the book's chapters)."""
+from setuptools import find_packages, setup
+
+BOOK = [
+    'd2lbook==1.0.3',
+    'setuptools<80',        # d2l-notedown imports pkg_resources
+    'pybtex==0.24.0',       # sphinxcontrib-bibtex 2.4.2 fails with 0.26
+    'jupyter',
+]
+TEST = ['pytest', 'nbval==0.11.0']
+
+setup(
+    name='d2lhpo',
+    version='0.1.0',
+    description='Dive into Hyperparameter Optimization: the book\'s library',
+    python_requires='>=3.10',
+    packages=find_packages(include=['d2lhpo', 'd2lhpo.*']),
+    install_requires=[
+        # The CPU wheel installed on these machines; the range admits others.
+        'torch>=2.1,<2.15',
+        'numpy',
+        'scipy',
+        'matplotlib',
+        'scikit-learn',
+        'pandas',
+        'ipython',
+    ],
+    extras_require={'book': BOOK, 'test': TEST, 'dev': BOOK + TEST},
+)

@@ -1,0 +1,48 @@
+"""Check the executed chapters: every section ran, and no cell errored.
+
+d2lbook's eval build writes one executed notebook per section; this script
+fails (exit 1) if a section is missing, a code cell was not executed, or a
+cell's output is an error.
+
+Usage: python tools/check_eval.py _build/eval/chapter_hpo
+"""
+import pathlib
+import sys
+
+import nbformat
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from build_lib import chapter_files  # noqa: E402
+
+
+def problems(eval_dir):
+    eval_dir = pathlib.Path(eval_dir)
+    for md in chapter_files():
+        nb_path = eval_dir / (md.stem + '.ipynb')
+        if not nb_path.exists():
+            yield f'{nb_path}: missing (did the section fail to execute?)'
+            continue
+        nb = nbformat.read(nb_path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != 'code' or not cell.source.strip():
+                continue
+            if cell.get('execution_count') is None:
+                yield f'{nb_path}: code cell {i} was not executed'
+            for out in cell.get('outputs', []):
+                if out.get('output_type') == 'error':
+                    yield (f'{nb_path}: code cell {i} raised '
+                           f'{out.get("ename")}: {out.get("evalue")}')
+
+
+def main(argv):
+    found = list(problems(argv[1] if len(argv) > 1 else
+                          '_build/eval/chapter_hpo'))
+    for line in found:
+        print(line, file=sys.stderr)
+    if not found:
+        print('every chapter executed without errors')
+    return 1 if found else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
