@@ -24,6 +24,17 @@ sys.path.insert(0, str(ROOT / 'tools'))
 from build_lib import chapter_files  # noqa: E402
 
 
+def cpu_model():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def run_chapter(md_path, timeout):
     nb = notebook.read_markdown(md_path.read_text())
     nb = nbformat.v4.upgrade(nb) if nb.nbformat < 4 else nb
@@ -40,8 +51,9 @@ def main():
     args = parser.parse_args()
     import torch
     device = (torch.cuda.get_device_name(0) if torch.cuda.is_available()
-              else f'CPU ({os.cpu_count()} cores, {platform.processor()})')
-    print(f'device: {device}; torch {torch.__version__}')
+              else f'CPU ({os.cpu_count()} cores, {cpu_model()})')
+    print(f'device: {device}; torch {torch.__version__}; '
+          f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")}')
     total = 0.0
     for md in chapter_files():
         seconds = run_chapter(md, args.timeout)
