@@ -58,12 +58,8 @@ class DataSplits:
         return f'DataSplits({self.name!r}, {sizes})'
 
 @functools.lru_cache(maxsize=None)
-def load_digits_data(num_val=300, num_test=300):
-    """Load scikit-learn's 8x8 digits with a fixed, stratified split.
-
-    Pixels are scaled to [0, 1]; images have shape (1, 8, 8). The split uses
-    `random_state=0`, so it is the same on every machine.
-    """
+def _digits_arrays(num_val, num_test):
+    """The digits as numpy arrays, split once per process."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     X, y = load_digits(return_X_y=True)
@@ -72,9 +68,18 @@ def load_digits_data(num_val=300, num_test=300):
         X, y, test_size=num_test, stratify=y, random_state=0)
     X_train, X_val, y_train, y_val = train_test_split(
         X_rest, y_rest, test_size=num_val, stratify=y_rest, random_state=0)
-    as_tensors = lambda X, y: (torch.tensor(X), torch.tensor(y))
-    return DataSplits('digits', as_tensors(X_train, y_train),
-                      as_tensors(X_val, y_val), as_tensors(X_test, y_test))
+    return (X_train, y_train), (X_val, y_val), (X_test, y_test)
+
+def load_digits_data(num_val=300, num_test=300):
+    """Load scikit-learn's 8x8 digits with a fixed, stratified split.
+
+    Pixels are scaled to [0, 1]; images have shape (1, 8, 8). The split uses
+    `random_state=0`, so it is the same on every machine. Each call returns
+    fresh tensors (the split itself is computed once).
+    """
+    splits = [(torch.tensor(X), torch.tensor(y))
+              for X, y in _digits_arrays(num_val, num_test)]
+    return DataSplits('digits', *splits)
 
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)

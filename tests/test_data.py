@@ -53,13 +53,22 @@ def test_every_class_is_in_every_digits_split(digits):
 
 
 def test_digits_split_is_deterministic(digits):
+    import d2lhpo
     again = load_digits_data()
-    fresh = load_digits_data.__wrapped__()  # bypass the cache
+    d2lhpo.book._digits_arrays.cache_clear()  # split again from scratch
+    fresh = load_digits_data()
     for split in SPLITS:
         for other in (again, fresh):
             X, y = getattr(other, split)
             assert torch.equal(X, getattr(digits, split)[0])
             assert torch.equal(y, getattr(digits, split)[1])
+
+
+def test_digits_calls_return_independent_tensors(digits):
+    X, _ = load_digits_data().train
+    X += 1.0  # a caller that changes its tensors in place
+    assert torch.equal(load_digits_data().train[0], digits.train[0])
+    assert float(load_digits_data().train[0].max()) <= 1.0
 
 
 # -------------------------------------------------------------- read_idx
