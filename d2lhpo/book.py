@@ -276,8 +276,11 @@ class Domain:
     def contains(self, value):
         """Whether `value` is a member of the domain."""
         if self.kind in ('constant', 'categorical'):
-            return any(value == c for c in self.choices)
-        if self.kind == 'int' and not isinstance(value, numbers.Integral):
+            # True == 1 in Python; a bool only matches a bool.
+            return any(value == c and isinstance(value, bool) ==
+                       isinstance(c, bool) for c in self.choices)
+        if isinstance(value, bool) or (self.kind == 'int' and not
+                                       isinstance(value, numbers.Integral)):
             return False
         return (isinstance(value, numbers.Real)
                 and self.low <= value <= self.high)
@@ -318,12 +321,17 @@ def make_domain(name, spec):
                              f'needs bounds > 0, got lower bound {low}')
     elif family == 'randint':
         p = _frozen_params(spec, ('low', 'high', 'loc'))
+        if not all(isinstance(p.get(k, 0), numbers.Integral)
+                   for k in ('low', 'high', 'loc')):
+            raise ValueError(f'hyperparameter {name!r}: randint needs '
+                             f'integer bounds, got {spec.args}')
         low = p['low'] + p.get('loc', 0)
         high = p['high'] + p.get('loc', 0) - 1  # randint excludes `high`
         log, kind = False, 'int'
     else:
+        shown = f'scipy.stats.{family}' if family else type(spec).__name__
         raise ValueError(
-            f'hyperparameter {name!r}: unsupported domain {spec!r}; use '
+            f'hyperparameter {name!r}: unsupported domain {shown}; use '
             'stats.uniform, stats.loguniform, stats.randint, a non-empty '
             'list of choices, or a constant')
     # A float range needs low < high; an int range may hold a single value.
@@ -367,8 +375,6 @@ import pandas as pd
 import torch
 from matplotlib import pyplot as plt
 from scipy import stats
-
-import d2lhpo
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -550,7 +556,7 @@ class HPOTuner:
                 self.bookkeeping(record)
         finally:
             self.clock = now()
-        return self.incumbent
+        return copy.deepcopy(self.incumbent)
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def evaluate(self, config):
@@ -628,14 +634,15 @@ class ProgressBoard:
 
     def show(self):
         """Display the figure in Jupyter, replacing the previous one."""
-        fig = self.figure()
         try:
             from IPython import display, get_ipython
-        except ImportError:
-            get_ipython = lambda: None
-        if get_ipython() is not None:
-            display.display(fig)
-            display.clear_output(wait=True)
+        except ImportError:  # not in IPython: nothing to draw on
+            return
+        if get_ipython() is None:
+            return
+        fig = self.figure()
+        display.display(fig)
+        display.clear_output(wait=True)
         plt.close(fig)
 
 
@@ -663,7 +670,9 @@ def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
         n = np.sum(~np.isnan(curves), axis=0)
         ok = n > 0
         mean = np.nanmean(curves[:, ok], axis=0)
-        stderr = np.nanstd(curves[:, ok], axis=0) / np.sqrt(n[ok])
+        squares = np.nansum((curves[:, ok] - mean) ** 2, axis=0)
+        std = np.sqrt(squares / np.maximum(n[ok] - 1, 1))  # 0 for one run
+        stderr = std / np.sqrt(n[ok])
         line, = ax.plot(grid[ok], mean, label=f'{name} ({len(pairs)} runs)')
         ax.fill_between(grid[ok], mean - stderr, mean + stderr,
                         color=line.get_color(), alpha=0.25)

@@ -122,6 +122,13 @@ def saved_cells(md_path: pathlib.Path):
             yield label, source + '\n'
 
 
+def _imports_package(node) -> bool:
+    """Whether ``node`` is ``import d2lhpo`` (alone)."""
+    return (isinstance(node, ast.Import) and len(node.names) == 1
+            and node.names[0].name == 'd2lhpo'
+            and node.names[0].asname is None)
+
+
 def _added_to(node: ast.stmt):
     """Return the class name if ``node`` is an ``add_to_class`` method."""
     if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -185,6 +192,8 @@ def build_source(files=None) -> str:
             where = f'{rel} ({label})'
             entries = []
             for node, text in _segments(source, where):
+                if _imports_package(node):
+                    continue  # inside the package, d2lhpo is this module
                 cls = _added_to(node) if node is not None else None
                 if cls is not None:
                     if cls not in classes:
