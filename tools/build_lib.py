@@ -182,7 +182,7 @@ def _method_text(text: str) -> str:
 def build_source(files=None) -> str:
     """Assemble the package module from the chapters' saved cells."""
     files = chapter_files() if files is None else files
-    blocks = []      # list of lists of [kind, name, text]
+    blocks = []      # (where, label, entries); an entry is [text]
     classes = {}     # class name -> the entry that holds its text
     public = []
     for path in files:
@@ -200,11 +200,11 @@ def build_source(files=None) -> str:
                         raise BuildError(
                             f'{where}: add_to_class({cls}) for {node.name}, '
                             f'but class {cls} is not saved earlier')
-                    classes[cls][2] += (
+                    classes[cls][0] += (
                         f'\n\n    # Added in {rel} (:numref:`{label}`)\n'
                         + _method_text(text.strip('\n')))
                     continue
-                entry = ['stmt', None, text]
+                entry = [text]  # a list, so that methods can be appended
                 if isinstance(node, ast.ClassDef):
                     classes[node.name] = entry
                 if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
@@ -217,7 +217,7 @@ def build_source(files=None) -> str:
                 blocks.append((where, label, entries))
     parts = [HEADER]
     for where, label, entries in blocks:
-        body = '\n'.join(e[2] for e in entries).strip('\n')
+        body = '\n'.join(e[0] for e in entries).strip('\n')
         parts.append(f'# Defined in {where.split(" ")[0]} '
                      f'(:numref:`{label}`)\n{body}\n')
     names = sorted({n for n in public if not n.startswith('_')})
