@@ -19,7 +19,7 @@ NOTEBOOKS = _build/eval/chapter_hpo
 NBVAL_FLAGS ?= --nbval
 
 .PHONY: setup apt-html lib lib-check unit eval nbval test html pdf \
-        chapter-times clean
+        chapter-times bench-simulator clean
 
 # ---------------------------------------------------------------- set-up
 $(STAMP): setup.py
@@ -72,6 +72,10 @@ test: unit nbval
 
 chapter-times: setup  ## time each chapter's execution
 	$(PY) benchmarks/chapter_times.py
+
+bench-simulator: setup  ## simulator speed, side by side with Syne Tune 0.16
+	$(PY) -m pip install --quiet -e '.[compare]'
+	$(PY) benchmarks/simulator_speed.py
 
 clean:
 	rm -rf _build

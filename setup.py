@@ -15,6 +15,8 @@ setup(
     description='Dive into Hyperparameter Optimization: the book\'s library',
     python_requires='>=3.10',
     packages=find_packages(include=['d2lhpo', 'd2lhpo.*']),
+    # The learning-curve table of the benchmark chapter ships with the code.
+    package_data={'d2lhpo': ['data/*.npz']},
     install_requires=[
         # The CPU wheel installed on these machines; the range admits others.
         'torch>=2.1,<2.15',
@@ -25,5 +27,8 @@ setup(
         'pandas',
         'ipython',
     ],
-    extras_require={'book': BOOK, 'test': TEST, 'dev': BOOK + TEST},
+    extras_require={'book': BOOK, 'test': TEST, 'dev': BOOK + TEST,
+                    # benchmarks/simulator_speed.py only; its blackbox
+                    # repository imports huggingface_hub
+                    'compare': ['syne-tune==0.16.0', 'huggingface_hub']},
 )

@@ -181,6 +181,21 @@ def error_rate(model, X, y, batch_size=1024):
             wrong += (pred != y[i:i + batch_size]).sum().item()
     return wrong / len(y)
 
+def train_epoch(model, optimizer, X, y, batch_size, generator):
+    """One pass of minibatch SGD over (X, y); return the mean loss."""
+    model.train()
+    loss_fn = nn.CrossEntropyLoss()
+    order = torch.randperm(len(y), generator=generator).to(X.device)
+    total = torch.zeros((), device=X.device)
+    for i in range(0, len(y), batch_size):
+        idx = order[i:i + batch_size]
+        loss = loss_fn(model(X[idx]), y[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total += loss.detach() * len(idx)
+    return total.item() / len(y)
+
 def train_model(model, data, lr, batch_size, num_epochs, momentum=0.0,
                 weight_decay=0.0, seed=0, device=None):
     """Train `model` with minibatch SGD on `data.train`.
@@ -194,18 +209,10 @@ def train_model(model, data, lr, batch_size, num_epochs, momentum=0.0,
     X_val, y_val = (t.to(device) for t in data.val)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr,
                                 momentum=momentum, weight_decay=weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
     val_errors = []
     for _ in range(num_epochs):
-        model.train()
-        order = torch.randperm(len(y), generator=generator).to(device)
-        for i in range(0, len(y), batch_size):
-            idx = order[i:i + batch_size]
-            loss = loss_fn(model(X[idx]), y[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+        train_epoch(model, optimizer, X, y, batch_size, generator)
         val_errors.append(error_rate(model, X_val, y_val))
     return val_errors
 
@@ -365,6 +372,7 @@ def sample_config(domains, rng):
 import copy
 import dataclasses
 import functools
+import inspect
 import itertools
 import math
 import numbers
@@ -468,15 +476,43 @@ class GridSearcher(HPOSearcher):
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+CONTINUE, PAUSE, STOP = 'continue', 'pause', 'stop'
+
+@dataclasses.dataclass(frozen=True)
+class Resume:
+    """Returned by `suggest` to continue the paused trial `trial_id`."""
+    trial_id: int
+
 class HPOScheduler:
-    """Decides which trial runs next (and, later, for how long)."""
+    """Decides which trial runs next and for how long.
+
+    Subclasses implement `suggest` and `update`; the trial events have
+    defaults that run every trial to its end.
+    """
     def suggest(self):
-        """Return the next configuration to run, or None to stop."""
+        """Return a configuration to start, a `Resume`, or None (nothing
+        to run now)."""
         raise NotImplementedError
 
     def update(self, config, error, info=None):
         """Receive the result of a finished trial (NaN if it failed)."""
         raise NotImplementedError
+
+    def on_trial_start(self, trial):
+        """`trial` (a `TrialRecord`) started or resumed on a worker."""
+
+    def on_trial_result(self, trial, result):
+        """Answer an intermediate result with CONTINUE, PAUSE or STOP."""
+        return CONTINUE
+
+    def on_trial_complete(self, trial, result):
+        """`trial` ran to its end; `result` is its last result."""
+        self.update(trial.config, result['error'], info=result)
+
+    def on_trial_error(self, trial, message):
+        """`trial` failed; no more results will come from it."""
+        self.update(trial.config, math.nan,
+                    info={'status': 'failed', 'message': message})
 
 class BasicScheduler(HPOScheduler):
     """Runs each configuration that its searcher proposes to the end."""
@@ -493,15 +529,17 @@ class BasicScheduler(HPOScheduler):
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 @dataclasses.dataclass
 class TrialRecord:
-    """The outcome of one finished trial."""
+    """A trial: its configuration, its state and its latest outcome."""
     trial_id: int
     config: dict
-    error: float        # NaN if the trial failed
-    status: str         # 'completed' or 'failed'
-    runtime: float      # seconds spent in the objective
-    start_time: float   # tuner clock (s) when the trial started
-    end_time: float     # tuner clock (s) when it finished
-    message: str = ''   # why the trial failed
+    error: float = math.nan   # latest error reported (NaN if failed)
+    status: str = 'running'   # paused, completed, stopped or failed later
+    runtime: float = 0.0      # seconds spent in the objective
+    start_time: float = 0.0   # clock (s) when the trial started
+    end_time: float = math.nan  # clock (s) when it ended or paused
+    message: str = ''         # why the trial failed
+    epochs: int = 0           # results reported so far
+    worker: int = 0           # the worker it ran on (last)
 
 def as_error(value):
     """Convert what an objective returned into a Python float."""
@@ -515,6 +553,26 @@ def as_error(value):
                         f'{type(value).__name__}')
     return float(value)
 
+def as_result(value):
+    """Turn a reported value (a number, or a dict with an 'error') into a
+    result dict with a finite float 'error'."""
+    result = dict(value) if isinstance(value, dict) else {'error': value}
+    if 'error' not in result:
+        raise KeyError(f"a reported dict needs an 'error', got {value!r}")
+    result['error'] = as_error(result['error'])
+    if not math.isfinite(result['error']):
+        raise ValueError(f"the objective returned {result['error']}")
+    return result
+
+def objective_steps(objective, config):
+    """Iterate over what `objective(**config)` reports: the values that a
+    generator yields, or the one value that a function returns."""
+    value = objective(**copy.deepcopy(config))
+    if inspect.isgenerator(value):
+        yield from value
+    else:
+        yield value
+
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class HPOTuner:
@@ -524,15 +582,65 @@ class HPOTuner:
         self.objective = objective
         self.board = board
         self.records = []                # one TrialRecord per trial
+        self.results = []                # one dict per reported result
         self.incumbent = None            # best configuration so far
         self.incumbent_error = math.inf
-        self.incumbent_trajectory = []   # incumbent error after each trial
-        self.cumulative_runtime = []     # tuner clock after each trial
+        self.incumbent_trajectory = []   # incumbent error after each result
+        self.cumulative_runtime = []     # clock at each result
         self.clock = 0.0                 # seconds spent in `run` so far
+        self.paused = {}                 # trial_id -> its paused steps
+
+    # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+    def start_trial(self, suggestion, time, worker=0):
+        """Start a trial for a suggested config, or resume a paused one."""
+        if isinstance(suggestion, Resume):
+            trial = self.records[suggestion.trial_id]
+            if trial.status != 'paused':
+                raise ValueError(f'cannot resume trial {trial.trial_id}: it is '
+                                 f'{trial.status}, not paused')
+            trial.status, trial.end_time = 'running', math.nan
+        else:
+            trial = TrialRecord(len(self.records), copy.deepcopy(suggestion),
+                                start_time=time)
+            self.records.append(trial)
+        trial.worker = worker
+        self.scheduler.on_trial_start(trial)
+        return trial
+
+    # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+    def report(self, trial, result):
+        """Book a result of `trial`; return the scheduler's decision."""
+        trial.epochs += 1
+        trial.error = result['error']
+        result.update(trial_id=trial.trial_id, epoch=trial.epochs)
+        self.results.append(result)
+        if result['error'] < self.incumbent_error:
+            self.incumbent = copy.deepcopy(trial.config)
+            self.incumbent_error = result['error']
+        self.incumbent_trajectory.append(self.incumbent_error)
+        self.cumulative_runtime.append(result['time'])
+        if self.board is not None and math.isfinite(self.incumbent_error):
+            self.board.draw(result['time'], self.incumbent_error, 'incumbent')
+        decision = self.scheduler.on_trial_result(trial, result)
+        if decision not in (CONTINUE, PAUSE, STOP):
+            raise ValueError(f'on_trial_result returned {decision!r}; expected '
+                             'CONTINUE, PAUSE or STOP')
+        return decision
+
+    # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+    def finish(self, trial, status, time, message='', result=None):
+        """End `trial` with `status`; tell the scheduler if it completed or
+        failed (it decided the other cases itself)."""
+        trial.status, trial.end_time, trial.message = status, time, message
+        if status == 'completed':
+            self.scheduler.on_trial_complete(trial, result)
+        elif status == 'failed':
+            trial.error = math.nan
+            self.scheduler.on_trial_error(trial, message)
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def run(self, number_of_trials):
-        """Run up to `number_of_trials` trials; return the incumbent."""
+        """Run up to `number_of_trials` new trials; return the incumbent."""
         if (isinstance(number_of_trials, bool)
                 or not isinstance(number_of_trials, numbers.Integral)
                 or number_of_trials <= 0):
@@ -540,49 +648,52 @@ class HPOTuner:
                              f'got {number_of_trials!r}')
         started, offset = time.perf_counter(), self.clock
         now = lambda: offset + time.perf_counter() - started
+        new_trials = 0
         try:
-            for _ in range(number_of_trials):
-                config = self.scheduler.suggest()
-                if config is None:  # the searcher has nothing left to propose
+            while new_trials < number_of_trials:
+                suggestion = self.scheduler.suggest()
+                if suggestion is None:  # the searcher has nothing left to propose
                     break
-                start_time = now()
-                error, runtime, message = self.evaluate(config)
-                status = 'completed' if not message else 'failed'
-                record = TrialRecord(len(self.records), copy.deepcopy(config),
-                                     error, status, runtime, start_time, now(),
-                                     message)
-                self.scheduler.update(config, error, info={
-                    'status': status, 'runtime': runtime, 'message': message})
-                self.bookkeeping(record)
+                new_trials += not isinstance(suggestion, Resume)
+                self.run_trial(self.start_trial(suggestion, now()), now)
         finally:
             self.clock = now()
         return copy.deepcopy(self.incumbent)
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
-    def evaluate(self, config):
-        """Return (error, runtime, message); message is '' on success."""
-        tic = time.perf_counter()
-        try:
-            error = as_error(self.objective(**copy.deepcopy(config)))
-            message = '' if math.isfinite(error) else \
-                f'the objective returned {error}'
-        except Exception as err:  # a failing trial must not end the search
-            error, message = math.nan, f'{type(err).__name__}: {err}'
-        if message:
-            error = math.nan
-        return error, time.perf_counter() - tic, message
-
-    # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
-    def bookkeeping(self, record):
-        """Store a finished trial and update the incumbent."""
-        self.records.append(record)
-        if record.status == 'completed' and record.error < self.incumbent_error:
-            self.incumbent = copy.deepcopy(record.config)
-            self.incumbent_error = record.error
-        self.incumbent_trajectory.append(self.incumbent_error)
-        self.cumulative_runtime.append(record.end_time)
-        if self.board is not None and math.isfinite(self.incumbent_error):
-            self.board.draw(record.end_time, self.incumbent_error, 'incumbent')
+    def run_trial(self, trial, now):
+        """Run `trial` until it completes, fails, pauses or is stopped."""
+        steps = self.paused.pop(trial.trial_id, None)
+        if steps is None:
+            steps = objective_steps(self.objective, trial.config)
+        status, message, result = 'completed', '', None
+        while True:
+            tic = time.perf_counter()
+            try:
+                result = as_result(next(steps))
+            except StopIteration:
+                break
+            except Exception as err:  # a failing trial must not end the search
+                status, message = 'failed', f'{type(err).__name__}: {err}'
+                break
+            except BaseException:  # Ctrl-C: end the trial, keep its results
+                self.finish(trial, 'stopped', now(), 'interrupted')
+                raise
+            finally:
+                trial.runtime += time.perf_counter() - tic
+            result['time'] = now()
+            decision = self.report(trial, result)
+            if decision == PAUSE:
+                self.paused[trial.trial_id] = steps
+                status = 'paused'
+                break
+            if decision == STOP:
+                steps.close()
+                status = 'stopped'
+                break
+        if status == 'completed' and trial.epochs == 0:
+            status, message = 'failed', 'the objective reported no result'
+        self.finish(trial, status, now(), message, result)
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def records_table(self):
@@ -591,11 +702,18 @@ class HPOTuner:
         for r in self.records:
             row = {'trial_id': r.trial_id}
             row.update({k: v for k, v in r.config.items() if k not in row})
-            row.update(error=r.error, status=r.status, runtime=r.runtime,
-                       start_time=r.start_time, end_time=r.end_time,
-                       message=r.message)
+            row.update(error=r.error, status=r.status, epochs=r.epochs,
+                       runtime=r.runtime, start_time=r.start_time,
+                       end_time=r.end_time, worker=r.worker, message=r.message)
             rows.append(row)
         return pd.DataFrame(rows)
+
+    # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+    def results_table(self):
+        """All reported results as a pandas DataFrame, one row per result."""
+        table = pd.DataFrame(self.results)
+        first = ['trial_id', 'epoch', 'error', 'time']
+        return table[first + [c for c in table.columns if c not in first]]
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -682,35 +800,661 @@ def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
     return ax
 
 
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+import copy
+import heapq
+import itertools
+import json
+import numbers
+import os
+import random
+import time
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import nn
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+class MLP(nn.Module):
+    """A multilayer perceptron on flattened images.
+
+    `depth` hidden layers of `width` ReLU units, each followed by dropout.
+    """
+    def __init__(self, width=64, depth=2, dropout=0.0, num_inputs=64,
+                 num_classes=10):
+        super().__init__()
+        layers, fan_in = [nn.Flatten()], num_inputs
+        for _ in range(depth):
+            layers += [nn.Linear(fan_in, width), nn.ReLU(),
+                       nn.Dropout(dropout)]
+            fan_in = width
+        layers.append(nn.Linear(fan_in, num_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.net(X)
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+DIGITS_MLP_SPACE = {
+    'lr': [0.001, 0.003162, 0.01, 0.03162, 0.1, 0.3162, 1.0],
+    'batch_size': [32, 64, 128],
+    'width': [32, 64, 128],
+    'depth': [1, 2, 3],
+    'dropout': [0.0, 0.5],
+    'weight_decay': [0.0, 1e-4, 1e-3],
+}
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+def record_learning_curve(config, seed, num_epochs=30, data=None,
+                          device=None):
+    """Train `MLP` with `config` and record its metrics after every epoch.
+
+    Returns a dict: per-epoch lists 'val_error', 'train_loss' and
+    'epoch_time' (seconds of training plus validation), and the final
+    'test_error' and the number of parameters 'num_params'. SGD uses
+    momentum 0.9; `seed` fixes the initial weights and the batch order.
+    """
+    data = d2lhpo.load_digits_data() if data is None else data
+    device = d2lhpo.get_device() if device is None else device
+    torch.manual_seed(seed)
+    model = MLP(config['width'], config['depth'], config['dropout']).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config['lr'],
+                                momentum=0.9,
+                                weight_decay=config['weight_decay'])
+    generator = torch.Generator().manual_seed(seed)
+    X, y = (t.to(device) for t in data.train)
+    X_val, y_val = (t.to(device) for t in data.val)
+    curve = {'val_error': [], 'train_loss': [], 'epoch_time': []}
+    for _ in range(num_epochs):
+        tic = time.perf_counter()
+        loss = d2lhpo.train_epoch(model, optimizer, X, y,
+                                  config['batch_size'], generator)
+        error = d2lhpo.error_rate(model, X_val, y_val)
+        curve['epoch_time'].append(time.perf_counter() - tic)
+        curve['train_loss'].append(loss)
+        curve['val_error'].append(error)
+    curve['test_error'] = d2lhpo.error_rate(model, *(t.to(device)
+                                                     for t in data.test))
+    curve['num_params'] = sum(p.numel() for p in model.parameters())
+    return curve
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+DIGITS_MLP_TABLE = os.path.join(os.path.dirname(d2lhpo.__file__), 'data',
+                                'digits_mlp.npz')
+REGENERATE_HINT = ('regenerate it with `python tools/make_digits_benchmark.py '
+                   '--workers 2` from the repository root (about 15 minutes '
+                   'on 2 cores)')
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+class TabularBenchmark:
+    """Learning curves recorded for every configuration of a grid.
+
+    Arrays have the shape (configurations, seeds, epochs); epochs count
+    from 1 in the API.
+    """
+    ARRAYS = ('space', 'names', 'configs', 'seeds', 'val_error',
+              'train_loss', 'epoch_time', 'test_error', 'num_params',
+              'metadata')
+
+    def __init__(self, path=DIGITS_MLP_TABLE):
+        self.path = path
+        if not os.path.exists(path):
+            raise FileNotFoundError(f'no benchmark table at {path}; '
+                                    + REGENERATE_HINT)
+        try:
+            with np.load(path) as table:
+                arrays = {k: table[k] for k in self.ARRAYS}
+            self.config_space = json.loads(str(arrays['space']))
+            self.metadata = json.loads(str(arrays['metadata']))
+        except Exception as err:  # zip, pickle, key or JSON errors
+            raise ValueError(f'the benchmark table {path} is corrupt '
+                             f'({type(err).__name__}: {err}); '
+                             + REGENERATE_HINT) from None
+        self.names = [str(n) for n in arrays['names']]
+        self.seeds = [int(s) for s in arrays['seeds']]
+        for key in ('val_error', 'train_loss', 'epoch_time', 'test_error',
+                    'num_params'):
+            setattr(self, key, arrays[key])
+        n, s, e = self.val_error.shape
+        shapes = {'configs': (n, len(self.names)), 'train_loss': (n, s, e),
+                  'epoch_time': (n, s, e), 'test_error': (n, s),
+                  'num_params': (n,)}
+        for key, shape in shapes.items():
+            if arrays[key].shape != shape or s != len(self.seeds):
+                raise ValueError(f'the benchmark table {path} is corrupt '
+                                 f'({key} has shape {arrays[key].shape}, '
+                                 f'expected {shape}); ' + REGENERATE_HINT)
+        self.max_epochs = e
+        self.grid = [{name: self.config_space[name][i]
+                      for name, i in zip(self.names, row)}
+                     for row in arrays['configs'].tolist()]
+        self.positions = {tuple(c.values()): i
+                          for i, c in enumerate(self.grid)}
+        self.seed_positions = {seed: i for i, seed in enumerate(self.seeds)}
+
+    def __repr__(self):
+        return (f'TabularBenchmark({len(self.grid)} configurations x '
+                f'{len(self.seeds)} seeds x {self.max_epochs} epochs)')
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def index(self, config):
+        """Position of `config` in the grid; a clear error if it is not on it."""
+        try:
+            if len(config) == len(self.names):
+                return self.positions[tuple(config[n] for n in self.names)]
+        except (KeyError, TypeError):
+            pass
+        if not isinstance(config, dict):
+            raise ValueError(f'a configuration must be a dict, got {config!r}')
+        missing = [n for n in self.names if n not in config]
+        unknown = sorted(set(config) - set(self.names))
+        if missing or unknown:
+            raise ValueError(f'the benchmark has hyperparameters {self.names}; '
+                             f'missing {missing}, unknown {unknown}')
+        for name in self.names:
+            allowed = self.config_space[name]
+            value = config[name]
+            if value not in allowed:
+                nearest = allowed
+                if isinstance(value, numbers.Real):  # the values around it
+                    below = [v for v in allowed if v < value][-1:]
+                    nearest = below + [v for v in allowed if v > value][:1]
+                raise ValueError(
+                    f'hyperparameter {name!r}: {value!r} is not on the grid; '
+                    f'the nearest allowed values are {nearest} (all: {allowed})')
+        raise ValueError(f'{config!r} is not on the grid')
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def _position(self, config, seed, epoch=None):
+        if seed not in self.seed_positions:
+            raise ValueError(f'seed {seed!r} was not recorded; the table has '
+                             f'seeds {self.seeds}')
+        if epoch is not None and (
+                isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral)
+                or not 1 <= epoch <= self.max_epochs):
+            raise ValueError(f'epoch {epoch!r} is beyond the recorded range '
+                             f'1..{self.max_epochs}')
+        return self.index(config), self.seed_positions[seed]
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def lookup(self, config, seed, epoch):
+        """The metrics recorded for `config` and `seed` after `epoch`."""
+        c, s = self._position(config, seed, epoch)
+        e = epoch - 1
+        return {'val_error': float(self.val_error[c, s, e]),
+                'train_loss': float(self.train_loss[c, s, e]),
+                'epoch_time': float(self.epoch_time[c, s, e]),
+                'elapsed_time': float(self.epoch_time[c, s, :epoch].sum()),
+                'test_error': float(self.test_error[c, s]),
+                'num_params': int(self.num_params[c])}
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def learning_curve(self, config, seed):
+        """Per-epoch validation errors and epoch times, as lists."""
+        c, s = self._position(config, seed)
+        return {'error': self.val_error[c, s].tolist(),
+                'epoch_time': self.epoch_time[c, s].tolist()}
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def best_error(self, epoch=None):
+        """The lowest validation error recorded (after `epoch`, or at any
+        epoch): the reference point for regret."""
+        if epoch is None:
+            return float(np.nanmin(self.val_error))
+        self._position(self.grid[0], self.seeds[0], epoch)  # checks `epoch`
+        return float(np.nanmin(self.val_error[:, :, epoch - 1]))
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+class SyntheticFunction:
+    """A test function on a box, with its known minimum.
+
+    Call it with keyword arguments x0, x1, ...; `evaluate` takes an array
+    of points, one per row.
+    """
+    def __init__(self, name, function, bounds, min_value, argmins):
+        self.name, self.function = name, function
+        self.bounds = np.asarray(bounds, dtype=float)
+        self.min_value, self.argmins = min_value, np.asarray(argmins)
+        self.names = [f'x{i}' for i in range(len(self.bounds))]
+        self.config_space = {n: stats.uniform(lo, hi - lo) for n, (lo, hi)
+                             in zip(self.names, self.bounds)}
+
+    def evaluate(self, X):
+        return self.function(np.atleast_2d(np.asarray(X, dtype=float)))
+
+    def __call__(self, **config):
+        return float(self.evaluate([[config[n] for n in self.names]])[0])
+
+    def __repr__(self):
+        return f'{self.name} on {self.bounds.tolist()}, min {self.min_value}'
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+def branin_function(X):
+    x1, x2 = X[:, 0], X[:, 1]
+    b, c, t = 5.1 / (4 * np.pi ** 2), 5 / np.pi, 1 / (8 * np.pi)
+    return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - t) * np.cos(x1) + 10
+
+def hartmann_function(A, P):
+    alpha = np.array([1.0, 1.2, 3.0, 3.2])
+    A, P = np.asarray(A, dtype=float), 1e-4 * np.asarray(P, dtype=float)
+    def f(X):
+        inner = np.sum(A * (X[:, None, :] - P) ** 2, axis=2)
+        return -np.sum(alpha * np.exp(-inner), axis=1)
+    return f
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+BRANIN = SyntheticFunction(
+    'Branin', branin_function, [(-5, 10), (0, 15)], 0.397887,
+    [(-np.pi, 12.275), (np.pi, 2.275), (9.42478, 2.475)])
+HARTMANN3 = SyntheticFunction(
+    'Hartmann3', hartmann_function(
+        [[3, 10, 30], [0.1, 10, 35], [3, 10, 30], [0.1, 10, 35]],
+        [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547],
+         [381, 5743, 8828]]),
+    [(0, 1)] * 3, -3.86278, [(0.114614, 0.555649, 0.852547)])
+HARTMANN6 = SyntheticFunction(
+    'Hartmann6', hartmann_function(
+        [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
+         [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]],
+        [[1312, 1696, 5569, 124, 8283, 5886],
+         [2329, 4135, 8307, 3736, 1004, 9991],
+         [2348, 1451, 3522, 2883, 3047, 6650],
+         [4047, 8828, 8732, 5743, 1091, 381]]),
+    [(0, 1)] * 6, -3.32237,
+    [(0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573)])
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+class MultiFidelityFunction:
+    """A synthetic learning-curve benchmark built on a `SyntheticFunction`.
+
+    After epoch r of `max_epochs` the error of x is
+    f(x) + gap * (r ** -a(x) - max_epochs ** -a(x)) + noise: it falls
+    along a power law to f(x), at a rate a(x) in [0.5, 2] that varies over
+    the space, so learning curves cross. Each epoch takes
+    `epoch_time * (0.5 + z)` seconds, where z in [0, 1] is the last
+    coordinate of x, scaled to the box.
+    """
+    def __init__(self, function, max_epochs=30, gap=None, noise=0.0,
+                 epoch_time=1.0, seeds=(0, 1, 2)):
+        self.function, self.max_epochs = function, max_epochs
+        self.noise, self.epoch_time = noise, epoch_time
+        self.seeds = list(seeds)
+        self.config_space = function.config_space
+        if gap is None:  # the spread of f over the box
+            lo, hi = function.bounds.T
+            X = np.random.default_rng(0).uniform(lo, hi, (1000, len(lo)))
+            gap = float(np.std(function.evaluate(X)))
+        self.gap = gap
+        self.epochs = np.arange(1, max_epochs + 1)
+
+    def learning_curve(self, config, seed=0):
+        x = np.array([config[n] for n in self.function.names])
+        lo, hi = self.function.bounds.T
+        z = (x - lo) / (hi - lo)
+        if not np.all((z >= 0) & (z <= 1)):
+            raise ValueError(f'{config} lies outside the box '
+                             f'{self.function.bounds.tolist()}')
+        rate = 0.5 + 1.5 * (0.5 + 0.5 * np.sin(2 * np.pi * z.sum()))
+        error = (self.function.evaluate(x[None])[0] + self.gap * (
+            self.epochs ** -rate - self.max_epochs ** -rate))
+        if self.noise:
+            rng = np.random.default_rng([seed, *np.round(z * 1e6).astype(int)])
+            error = error + self.noise * rng.standard_normal(self.max_epochs)
+        times = np.full(self.max_epochs, self.epoch_time * (0.5 + z[-1]))
+        return {'error': error.tolist(), 'epoch_time': times.tolist()}
+
+    def best_error(self, epoch=None):
+        """The minimum of the function: the error at the last epoch."""
+        return self.function.min_value
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+class SimulatedBackend:
+    """Runs trials on `n_workers` simulated workers.
+
+    A trial reads its learning curve from `benchmark` (for a training seed
+    drawn with `seed`); the result of its epoch e arrives when the recorded
+    times of its epochs up to e have passed since it started. With
+    `count_overhead`, the real time the tuner and the scheduler spend
+    between two calls is added to the simulated clock.
+    """
+    def __init__(self, benchmark, n_workers=4, seed=None,
+                 count_overhead=False):
+        if (isinstance(n_workers, bool)
+                or not isinstance(n_workers, numbers.Integral)
+                or n_workers < 1):
+            raise ValueError(f'n_workers must be a positive integer, got '
+                             f'{n_workers!r}')
+        self.benchmark, self.n_workers = benchmark, int(n_workers)
+        self.count_overhead = count_overhead
+        self.rng = random.Random(seed)  # draws a training seed per trial
+        self.now = 0.0                  # the simulated clock (s)
+        self.free = list(range(self.n_workers))  # a heap of free workers
+        self.queue = []                 # heap of (time, key, trial_id)
+        self.running = {}               # trial_id -> state
+        self.completed = []             # trials whose last result is out
+        self.curves = {}                # trial_id -> its learning curve
+        self.training_seeds = {}        # trial_id -> the seed it reads
+        self.keys = itertools.count()   # tie-breaker, stale-event check
+        self.mark = None                # wall-clock time of the last call
+
+    def time(self):
+        return self.now
+
+    def free_worker(self):
+        """The lowest free worker, or None if all are busy."""
+        return self.free[0] if self.free else None
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def charge_overhead(self):
+        """Add the real time spent outside the backend to the clock."""
+        if self.count_overhead:
+            tic = time.perf_counter()
+            if self.mark is not None:
+                self.now += tic - self.mark
+            self.mark = tic
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def start_trial(self, trial):
+        """Start (or resume after `trial.epochs` epochs) on `trial.worker`."""
+        self.charge_overhead()
+        if trial.worker not in self.free:
+            raise RuntimeError(f'worker {trial.worker} is busy')
+        curve = self.curves.get(trial.trial_id)
+        if curve is None:
+            seed = self.benchmark.seeds[self.rng.randrange(
+                len(self.benchmark.seeds))]
+            self.training_seeds[trial.trial_id] = seed
+            curve = self.curves[trial.trial_id] = self.benchmark.learning_curve(
+                trial.config, seed)
+        errors, times = curve['error'], curve['epoch_time']
+        epoch = trial.epochs
+        if epoch >= len(errors):
+            raise ValueError(f'trial {trial.trial_id} has no epochs left')
+        self.free.remove(trial.worker)
+        heapq.heapify(self.free)
+        key = next(self.keys)
+        self.running[trial.trial_id] = [errors, times, epoch, trial.worker, key]
+        heapq.heappush(self.queue, (self.now + times[epoch], key, trial.trial_id))
+        self.mark = time.perf_counter() if self.count_overhead else None
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def stop_trial(self, trial_id):
+        """Stop (or pause) a trial now; its worker is free at once."""
+        state = self.running.pop(trial_id)
+        heapq.heappush(self.free, state[3])
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def next_event(self):
+        """The next event in simulated time: ('result', trial_id, result),
+        ('complete', trial_id, None), or None if no trial is running."""
+        self.charge_overhead()
+        event = None
+        while self.completed and event is None:
+            trial_id = self.completed.pop()
+            state = self.running.pop(trial_id, None)
+            if state is not None:  # not stopped after its last result
+                heapq.heappush(self.free, state[3])
+                event = ('complete', trial_id, None)
+        while self.queue and event is None:
+            end, key, trial_id = heapq.heappop(self.queue)
+            state = self.running.get(trial_id)
+            if state is None or state[4] != key:
+                continue  # the trial was stopped: a stale event
+            errors, times, epoch, _, _ = state
+            self.now = max(self.now, end)  # overhead may have passed it
+            event = ('result', trial_id,
+                     {'error': errors[epoch], 'time': self.now})
+            state[2] = epoch = epoch + 1
+            if epoch < len(errors):
+                state[4] = key = next(self.keys)
+                heapq.heappush(self.queue, (end + times[epoch], key, trial_id))
+            else:
+                self.completed.append(trial_id)
+        self.mark = time.perf_counter() if self.count_overhead else None
+        return event
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+class AsyncTuner(d2lhpo.HPOTuner):
+    """Runs trials on the workers of a backend, asynchronously.
+
+    Whenever a worker is free, the scheduler is asked for a trial at once;
+    results are booked in the order in which they arrive, on the backend's
+    clock.
+    """
+    def __init__(self, scheduler, backend, board=None):
+        super().__init__(scheduler, objective=None, board=board)
+        self.backend = backend
+        self.last_results = {}  # trial_id -> its latest result
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def run(self, number_of_trials=None, max_time=None, max_epochs=None):
+        """Run until a budget is spent: new trials started, time on the
+        backend's clock, or results (trial-epochs). Return the incumbent."""
+        budgets = {'number_of_trials': number_of_trials, 'max_time': max_time,
+                   'max_epochs': max_epochs}
+        for name, value in budgets.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, numbers.Real) or not value > 0):
+                raise ValueError(f'{name} must be a positive number, got '
+                                 f'{value!r}')
+        if all(v is None for v in budgets.values()):
+            raise ValueError('give at least one budget: number_of_trials, '
+                             'max_time or max_epochs')
+        backend, new_trials, epochs = self.backend, 0, 0
+        running = {r.trial_id for r in self.records if r.status == 'running'}
+        try:
+            while True:
+                while (backend.free_worker() is not None and (
+                        number_of_trials is None
+                        or new_trials < number_of_trials)):
+                    suggestion = self.scheduler.suggest()
+                    if suggestion is None:
+                        break
+                    new_trials += not isinstance(suggestion, d2lhpo.Resume)
+                    trial = self.start_trial(suggestion, backend.time(),
+                                             backend.free_worker())
+                    backend.start_trial(trial)
+                    running.add(trial.trial_id)
+                event = backend.next_event() if running else None
+                if event is None:
+                    break
+                kind, trial_id, payload = event
+                if max_time is not None and backend.time() > max_time:
+                    break
+                trial = self.records[trial_id]
+                if kind == 'result':
+                    self.last_results[trial_id] = payload
+                    decision = self.report(trial, payload)
+                    epochs += 1
+                    if decision != d2lhpo.CONTINUE:
+                        backend.stop_trial(trial_id)
+                        running.discard(trial_id)
+                        status = 'paused' if decision == d2lhpo.PAUSE else 'stopped'
+                        self.finish(trial, status, payload['time'])
+                    if max_epochs is not None and epochs >= max_epochs:
+                        break
+                else:
+                    running.discard(trial_id)
+                    self.finish(trial, 'completed' if kind == 'complete' else
+                                'failed', backend.time(),
+                                payload if kind == 'failed' else '',
+                                self.last_results.pop(trial_id, None))
+        finally:
+            self.clock = backend.time() if max_time is None else min(
+                backend.time(), max_time)
+            for trial_id in running:  # the budget is spent: stop the rest
+                backend.stop_trial(trial_id)
+                self.finish(self.records[trial_id], 'stopped', self.clock,
+                            'budget exhausted')
+        return copy.deepcopy(self.incumbent)
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+def plot_timeline(records, ax=None, xlabel='simulated time (s)'):
+    """Draw the trials on each worker as bars over time, by status."""
+    if ax is None:
+        ax = plt.subplots(figsize=(6, 2.4))[1]
+    colors = {'completed': 'C0', 'stopped': 'C1', 'paused': 'C2',
+              'failed': 'C3', 'running': 'C7'}
+    for r in records:
+        end = r.end_time if math.isfinite(r.end_time) else r.start_time
+        ax.barh(r.worker, end - r.start_time, left=r.start_time, height=0.8,
+                color=colors[r.status], edgecolor='white', linewidth=0.5)
+    workers = sorted({r.worker for r in records})
+    ax.set_yticks(workers)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel('worker')
+    return ax
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+def simulate(make_scheduler, benchmark, seeds, n_workers=4,
+             **budget):
+    """Run a fresh scheduler per seed on a simulated backend; return the
+    any-time curves as a list of (times, incumbent trajectory) pairs."""
+    runs = []
+    for seed in seeds:
+        backend = SimulatedBackend(benchmark, n_workers=n_workers, seed=seed)
+        tuner = AsyncTuner(make_scheduler(seed), backend)
+        tuner.run(**budget)
+        runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory))
+    return runs
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+def anytime_band(curves, stat='median', level=0.95, num_boot=1000,
+                 seed=0):
+    """Center and confidence band of any-time curves (one row per run).
+
+    The band of the mean uses Student's t distribution; the band of the
+    median is a bootstrap percentile interval.
+    """
+    curves = np.asarray(curves, dtype=float)
+    n = len(curves)
+    if stat == 'mean':
+        center = curves.mean(axis=0)
+        sem = curves.std(axis=0, ddof=1) / np.sqrt(n)
+        half = stats.t.ppf((1 + level) / 2, n - 1) * sem
+        return center, center - half, center + half
+    if stat != 'median':
+        raise ValueError(f"stat must be 'mean' or 'median', got {stat!r}")
+    rng = np.random.default_rng(seed)
+    medians = np.median(curves[rng.integers(n, size=(num_boot, n))], axis=1)
+    low, high = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2],
+                            axis=0)
+    return np.median(curves, axis=0), low, high
+
+def plot_anytime_band(runs, grid, stat='median', level=0.95, ax=None,
+                      transform=None, xlabel='simulated time (s)',
+                      ylabel='incumbent validation error'):
+    """Plot each method's any-time `stat` with its confidence band.
+
+    `runs` maps a name to (times, trajectory) pairs; `transform` maps the
+    (runs x times) array of incumbent errors, e.g. to regret. Times before
+    every run has a result are left out.
+    """
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    for name, pairs in runs.items():
+        curves = np.stack([d2lhpo.incumbent_at(t, y, grid) for t, y in pairs])
+        if transform is not None:
+            curves = transform(curves)
+        ok = ~np.isnan(curves).any(axis=0)
+        center, low, high = anytime_band(curves[:, ok], stat, level)
+        line, = ax.plot(grid[ok], center, label=name)
+        ax.fill_between(grid[ok], low, high, color=line.get_color(),
+                        alpha=0.25)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+def normalized_regret(errors, best, worst):
+    """(errors - best) / (worst - best): 0 at the best, 1 at the worst."""
+    return (np.asarray(errors, dtype=float) - best) / (worst - best)
+
+def average_ranks(curves):
+    """Mean rank (1 = best) of each method at each time, over runs.
+
+    `curves` maps a method's name to an array (runs x times); run i of
+    every method must share seed i. Ties get the mean of their ranks.
+    """
+    names = list(curves)
+    ranks = stats.rankdata(np.stack([curves[n] for n in names]), axis=0)
+    return {name: ranks[i].mean(axis=0) for i, name in enumerate(names)}
+
+
 __all__ = [
+    'AsyncTuner',
+    'BRANIN',
     'BasicScheduler',
+    'CONTINUE',
+    'DIGITS_MLP_SPACE',
+    'DIGITS_MLP_TABLE',
     'DataSplits',
     'Domain',
     'FASHION_MNIST_FILES',
     'GridSearcher',
+    'HARTMANN3',
+    'HARTMANN6',
     'HPOScheduler',
     'HPOSearcher',
     'HPOTuner',
     'IDX_DTYPES',
+    'MLP',
+    'MultiFidelityFunction',
+    'PAUSE',
     'ProgressBoard',
+    'REGENERATE_HINT',
     'RandomSearcher',
+    'Resume',
+    'STOP',
+    'SimulatedBackend',
     'SmallCNN',
+    'SyntheticFunction',
+    'TabularBenchmark',
     'TrialRecord',
     'add_to_class',
+    'anytime_band',
     'as_error',
+    'as_result',
+    'average_ranks',
+    'branin_function',
     'check_config',
     'cnn_objective',
     'error_rate',
     'get_device',
+    'hartmann_function',
     'incumbent_at',
     'load_digits_data',
     'load_fashion_mnist',
     'make_domain',
+    'normalized_regret',
+    'objective_steps',
     'parse_config_space',
     'plot_anytime',
+    'plot_anytime_band',
+    'plot_timeline',
     'read_idx',
+    'record_learning_curve',
     'sample_config',
+    'simulate',
     'softmax_objective',
     'softmax_regression',
+    'train_epoch',
     'train_model',
 ]

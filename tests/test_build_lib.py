@@ -278,7 +278,8 @@ def test_every_documented_name_is_exported():
 
 def test_tuner_methods_are_defined_in_the_class_body():
     from d2lhpo import HPOTuner
-    for method in ('run', 'evaluate', 'bookkeeping', 'records_table'):
+    for method in ('run', 'run_trial', 'start_trial', 'report', 'finish',
+                   'records_table', 'results_table'):
         assert method in HPOTuner.__dict__, method
     tree = ast.parse((REPO / 'd2lhpo' / 'book.py').read_text())
     tuner = next(node for node in tree.body
@@ -286,7 +287,7 @@ def test_tuner_methods_are_defined_in_the_class_body():
                  and node.name == 'HPOTuner')
     body_defs = {node.name for node in tuner.body
                  if isinstance(node, ast.FunctionDef)}
-    assert {'__init__', 'run', 'evaluate', 'bookkeeping',
+    assert {'__init__', 'run', 'run_trial', 'report', 'finish',
             'records_table'} <= body_defs
 
 

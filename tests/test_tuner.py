@@ -100,7 +100,7 @@ def test_trial_records_hold_config_error_status_and_times():
 def test_trial_record_field_names():
     assert [f.name for f in dataclasses.fields(TrialRecord)] == [
         'trial_id', 'config', 'error', 'status', 'runtime', 'start_time',
-        'end_time', 'message']
+        'end_time', 'message', 'epochs', 'worker']
 
 
 def test_incumbent_and_trajectory_are_consistent_with_records():
@@ -125,14 +125,16 @@ def test_incumbent_is_a_copy_not_the_records_config():
     assert tuner.incumbent is not best.config
 
 
-def test_cumulative_runtime_is_the_clock_after_each_trial():
+def test_cumulative_runtime_is_the_clock_at_each_result():
     tuner = make_tuner()
     tuner.run(6)
     times = tuner.cumulative_runtime
     assert len(times) == 6
     assert times[0] >= 0
     assert all(b >= a for a, b in zip(times, times[1:]))
-    assert times == [r.end_time for r in tuner.records]
+    assert times == [r['time'] for r in tuner.results]
+    for t, record in zip(times, tuner.records):
+        assert record.start_time <= t <= record.end_time
     assert tuner.clock >= times[-1]
 
 
@@ -247,7 +249,10 @@ def test_non_finite_error_is_a_failed_trial_and_never_the_incumbent(bad):
     assert all(math.isnan(r.error) for r in tuner.records[::2])
     assert all(r.message for r in tuner.records[::2])
     assert tuner.incumbent == {'i': 3} and tuner.incumbent_error == 0.7
-    assert tuner.incumbent_trajectory == [math.inf, 0.9, 0.9, 0.7, 0.7]
+    # failed trials report no result: the trajectory has one entry per
+    # result of the two completed trials
+    assert tuner.incumbent_trajectory == [0.9, 0.7]
+    assert [r['trial_id'] for r in tuner.results] == [1, 3]
 
 
 def test_all_trials_failing_leaves_no_incumbent():
@@ -255,7 +260,8 @@ def test_all_trials_failing_leaves_no_incumbent():
     assert tuner.run(2) is None
     assert tuner.incumbent is None
     assert tuner.incumbent_error == math.inf
-    assert tuner.incumbent_trajectory == [math.inf, math.inf]
+    assert tuner.incumbent_trajectory == [] and tuner.results == []
+    assert [r.status for r in tuner.records] == ['failed', 'failed']
 
 
 def test_scheduler_update_receives_nan_and_info_for_failures():
@@ -263,11 +269,14 @@ def test_scheduler_update_receives_nan_and_info_for_failures():
     tuner.run(3)
     assert len(scheduler.updates) == 3
     (c0, e0, i0), (c1, e1, i1), (c2, e2, i2) = scheduler.updates
-    assert c0 == {'i': 0} and e0 == 0.5 and i0['status'] == 'completed'
+    # a completed trial's info is its last result
+    assert c0 == {'i': 0} and e0 == 0.5
+    assert i0 == tuner.results[0]
+    assert set(i0) == {'error', 'time', 'trial_id', 'epoch'}
     assert math.isnan(e1) and i1['status'] == 'failed'
     assert 'KeyError' in i1['message']
     assert math.isnan(e2) and i2['status'] == 'failed'
-    assert set(i0) >= {'status', 'runtime', 'message'}
+    assert 'inf' in i2['message']
 
 
 def test_keyboard_interrupt_propagates_and_keeps_finished_trials():
@@ -282,8 +291,11 @@ def test_keyboard_interrupt_propagates_and_keeps_finished_trials():
     tuner = make_tuner(objective)
     with pytest.raises(KeyboardInterrupt):
         tuner.run(10)
-    assert len(tuner.records) == 2
-    assert all(r.status == 'completed' for r in tuner.records)
+    assert len(tuner.records) == 3
+    assert all(r.status == 'completed' for r in tuner.records[:2])
+    assert tuner.records[2].status == 'stopped'
+    assert tuner.records[2].message == 'interrupted'
+    assert len(tuner.results) == 2
     assert len(tuner.incumbent_trajectory) == 2
     assert len(tuner.cumulative_runtime) == 2
     assert tuner.clock > 0
@@ -395,17 +407,17 @@ def test_exhausted_grid_searcher_ends_run_early():
 
 
 # ---------------------------------------------------------- ProgressBoard
-def test_board_gets_one_point_per_trial_once_an_incumbent_exists():
+def test_board_gets_one_point_per_result():
     board = ProgressBoard(live=False)
     tuner, _ = values_tuner([math.nan, 0.8, RuntimeError('x'), 0.5, 0.9])
     tuner.board = board
     tuner.run(5)
     assert list(board.lines) == ['incumbent']
     xs, ys = board.lines['incumbent']
-    assert len(xs) == len(ys) == 4  # the first trial had no incumbent yet
-    assert ys == [0.8, 0.8, 0.5, 0.5]
-    assert xs == tuner.cumulative_runtime[1:]
-    assert board.num_points == 4
+    assert len(xs) == len(ys) == 3  # the failed trials report no result
+    assert ys == [0.8, 0.5, 0.5]
+    assert xs == tuner.cumulative_runtime
+    assert board.num_points == 3
 
 
 def test_live_board_redraws_without_leaking_figures():

@@ -210,8 +210,9 @@ def build_source(files=None) -> str:
                 if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
                     public.append(node.name)
                 elif isinstance(node, ast.Assign):
-                    public.extend(t.id for t in node.targets
-                                  if isinstance(t, ast.Name))
+                    public.extend(n.id for t in node.targets
+                                  for n in ast.walk(t)
+                                  if isinstance(n, ast.Name))
                 entries.append(entry)
             if entries:
                 blocks.append((where, label, entries))

@@ -1,0 +1,260 @@
+"""SimulatedBackend and AsyncTuner: simulated time, workers, decisions."""
+import collections
+import math
+import time
+
+import numpy as np
+import pytest
+
+from d2lhpo import (CONTINUE, PAUSE, STOP, AsyncTuner, BasicScheduler,
+                    GridSearcher, HARTMANN3, HPOScheduler, HPOTuner,
+                    MultiFidelityFunction, RandomSearcher, Resume,
+                    SimulatedBackend, TabularBenchmark)
+
+MF = MultiFidelityFunction(HARTMANN3, max_epochs=10, noise=0.01)
+
+
+@pytest.fixture(scope='module')
+def table():
+    return TabularBenchmark()
+
+
+def random_tuner(benchmark, n_workers, seed=0, scheduler=None, **kwargs):
+    scheduler = scheduler or BasicScheduler(
+        RandomSearcher(benchmark.config_space, seed=seed))
+    backend = SimulatedBackend(benchmark, n_workers=n_workers, seed=seed,
+                               **kwargs)
+    return AsyncTuner(scheduler, backend)
+
+
+def worker_intervals(tuner):
+    per_worker = collections.defaultdict(list)
+    for r in tuner.records:
+        per_worker[r.worker].append((r.start_time, r.end_time))
+    return per_worker
+
+
+# ------------------------------------------------- exactness, one worker
+def test_one_worker_returns_the_tables_values_in_order(table):
+    searcher = GridSearcher(table.config_space)
+    tuner = AsyncTuner(BasicScheduler(searcher),
+                       SimulatedBackend(table, n_workers=1, seed=3))
+    tuner.run(number_of_trials=12)
+    expected_errors, expected_times, clock = [], [], 0.0
+    for record in tuner.records:
+        seed = tuner.backend.training_seeds[record.trial_id]
+        for epoch in range(1, table.max_epochs + 1):
+            row = table.lookup(record.config, seed, epoch)
+            expected_errors.append(row['val_error'])
+            clock += row['epoch_time']
+            expected_times.append(clock)
+        assert record.status == 'completed'
+        assert record.epochs == table.max_epochs
+    assert [r['error'] for r in tuner.results] == expected_errors
+    assert [r['time'] for r in tuner.results] == pytest.approx(
+        expected_times, rel=1e-12)
+    assert [r.config for r in tuner.records] == searcher.grid[:12]
+    # the next trial starts when the previous one ends
+    for a, b in zip(tuner.records, tuner.records[1:]):
+        assert b.start_time == a.end_time
+
+
+def test_one_worker_matches_the_sequential_tuner_on_the_same_curves():
+    """The same scheduler class on both tuners sees the same results."""
+    def objective(**config):
+        yield from MF.learning_curve(config, seed=0)['error']
+
+    space = MF.config_space
+    seq = HPOTuner(BasicScheduler(RandomSearcher(space, seed=5)), objective)
+    seq.run(4)
+    sim = AsyncTuner(BasicScheduler(RandomSearcher(space, seed=5)),
+                     SimulatedBackend(MF, n_workers=1))
+    sim.backend.training_seeds = {}  # (MF's seed 0 is drawn or not: force)
+    sim.backend.rng.randrange = lambda n: 0
+    sim.run(number_of_trials=4)
+    assert [r['error'] for r in seq.results] == [
+        r['error'] for r in sim.results]
+    assert [r.config for r in seq.records] == [r.config for r in sim.records]
+
+
+# --------------------------------------------------- several workers
+@pytest.mark.parametrize('n_workers', [2, 4, 7])
+def test_no_worker_runs_two_trials_at_once_and_time_never_goes_back(
+        n_workers):
+    tuner = random_tuner(MF, n_workers)
+    tuner.run(max_epochs=600)
+    times = [r['time'] for r in tuner.results]
+    assert all(b >= a for a, b in zip(times, times[1:]))
+    for intervals in worker_intervals(tuner).values():
+        intervals.sort()
+        for (s0, e0), (s1, e1) in zip(intervals, intervals[1:]):
+            assert s0 <= e0 <= s1 <= e1
+    assert len({r.worker for r in tuner.records}) == n_workers
+    assert len(tuner.results) == 600
+
+
+def test_a_free_worker_gets_a_trial_at_once():
+    tuner = random_tuner(MF, 3)
+    tuner.run(number_of_trials=9)
+    by_worker = worker_intervals(tuner)
+    for intervals in by_worker.values():
+        intervals.sort()
+        assert intervals[0][0] == 0.0
+        for (_, e0), (s1, _) in zip(intervals, intervals[1:]):
+            assert s1 == e0  # no idle time between trials
+    assert all(r.status == 'completed' for r in tuner.records)
+
+
+class StopAtEpoch(HPOScheduler):
+    """Random configs; stops every even trial after `epoch` results."""
+    def __init__(self, space, epoch, decision=STOP):
+        self.searcher = RandomSearcher(space, seed=0)
+        self.epoch, self.decision = epoch, decision
+
+    def suggest(self):
+        return self.searcher.sample_configuration()
+
+    def update(self, config, error, info=None):
+        pass
+
+    def on_trial_result(self, trial, result):
+        if trial.trial_id % 2 == 0 and result['epoch'] == self.epoch:
+            return self.decision
+        return CONTINUE
+
+
+def test_a_stopped_trial_frees_its_worker_at_the_stop_time():
+    tuner = random_tuner(MF, 2, scheduler=StopAtEpoch(MF.config_space, 3))
+    tuner.run(number_of_trials=6)
+    records = tuner.records
+    for r in records:
+        assert r.status == ('stopped' if r.trial_id % 2 == 0 else
+                            'completed')
+        assert r.epochs == (3 if r.trial_id % 2 == 0 else MF.max_epochs)
+    stop_times = {r.end_time for r in records if r.status == 'stopped'}
+    starts = {r.start_time for r in records}
+    # every stop except possibly the last is followed at once by a new trial
+    assert len(stop_times & starts) >= len(stop_times) - 1
+    # the stop time is the time of the trial's third result
+    for r in records:
+        if r.status == 'stopped':
+            last = [x for x in tuner.results if x['trial_id'] == r.trial_id]
+            assert r.end_time == last[-1]['time']
+
+
+class PauseAndResume(HPOScheduler):
+    """Starts trial 0 and 1; pauses 0 at epoch 2; later resumes it."""
+    def __init__(self):
+        self.queue = [{'x0': 0.1, 'x1': 0.2, 'x2': 0.3},
+                      {'x0': 0.5, 'x1': 0.5, 'x2': 0.5}]
+        self.paused = []
+
+    def suggest(self):
+        if self.queue:
+            return self.queue.pop(0)
+        if self.paused:
+            return Resume(self.paused.pop())
+        return None
+
+    def update(self, config, error, info=None):
+        pass
+
+    def on_trial_result(self, trial, result):
+        if trial.trial_id == 0 and result['epoch'] == 2:
+            self.paused.append(0)
+            return PAUSE
+        return CONTINUE
+
+
+def test_pause_and_resume_continue_the_learning_curve():
+    tuner = random_tuner(MF, 1, scheduler=PauseAndResume())
+    tuner.run(number_of_trials=3)  # the scheduler proposes only 2
+    seed = tuner.backend.training_seeds[0]
+    curve = MF.learning_curve(tuner.records[0].config, seed)['error']
+    trial0 = [r for r in tuner.results if r['trial_id'] == 0]
+    assert [r['epoch'] for r in trial0] == list(range(1, 11))
+    assert [r['error'] for r in trial0] == curve
+    order = [r['trial_id'] for r in tuner.results]
+    assert order == [0, 0] + [1] * 10 + [0] * 8
+    assert tuner.records[0].status == 'completed'
+
+
+def test_budgets_stop_running_trials():
+    tuner = random_tuner(MF, 4)
+    tuner.run(max_time=20.0)
+    assert tuner.clock == 20.0
+    assert all(r['time'] <= 20.0 for r in tuner.results)
+    stopped = [r for r in tuner.records if r.status == 'stopped']
+    assert stopped and all(r.message == 'budget exhausted' for r in stopped)
+    assert all(r.end_time == 20.0 for r in stopped)
+    assert all(r.status in ('completed', 'stopped') for r in tuner.records)
+    assert tuner.backend.running == {}
+    tuner = random_tuner(MF, 4)
+    tuner.run(max_epochs=55)
+    assert len(tuner.results) == 55
+
+
+@pytest.mark.parametrize('kwargs, pattern', [
+    ({}, 'at least one budget'),
+    ({'max_time': 0}, 'max_time'),
+    ({'number_of_trials': -1}, 'number_of_trials'),
+    ({'max_epochs': True}, 'max_epochs'),
+    ({'max_time': 'soon'}, 'max_time'),
+])
+def test_bad_budgets_are_rejected(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        random_tuner(MF, 2).run(**kwargs)
+
+
+@pytest.mark.parametrize('n', [0, -2, 1.5, True, None])
+def test_bad_number_of_workers_is_rejected(n):
+    with pytest.raises(ValueError, match='n_workers'):
+        SimulatedBackend(MF, n_workers=n)
+
+
+def test_exhausted_searcher_ends_the_run_when_all_trials_are_done():
+    space = {'x0': [0.1, 0.9], 'x1': [0.5], 'x2': [0.2, 0.3]}
+    tuner = AsyncTuner(BasicScheduler(GridSearcher(space)),
+                       SimulatedBackend(MF, n_workers=3))
+    tuner.run(number_of_trials=100)
+    assert len(tuner.records) == 4
+    assert all(r.status == 'completed' for r in tuner.records)
+
+
+def test_same_seed_same_trajectory():
+    runs = []
+    for _ in range(2):
+        tuner = random_tuner(MF, 4, seed=11)
+        tuner.run(max_epochs=300)
+        runs.append(tuner)
+    a, b = runs
+    assert a.results == b.results
+    assert [r.config for r in a.records] == [r.config for r in b.records]
+    c = random_tuner(MF, 4, seed=12)
+    c.run(max_epochs=300)
+    assert c.results != a.results
+
+
+def test_overhead_is_counted_only_when_asked():
+    class Slow(BasicScheduler):
+        def suggest(self):
+            time.sleep(0.02)
+            return super().suggest()
+
+    clocks = {}
+    for count in (False, True):
+        tuner = random_tuner(
+            MF, 1, scheduler=Slow(RandomSearcher(MF.config_space, seed=0)),
+            count_overhead=count)
+        tuner.run(number_of_trials=3)
+        clocks[count] = tuner.clock
+    # the first suggestion comes before the clock starts; the others count
+    assert clocks[True] >= clocks[False] + 2 * 0.02
+    assert clocks[True] < clocks[False] + 3
+
+
+def test_failing_learning_curve_lookup_is_a_clear_error():
+    tuner = AsyncTuner(BasicScheduler(RandomSearcher(
+        {'x0': 2.0, 'x1': 0.5, 'x2': 0.5})), SimulatedBackend(MF, 1))
+    with pytest.raises(ValueError, match='outside the box'):
+        tuner.run(number_of_trials=1)

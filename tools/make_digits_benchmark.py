@@ -1,0 +1,154 @@
+"""Regenerate the learning-curve table of the digits MLP benchmark.
+
+Trains `d2lhpo.MLP` for every configuration of `d2lhpo.DIGITS_MLP_SPACE`
+(1,134 of them), for several seeds, for 30 epochs each, and records per
+epoch the validation error, the training loss and the measured epoch time,
+and at the end the test error and the number of parameters. The table ships
+with the package (`d2lhpo/data/digits_mlp.npz`); see the chapter
+"Benchmarking HPO Algorithms" for what is in it.
+
+Usage (from the repository root, with the project's venv):
+
+    python tools/make_digits_benchmark.py --workers 2       # all of it
+    python tools/make_digits_benchmark.py --limit 20 --out /tmp/small.npz
+
+On several machines, give each a shard and merge the parts:
+
+    python tools/make_digits_benchmark.py --shard 0/4 --out part0.npz
+    ...
+    python tools/make_digits_benchmark.py --merge part*.npz \
+        --out d2lhpo/data/digits_mlp.npz
+
+Each worker process trains on one thread (OMP_NUM_THREADS=1), so use one
+worker per core. The epoch times are measured as the table is made: run it
+on an otherwise idle machine.
+"""
+import argparse
+import datetime
+import itertools
+import json
+import multiprocessing
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+import torch  # noqa: E402
+
+import d2lhpo  # noqa: E402
+
+METRICS = ('val_error', 'train_loss', 'epoch_time')
+_DATA = None
+
+
+def grid_configs(space):
+    """Every configuration of the grid, in a fixed order, with indices."""
+    names = list(space)
+    index_rows = list(itertools.product(*(range(len(space[n]))
+                                          for n in names)))
+    configs = [{n: space[n][i] for n, i in zip(names, row)}
+               for row in index_rows]
+    return names, np.array(index_rows, dtype=np.int16), configs
+
+
+def _work(job):
+    global _DATA
+    if _DATA is None:
+        torch.set_num_threads(1)
+        _DATA = d2lhpo.load_digits_data()
+    c, s, config, seed, num_epochs = job
+    curve = d2lhpo.record_learning_curve(config, seed, num_epochs,
+                                         data=_DATA, device='cpu')
+    return c, s, curve
+
+
+def generate(args):
+    space = d2lhpo.DIGITS_MLP_SPACE
+    names, index_rows, configs = grid_configs(space)
+    rows = np.arange(len(configs))
+    if args.shard:
+        k, n = (int(v) for v in args.shard.split('/'))
+        rows = rows[k::n]
+    if args.limit:
+        rows = rows[:args.limit]
+    seeds = list(range(args.seeds))
+    shape = (len(rows), len(seeds), args.epochs)
+    table = {m: np.full(shape, np.nan) for m in METRICS}
+    test_error = np.full(shape[:2], np.nan)
+    num_params = np.zeros(len(rows), dtype=np.int64)
+    jobs = [(i, s, configs[r], seed, args.epochs)
+            for i, r in enumerate(rows) for s, seed in enumerate(seeds)]
+    tic = time.perf_counter()
+    with multiprocessing.get_context('spawn').Pool(args.workers) as pool:
+        for done, (i, s, curve) in enumerate(
+                pool.imap_unordered(_work, jobs, chunksize=4), 1):
+            for m in METRICS:
+                table[m][i, s] = curve[m]
+            test_error[i, s] = curve['test_error']
+            num_params[i] = curve['num_params']
+            if done % 100 == 0 or done == len(jobs):
+                elapsed = time.perf_counter() - tic
+                print(f'{done}/{len(jobs)} curves, {elapsed:.0f} s, '
+                      f'about {elapsed / done * (len(jobs) - done):.0f} s '
+                      'to go', flush=True)
+    metadata = {
+        'created': datetime.datetime.now().isoformat(timespec='seconds'),
+        'command': ' '.join(sys.argv),
+        'seconds': round(time.perf_counter() - tic, 1),
+        'workers': args.workers,
+        'machine': f'{platform.machine()} {platform.processor()}, '
+                   f'{os.cpu_count()} cores',
+        'torch': torch.__version__,
+        'model': 'd2lhpo.MLP, SGD with momentum 0.9, digits 1197/300/300',
+    }
+    save(args.out, space, names, index_rows[rows], seeds, table, test_error,
+         num_params, metadata)
+
+
+def save(path, space, names, configs, seeds, table, test_error, num_params,
+         metadata):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    np.savez_compressed(
+        path, space=json.dumps(space), names=np.array(names),
+        configs=configs, seeds=np.array(seeds), test_error=test_error,
+        num_params=num_params, metadata=json.dumps(metadata),
+        **{m: table[m] for m in METRICS})
+    print(f'wrote {path} ({os.path.getsize(path) / 2**20:.2f} MiB)')
+
+
+def merge(args):
+    parts = [np.load(p) for p in args.merge]
+    first = parts[0]
+    configs = np.concatenate([p['configs'] for p in parts])
+    order = np.lexsort(configs.T[::-1])
+    cat = lambda key: np.concatenate([p[key] for p in parts])[order]
+    metadata = json.loads(str(first['metadata']))
+    metadata['seconds'] = sum(json.loads(str(p['metadata']))['seconds']
+                              for p in parts)
+    metadata['command'] = ' '.join(sys.argv)
+    save(args.out, json.loads(str(first['space'])), list(first['names']),
+         configs[order], first['seeds'], {m: cat(m) for m in METRICS},
+         cat('test_error'), cat('num_params'), metadata)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--out', default=os.path.join(
+        'd2lhpo', 'data', 'digits_mlp.npz'))
+    parser.add_argument('--workers', type=int, default=1)
+    parser.add_argument('--seeds', type=int, default=3)
+    parser.add_argument('--epochs', type=int, default=30)
+    parser.add_argument('--limit', type=int, default=0,
+                        help='only the first LIMIT configurations (a test)')
+    parser.add_argument('--shard', default='',
+                        help='K/N: every N-th configuration from the K-th')
+    parser.add_argument('--merge', nargs='+', help='merge shard files')
+    args = parser.parse_args()
+    merge(args) if args.merge else generate(args)
+
+
+if __name__ == '__main__':
+    main()
