@@ -186,15 +186,15 @@ def train_epoch(model, optimizer, X, y, batch_size, generator):
     model.train()
     loss_fn = nn.CrossEntropyLoss()
     order = torch.randperm(len(y), generator=generator).to(X.device)
-    total = torch.zeros((), device=X.device)
+    total = 0.0
     for i in range(0, len(y), batch_size):
         idx = order[i:i + batch_size]
         loss = loss_fn(model(X[idx]), y[idx])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        total += loss.detach() * len(idx)
-    return total.item() / len(y)
+        total += loss.item() * len(idx)
+    return total / len(y)
 
 def train_model(model, data, lr, batch_size, num_epochs, momentum=0.0,
                 weight_decay=0.0, seed=0, device=None):
