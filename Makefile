@@ -19,7 +19,7 @@ NOTEBOOKS = _build/eval/chapter_hpo
 NBVAL_FLAGS ?= --nbval
 
 .PHONY: setup apt-html lib lib-check unit eval nbval test html pdf \
-        chapter-times bench-simulator clean
+        chapter-times bench-simulator bench-parallel clean
 
 # ---------------------------------------------------------------- set-up
 $(STAMP): setup.py
@@ -72,6 +72,9 @@ test: unit nbval
 
 chapter-times: setup  ## time each chapter's execution
 	$(PY) benchmarks/chapter_times.py
+
+bench-parallel: setup  ## throughput and overhead of the parallel backends
+	$(PY) benchmarks/parallel_speed.py
 
 bench-simulator: setup  ## simulator speed, side by side with Syne Tune 0.16
 	$(PY) -m pip install --quiet -e '.[compare]'

@@ -7,7 +7,8 @@ BOOK = [
     'pybtex==0.24.0',       # sphinxcontrib-bibtex 2.4.2 fails with 0.26
     'jupyter',
 ]
-TEST = ['pytest', 'nbval==0.11.0']
+RAY = ['ray==2.60.0']
+TEST = ['pytest', 'nbval==0.11.0'] + RAY  # the Ray backend is tested too
 
 setup(
     name='d2lhpo',
@@ -26,9 +27,12 @@ setup(
         'scikit-learn',
         'pandas',
         'ipython',
+        'cloudpickle',  # ships objectives defined in notebooks to workers
     ],
     extras_require={'book': BOOK, 'test': TEST, 'dev': BOOK + TEST,
+                    'ray': RAY,
                     # benchmarks/simulator_speed.py only; its blackbox
                     # repository imports huggingface_hub
-                    'compare': ['syne-tune==0.16.0', 'huggingface_hub']},
+                    'compare': ['syne-tune==0.16.0', 'huggingface_hub',
+                                'optuna==5.0.*']},
 )

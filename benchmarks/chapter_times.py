@@ -11,7 +11,6 @@ Usage (from the repository root, after ``make setup``)::
 import argparse
 import os
 import pathlib
-import platform
 import sys
 import time
 
@@ -22,17 +21,7 @@ from nbconvert.preprocessors import ExecutePreprocessor
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
 from build_lib import chapter_files  # noqa: E402
-
-
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from common import cpu_model  # noqa: E402
 
 
 def run_chapter(md_path, timeout):

@@ -66,6 +66,7 @@ import time
 import numpy as np
 
 import d2lhpo
+from common import cpu_model  # noqa: E402
 
 MAX_SECONDS = 2.0   # target: d2lhpo's time for the budget
 MIN_SPEEDUP = 10.0  # target: Syne Tune's time / d2lhpo's time
@@ -170,16 +171,6 @@ def syne_tune_version():
 
 
 # ---------------------------------------------------------------- report ---
-
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def print_header(st_version, st_missing):

@@ -1191,8 +1191,19 @@ class SimulatedBackend:
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def stop_trial(self, trial_id):
         """Stop (or pause) a trial now; its worker is free at once."""
-        state = self.running.pop(trial_id)
-        heapq.heappush(self.free, state[3])
+        state = self.running.pop(trial_id, None)
+        if state is not None:  # (after `close`, nothing is running)
+            heapq.heappush(self.free, state[3])
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def set_time(self, now):
+        """Continue the clock from `now` (a run resumed from a log)."""
+        self.now = max(self.now, now)
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def close(self):
+        """Simulated workers hold no resources."""
+        self.running.clear()
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def next_event(self):
@@ -1237,6 +1248,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
         super().__init__(scheduler, objective=None, board=board)
         self.backend = backend
         self.last_results = {}  # trial_id -> its latest result
+        self.restarts = []      # trials to run again (after a resume)
+        self.log_path = None    # a log of trial events (next section)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def run(self, number_of_trials=None, max_time=None, max_epochs=None):
@@ -1253,9 +1266,14 @@ class AsyncTuner(d2lhpo.HPOTuner):
             raise ValueError('give at least one budget: number_of_trials, '
                              'max_time or max_epochs')
         backend, new_trials, epochs = self.backend, 0, 0
-        running = {r.trial_id for r in self.records if r.status == 'running'}
+        running, message = set(), 'budget exhausted'
         try:
             while True:
+                while self.restarts and backend.free_worker() is not None:
+                    trial = self.restarts.pop(0)  # interrupted in a former run
+                    trial.worker = backend.free_worker()
+                    backend.start_trial(trial)
+                    running.add(trial.trial_id)
                 while (backend.free_worker() is not None and (
                         number_of_trials is None
                         or new_trials < number_of_trials)):
@@ -1291,14 +1309,93 @@ class AsyncTuner(d2lhpo.HPOTuner):
                                 'failed', backend.time(),
                                 payload if kind == 'failed' else '',
                                 self.last_results.pop(trial_id, None))
+        except BaseException:  # e.g. Ctrl-C: end every worker at once
+            message = 'interrupted'
+            backend.close()
+            raise
         finally:
             self.clock = backend.time() if max_time is None else min(
                 backend.time(), max_time)
             for trial_id in running:  # the budget is spent: stop the rest
                 backend.stop_trial(trial_id)
                 self.finish(self.records[trial_id], 'stopped', self.clock,
-                            'budget exhausted')
+                            message)
         return copy.deepcopy(self.incumbent)
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def write_log(self, event):
+        with open(self.log_path, 'a') as f:
+            f.write(json.dumps(event, default=json_default) + '\n')
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def start_trial(self, suggestion, time, worker=0):
+        trial = d2lhpo.HPOTuner.start_trial(self, suggestion, time, worker)
+        if self.log_path is not None:
+            self.log_start[trial.trial_id] = trial.epochs
+            self.write_log({'event': 'start', 'trial_id': trial.trial_id,
+                            'config': trial.config, 'time': time,
+                            'worker': worker,
+                            'resume': isinstance(suggestion, d2lhpo.Resume)})
+        return trial
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def finish(self, trial, status, time, message='', result=None):
+        d2lhpo.HPOTuner.finish(self, trial, status, time, message, result)
+        if status == 'stopped' and message:
+            return  # stopped by the tuner (budget, Ctrl-C): a resumed run reruns it
+        if self.log_path is not None:
+            first = self.log_start.pop(trial.trial_id, 0)
+            results = [r for r in self.results if r['trial_id'] ==
+                       trial.trial_id and r['epoch'] > first]
+            self.write_log({'event': status, 'trial_id': trial.trial_id,
+                            'time': time, 'message': message,
+                            'results': results})
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def log_to(self, path):
+        """Append trial events to the JSON-lines file `path`; if it exists,
+        first replay it, so that this tuner resumes the logged run."""
+        if os.path.exists(path):
+            with open(path) as f:
+                lines = f.read().splitlines()
+            events = []
+            for i, line in enumerate(lines):
+                try:
+                    events.append(json.loads(line))
+                except json.JSONDecodeError:
+                    if i < len(lines) - 1:  # only the last line may be torn
+                        raise ValueError(f'{path}, line {i + 1}: not JSON; '
+                                         'is this a log of AsyncTuner?')
+            self.replay(events)
+        self.log_path, self.log_start = path, {}
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def replay(self, events):
+        """Feed logged events to the scheduler as if they happened now."""
+        differs = False
+        for event in events:
+            trial_id = event['trial_id']
+            if event['event'] == 'start':
+                proposed = self.scheduler.suggest()  # keeps it in step
+                logged = (d2lhpo.Resume(trial_id) if event['resume']
+                          else event['config'])
+                differs |= proposed != logged
+                trial = self.start_trial(logged, event['time'], event['worker'])
+                assert trial.trial_id == trial_id, 'the log is out of order'
+                continue
+            trial = self.records[trial_id]
+            for result in event['results']:
+                self.report(trial, result)
+            self.finish(trial, event['event'], event['time'], event['message'],
+                        event['results'][-1] if event['results'] else None)
+        if differs:
+            warnings.warn('the scheduler proposes other trials than the logged '
+                          'run did; the logged trials were kept')
+        self.restarts = [r for r in self.records if r.status == 'running']
+        self.clock = max([r['time'] for r in self.results] + [
+            r.end_time for r in self.records if math.isfinite(r.end_time)] +
+            [self.clock])
+        self.backend.set_time(self.clock)
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -1398,6 +1495,451 @@ def average_ranks(curves):
     return {name: ranks[i].mean(axis=0) for i, name in enumerate(names)}
 
 
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+import bisect
+import collections
+import json
+import math
+import multiprocessing
+import numbers
+import os
+import signal
+import time
+import warnings
+from multiprocessing import connection
+
+import cloudpickle
+import numpy as np
+import torch
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+class SynchronousScheduler(d2lhpo.HPOScheduler):
+    """Runs the trials of `scheduler` in batches of `batch_size`: a batch
+    starts only when every trial of the previous one has ended."""
+    def __init__(self, scheduler, batch_size):
+        self.scheduler, self.batch_size = scheduler, batch_size
+        self.started, self.running = 0, set()
+
+    def suggest(self):
+        if self.started == self.batch_size:
+            if self.running:
+                return None  # wait for the batch to end
+            self.started = 0
+        suggestion = self.scheduler.suggest()
+        self.started += suggestion is not None
+        return suggestion
+
+    def update(self, config, error, info=None):
+        self.scheduler.update(config, error, info)
+
+    def on_trial_start(self, trial):
+        self.running.add(trial.trial_id)
+        self.scheduler.on_trial_start(trial)
+
+    def on_trial_result(self, trial, result):
+        decision = self.scheduler.on_trial_result(trial, result)
+        if decision != d2lhpo.CONTINUE:
+            self.running.discard(trial.trial_id)
+        return decision
+
+    def on_trial_complete(self, trial, result):
+        self.running.discard(trial.trial_id)
+        self.scheduler.on_trial_complete(trial, result)
+
+    def on_trial_error(self, trial, message):
+        self.running.discard(trial.trial_id)
+        self.scheduler.on_trial_error(trial, message)
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+class TrialRunner:
+    """Runs trials of an objective on a worker, one result per call.
+
+    `start` begins a trial and `step` computes its next result. Both
+    return an event: ('result', result dict), ('complete', None) or
+    ('failed', message).
+    """
+    def __init__(self, objective_bytes, num_threads=1):
+        self.objective = cloudpickle.loads(objective_bytes)
+        torch.set_num_threads(num_threads)
+        self.steps = None
+
+    def start(self, config):
+        self.stop()
+        self.steps = d2lhpo.objective_steps(self.objective, config)
+        return self.step()
+
+    def step(self):
+        try:
+            return 'result', d2lhpo.as_result(next(self.steps))
+        except StopIteration:
+            self.steps = None
+            return 'complete', None
+        except Exception as err:  # the trial fails, the worker lives on
+            self.steps = None
+            return 'failed', f'{type(err).__name__}: {err}'
+
+    def stop(self):
+        if self.steps is not None:
+            self.steps.close()
+            self.steps = None
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+class WorkerBackend:
+    """Runs trials on `n_workers` workers, each running one trial at a time.
+
+    A worker computes one result, sends it, and waits: the tuner's
+    decision comes back as 'step' (continue) or 'stop'. Subclasses move
+    the messages: `_launch`, `_send`, `_wait`, `_kill` and `_death`.
+    """
+    def __init__(self, n_workers=2, trial_timeout=None):
+        if (isinstance(n_workers, bool)
+                or not isinstance(n_workers, numbers.Integral)
+                or n_workers < 1):
+            raise ValueError(f'n_workers must be a positive integer, got '
+                             f'{n_workers!r}')
+        if trial_timeout is not None and not trial_timeout > 0:
+            raise ValueError(f'trial_timeout must be positive seconds, got '
+                             f'{trial_timeout!r}')
+        self.n_workers, self.trial_timeout = int(n_workers), trial_timeout
+        self.started, self.offset = time.perf_counter(), 0.0
+        self.free = list(range(self.n_workers))  # sorted
+        self.trial_of = {}     # busy worker -> its trial_id
+        self.deadlines = {}    # busy worker -> perf_counter() limit
+        self.waiting = set()   # workers that sent a result, await a decision
+        self.ready = set()     # workers that have finished starting up
+        self.inbox = collections.deque()  # (worker, message) not yet seen
+
+    def time(self):
+        return self.offset + time.perf_counter() - self.started
+
+    def set_time(self, now):
+        """Continue the clock from `now` (a run resumed from a log)."""
+        self.offset = now - (time.perf_counter() - self.started)
+
+    def free_worker(self):
+        return self.free[0] if self.free else None
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def start_trial(self, trial):
+        """Start `trial` from scratch on `trial.worker`."""
+        if trial.epochs:
+            raise NotImplementedError(
+                f'{type(self).__name__} cannot resume trial {trial.trial_id} '
+                'after a pause: its model state is lost when it stops')
+        worker = trial.worker
+        self.free.remove(worker)
+        self.trial_of[worker] = trial.trial_id
+        if worker in self.ready:  # else the clock starts when it is ready
+            self._set_deadline(worker)
+        self._send(worker, ('start', trial.config))
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def _set_deadline(self, worker):
+        if self.trial_timeout is not None:
+            self.deadlines[worker] = time.perf_counter() + self.trial_timeout
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def stop_trial(self, trial_id):
+        """Stop a trial; a worker still computing is killed and replaced."""
+        worker = next((w for w, t in self.trial_of.items() if t == trial_id),
+                      None)
+        if worker is None:  # it already ended (or the backend was closed)
+            return
+        self._release(worker)
+        if worker in self.waiting:
+            self.waiting.discard(worker)
+            self._send(worker, ('stop',))
+        else:
+            self._kill(worker)
+            self._launch(worker)
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def _release(self, worker):
+        del self.trial_of[worker]
+        self.deadlines.pop(worker, None)
+        bisect.insort(self.free, worker)
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def next_event(self):
+        """Wait for the next event of a running trial (None if none runs)."""
+        for worker in self.waiting:  # no stop came: the trial continues
+            self._send(worker, ('step',))
+        self.waiting.clear()
+        while self.trial_of:
+            if not self.inbox:
+                timeout = None
+                if self.deadlines:
+                    timeout = max(0.0, min(self.deadlines.values())
+                                  - time.perf_counter())
+                self.inbox.extend(self._wait(timeout))
+            if not self.inbox:
+                if not self.deadlines or (min(self.deadlines.values())
+                                          > time.perf_counter()):
+                    continue  # woken up early: nothing to see yet
+                worker = min(self.deadlines, key=self.deadlines.get)
+                trial_id = self.trial_of[worker]
+                self._release(worker)
+                self._kill(worker)
+                self._launch(worker)
+                return ('failed', trial_id,
+                        f'timed out after {self.trial_timeout} s')
+            worker, message = self.inbox.popleft()
+            trial_id = self.trial_of.get(worker)
+            if message is None:  # the worker process died
+                reason = self._death(worker)
+                self._kill(worker)
+                self._launch(worker)
+                if trial_id is not None:
+                    self._release(worker)
+                    return 'failed', trial_id, f'the worker died ({reason})'
+                continue
+            if message[0] == 'ready':  # start-up is not part of the time limit
+                self.ready.add(worker)
+                if trial_id is not None:
+                    self._set_deadline(worker)
+                continue
+            if trial_id is None:
+                continue  # news of a trial that was stopped
+            kind, payload = message
+            if kind == 'result':
+                self.waiting.add(worker)
+                payload['time'] = self.time()
+            else:
+                self._release(worker)
+            return kind, trial_id, payload
+        return None
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+def local_worker_loop(conn, objective_bytes, num_threads):
+    """The main loop of a worker process of `LocalBackend`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the tuner's
+    runner = TrialRunner(objective_bytes, num_threads)
+    conn.send(('ready', None))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the tuner has gone
+            return
+        if message[0] == 'start':
+            conn.send(runner.start(message[1]))
+        elif message[0] == 'step':
+            conn.send(runner.step())
+        elif message[0] == 'stop':
+            runner.stop()
+        else:
+            return
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+class LocalBackend(WorkerBackend):
+    """Runs trials in `n_workers` worker processes on this machine.
+
+    The objective travels to the workers with cloudpickle, so functions
+    defined in a notebook work. Each worker uses `num_threads` threads
+    (by default the cores divided among the workers).
+    """
+    def __init__(self, objective, n_workers=2, trial_timeout=None,
+                 num_threads=None):
+        super().__init__(n_workers, trial_timeout)
+        self.objective_bytes = cloudpickle.dumps(objective)
+        self.num_threads = num_threads or max(
+            1, (os.cpu_count() or 1) // self.n_workers)
+        self.context = multiprocessing.get_context('spawn')
+        self.processes = [None] * self.n_workers
+        self.conns = [None] * self.n_workers
+        for worker in range(self.n_workers):
+            self._launch(worker)
+
+    def _launch(self, worker):
+        self.ready.discard(worker)  # until it says 'ready'
+        conn, child_conn = self.context.Pipe()
+        process = self.context.Process(  # the package's copy: a fresh
+            target=d2lhpo.local_worker_loop, daemon=True,  # process can import it
+            args=(child_conn, self.objective_bytes, self.num_threads))
+        process.start()
+        child_conn.close()
+        self.processes[worker], self.conns[worker] = process, conn
+
+    def _send(self, worker, message):
+        if self.processes[worker] is None:  # after `close`
+            self._launch(worker)
+        try:
+            self.conns[worker].send(message)
+        except (BrokenPipeError, OSError):  # dead: _wait will notice
+            pass
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def _wait(self, timeout):
+        """Messages of busy workers; (worker, None) for a dead worker."""
+        busy = list(self.trial_of)
+        conns = {self.conns[w]: w for w in busy}
+        sentinels = {self.processes[w].sentinel: w for w in busy}
+        arrived = []
+        for ready in connection.wait(list(conns) + list(sentinels), timeout):
+            worker = conns.get(ready, sentinels.get(ready))
+            if any(w == worker for w, _ in arrived):
+                continue
+            try:
+                while self.conns[worker].poll():
+                    arrived.append((worker, self.conns[worker].recv()))
+                dead = not self.processes[worker].is_alive()
+            except (EOFError, OSError):  # the worker closed its end: it exits
+                dead = True
+            if dead:
+                arrived.append((worker, None))
+        return arrived
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def wait_until_ready(self):
+        """Block until every idle worker has started up."""
+        for worker in range(self.n_workers):
+            if worker not in self.ready and worker not in self.trial_of:
+                if self.conns[worker].recv()[0] == 'ready':
+                    self.ready.add(worker)
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def _death(self, worker):
+        self.processes[worker].join(timeout=1)
+        code = self.processes[worker].exitcode
+        if code is not None and code < 0:
+            return f'killed by signal {signal.Signals(-code).name}'
+        return f'exit code {code}'
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def _kill(self, worker):
+        process = self.processes[worker]
+        if process is not None and process.is_alive():
+            process.kill()
+        if process is not None:
+            process.join()
+        self.conns[worker].close()
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def close(self):
+        """End every worker process."""
+        for worker in range(self.n_workers):
+            if self.processes[worker] is not None:
+                self._kill(worker)
+                self.processes[worker] = None
+        self.trial_of.clear()
+        self.deadlines.clear()
+        self.waiting.clear()
+        self.inbox.clear()
+        self.free = list(range(self.n_workers))
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+def cnn_curve(lr, batch_size=32, channels=16, num_epochs=8, seed=0):
+    """`SmallCNN` on the digits, reporting the validation error after
+    every epoch."""
+    torch.manual_seed(seed)
+    data, model = d2lhpo.load_digits_data(), d2lhpo.SmallCNN(channels)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(num_epochs):
+        d2lhpo.train_epoch(model, optimizer, *data.train, batch_size,
+                           generator)
+        yield d2lhpo.error_rate(model, *data.val)
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+def json_default(value):
+    """Make numpy scalars and arrays JSON-serializable."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f'{type(value).__name__} is not JSON serializable')
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+class RayBackend(WorkerBackend):
+    """Runs trials on `n_workers` Ray actors, on one machine or a cluster.
+
+    Call `ray.init` first (`ray.init(address=...)` joins a cluster);
+    otherwise a local Ray instance is started. Each actor holds a
+    `TrialRunner` and reserves `num_cpus` CPUs.
+    """
+    def __init__(self, objective, n_workers=2, trial_timeout=None,
+                 num_cpus=1):
+        import ray  # an optional dependency: pip install -e '.[ray]'
+        super().__init__(n_workers, trial_timeout)
+        self.ray = ray
+        if not ray.is_initialized():
+            ray.init(include_dashboard=False, log_to_driver=False)
+        self.objective_bytes = cloudpickle.dumps(objective)
+        self.actor_class = ray.remote(num_cpus=num_cpus)(TrialRunner)
+        self.num_threads = max(1, int(num_cpus))
+        self.actors = [None] * self.n_workers
+        self.pending = {}  # ObjectRef of a step -> worker
+        self.deaths = {}   # worker -> why its actor died
+        for worker in range(self.n_workers):
+            self._launch(worker)
+
+    def _launch(self, worker):
+        self.actors[worker] = self.actor_class.remote(self.objective_bytes,
+                                                      self.num_threads)
+        self.ready.add(worker)  # Ray queues calls until the actor is up
+
+    def _send(self, worker, message):
+        if self.actors[worker] is None:  # after `close`
+            self._launch(worker)
+        actor = self.actors[worker]
+        if message[0] == 'start':
+            self.pending[actor.start.remote(message[1])] = worker
+        elif message[0] == 'step':
+            self.pending[actor.step.remote()] = worker
+        else:
+            actor.stop.remote()
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def _wait(self, timeout):
+        refs = list(self.pending)
+        ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
+        arrived = []
+        for ref in ready:
+            worker = self.pending.pop(ref)
+            try:
+                arrived.append((worker, self.ray.get(ref)))
+            except self.ray.exceptions.RayActorError as err:
+                self.deaths[worker] = str(err).splitlines()[0]
+                arrived.append((worker, None))
+        return arrived
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def _death(self, worker):
+        return self.deaths.pop(worker, 'the Ray actor died')
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def _kill(self, worker):
+        for ref in [r for r, w in self.pending.items() if w == worker]:
+            del self.pending[ref]
+        if self.actors[worker] is not None:
+            self.ray.kill(self.actors[worker])
+            self.actors[worker] = None
+
+    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    def close(self):
+        """Kill every actor."""
+        for worker in range(self.n_workers):
+            self._kill(worker)
+        self.trial_of.clear()
+        self.deadlines.clear()
+        self.waiting.clear()
+        self.inbox.clear()
+        self.free = list(range(self.n_workers))
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+def time_to_reach(times, trajectory, target):
+    """The first time at which the incumbent error is <= `target` (inf if
+    it never is)."""
+    hits = np.flatnonzero(np.asarray(trajectory) <= target)
+    return times[hits[0]] if len(hits) else math.inf
+
+
 __all__ = [
     'AsyncTuner',
     'BRANIN',
@@ -1415,19 +1957,24 @@ __all__ = [
     'HPOSearcher',
     'HPOTuner',
     'IDX_DTYPES',
+    'LocalBackend',
     'MLP',
     'MultiFidelityFunction',
     'PAUSE',
     'ProgressBoard',
     'REGENERATE_HINT',
     'RandomSearcher',
+    'RayBackend',
     'Resume',
     'STOP',
     'SimulatedBackend',
     'SmallCNN',
+    'SynchronousScheduler',
     'SyntheticFunction',
     'TabularBenchmark',
     'TrialRecord',
+    'TrialRunner',
+    'WorkerBackend',
     'add_to_class',
     'anytime_band',
     'as_error',
@@ -1435,13 +1982,16 @@ __all__ = [
     'average_ranks',
     'branin_function',
     'check_config',
+    'cnn_curve',
     'cnn_objective',
     'error_rate',
     'get_device',
     'hartmann_function',
     'incumbent_at',
+    'json_default',
     'load_digits_data',
     'load_fashion_mnist',
+    'local_worker_loop',
     'make_domain',
     'normalized_regret',
     'objective_steps',
@@ -1455,6 +2005,7 @@ __all__ = [
     'simulate',
     'softmax_objective',
     'softmax_regression',
+    'time_to_reach',
     'train_epoch',
     'train_model',
 ]

@@ -258,3 +258,37 @@ def test_failing_learning_curve_lookup_is_a_clear_error():
         {'x0': 2.0, 'x1': 0.5, 'x2': 0.5})), SimulatedBackend(MF, 1))
     with pytest.raises(ValueError, match='outside the box'):
         tuner.run(number_of_trials=1)
+
+
+# ------------------------------------------- synchronous scheduling, speed-up
+def test_synchronous_scheduler_starts_batches_only_when_all_ended(table):
+    from d2lhpo import SynchronousScheduler
+    scheduler = SynchronousScheduler(BasicScheduler(RandomSearcher(
+        table.config_space, seed=0)), batch_size=4)
+    tuner = AsyncTuner(scheduler, SimulatedBackend(table, 4, seed=0))
+    tuner.run(number_of_trials=16)
+    records = tuner.records
+    for b in range(4):
+        batch = records[4 * b:4 * b + 4]
+        assert len({r.start_time for r in batch}) == 1
+        if b:
+            previous = records[4 * b - 4:4 * b]
+            assert batch[0].start_time == max(r.end_time for r in previous)
+    # asynchronous scheduling keeps the workers busier
+    async_tuner = random_tuner(table, 4)
+    async_tuner.run(number_of_trials=16)
+    assert async_tuner.clock < tuner.clock
+
+
+def test_synchronous_scheduler_passes_decisions_through():
+    from d2lhpo import SynchronousScheduler
+    inner = StopAtEpoch(MF.config_space, 2)
+    tuner = random_tuner(MF, 2, scheduler=SynchronousScheduler(inner, 2))
+    tuner.run(number_of_trials=6)
+    assert [r.status for r in tuner.records] == ['stopped', 'completed'] * 3
+
+
+def test_time_to_reach():
+    from d2lhpo import time_to_reach
+    assert time_to_reach([1, 2, 3], [0.5, 0.2, 0.1], 0.2) == 2
+    assert time_to_reach([1, 2, 3], [0.5, 0.2, 0.1], 0.05) == math.inf

@@ -1,0 +1,386 @@
+"""LocalBackend (worker processes) and RayBackend: events, decisions,
+dead workers, time limits, interrupts, logs and resuming."""
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from scipy import stats
+
+from d2lhpo import (CONTINUE, STOP, AsyncTuner, BasicScheduler, GridSearcher,
+                    HPOScheduler, HPOTuner, LocalBackend, RandomSearcher,
+                    TrialRecord, softmax_objective)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SPACE = {'x': stats.uniform(0, 1)}
+
+
+def curve(x, num_epochs=3, sleep=0.0):
+    """A cheap generator objective: x / epoch after every epoch."""
+    for epoch in range(1, num_epochs + 1):
+        time.sleep(sleep)
+        yield x / epoch
+
+
+def misbehaving(x):
+    """Dies, hangs, raises or returns NaN depending on x."""
+    if x == 0.1:
+        os._exit(3)
+    if x == 0.2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    if x == 0.3:
+        time.sleep(60)
+    if x == 0.4:
+        raise RuntimeError('out of memory (pretend)')
+    if x == 0.5:
+        return math.nan
+    return x
+
+
+@pytest.fixture
+def backends():
+    made = []
+
+    def make(*args, **kwargs):
+        made.append(LocalBackend(*args, **kwargs))
+        return made[-1]
+    yield make
+    for backend in made:
+        backend.close()
+
+
+def worker_pids(backend):
+    return [p.pid for p in backend.processes if p is not None]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still answers kill(0); check its state
+    with open(f'/proc/{pid}/stat') as f:
+        return f.read().split(')')[1].split()[0] != 'Z'
+
+
+def test_local_backend_runs_generator_objectives(backends):
+    tuner = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=0)),
+                       backends(curve, n_workers=2))
+    tuner.run(number_of_trials=10)
+    assert [r.status for r in tuner.records] == ['completed'] * 10
+    assert all(r.epochs == 3 for r in tuner.records)
+    assert len(tuner.results) == 30
+    for record in tuner.records:
+        mine = [r for r in tuner.results if r['trial_id'] == record.trial_id]
+        assert [r['epoch'] for r in mine] == [1, 2, 3]
+        assert [r['error'] for r in mine] == [record.config['x'] / e
+                                             for e in (1, 2, 3)]
+    times = [r['time'] for r in tuner.results]
+    assert times == sorted(times)
+    assert {r.worker for r in tuner.records} == {0, 1}
+
+
+def test_scheduler_decisions_reach_the_worker(backends):
+    class StopAfterTwo(BasicScheduler):
+        def on_trial_result(self, trial, result):
+            return STOP if result['epoch'] == 2 else CONTINUE
+
+    tuner = AsyncTuner(StopAfterTwo(RandomSearcher(SPACE, seed=0)),
+                       backends(lambda x: curve(x, num_epochs=50),
+                                n_workers=2))
+    tuner.run(number_of_trials=6)
+    assert [r.status for r in tuner.records] == ['stopped'] * 6
+    assert [r.epochs for r in tuner.records] == [2] * 6
+    assert len(tuner.results) == 12
+
+
+def test_dead_hung_and_failing_trials_are_failed_and_others_go_on(backends):
+    values = [0.9, 0.1, 0.8, 0.2, 0.7, 0.3, 0.6, 0.4, 0.5, 0.65]
+    space = {'x': values}
+    backend = backends(misbehaving, n_workers=2, trial_timeout=3)
+    tuner = AsyncTuner(BasicScheduler(GridSearcher(space)), backend)
+    tuner.run(number_of_trials=len(values))
+    by_x = {r.config['x']: r for r in tuner.records}
+    assert len(by_x) == len(values)
+    assert 'died' in by_x[0.1].message and 'exit code 3' in by_x[0.1].message
+    assert 'SIGKILL' in by_x[0.2].message
+    assert 'timed out after 3 s' in by_x[0.3].message
+    assert 'RuntimeError' in by_x[0.4].message
+    assert 'nan' in by_x[0.5].message
+    for x in (0.1, 0.2, 0.3, 0.4, 0.5):
+        assert by_x[x].status == 'failed' and math.isnan(by_x[x].error)
+    for x in (0.9, 0.8, 0.7, 0.6, 0.65):
+        assert by_x[x].status == 'completed' and by_x[x].error == x
+    assert tuner.incumbent == {'x': 0.6}
+    # the hung trial was killed at its limit, not after 60 s
+    assert by_x[0.3].end_time - by_x[0.3].start_time < 10
+
+
+def test_keyboard_interrupt_ends_every_worker_and_keeps_results(backends):
+    class Interrupting(BasicScheduler):
+        def on_trial_result(self, trial, result):
+            if trial.trial_id == 6:
+                raise KeyboardInterrupt
+            return CONTINUE
+
+    backend = backends(lambda x: curve(x, sleep=0.05), n_workers=2)
+    tuner = AsyncTuner(Interrupting(RandomSearcher(SPACE, seed=0)), backend)
+    pids = worker_pids(backend)
+    with pytest.raises(KeyboardInterrupt):
+        tuner.run(number_of_trials=20)
+    time.sleep(0.2)
+    assert not any(alive(pid) for pid in pids)
+    completed = [r for r in tuner.records if r.status == 'completed']
+    assert len(completed) >= 4
+    assert all(r.status in ('completed', 'stopped') for r in tuner.records)
+    assert {r.message for r in tuner.records if r.status == 'stopped'} == {
+        'interrupted'}
+    assert len(tuner.results) >= 3 * len(completed)
+
+
+def test_ctrl_c_in_a_real_process_leaves_no_orphans(tmp_path):
+    script = tmp_path / 'run.py'
+    script.write_text(textwrap.dedent(f'''
+        import json, sys, time
+        sys.path.insert(0, {REPO!r})
+        from scipy import stats
+        import d2lhpo
+
+        def objective(x):
+            time.sleep(0.3)
+            return x
+
+        if __name__ == '__main__':
+            backend = d2lhpo.LocalBackend(objective, n_workers=2)
+            print(json.dumps([p.pid for p in backend.processes]), flush=True)
+            tuner = d2lhpo.AsyncTuner(d2lhpo.BasicScheduler(
+                d2lhpo.RandomSearcher({{'x': stats.uniform(0, 1)}}, seed=0)),
+                backend)
+            tuner.log_to(sys.argv[1])
+            try:
+                tuner.run(number_of_trials=1000)
+            except KeyboardInterrupt:
+                print(json.dumps(len(tuner.results)), flush=True)
+        '''))
+    log = tmp_path / 'log.jsonl'
+    proc = subprocess.Popen([sys.executable, str(script), str(log)],
+                            stdout=subprocess.PIPE, text=True)
+    pids = json.loads(proc.stdout.readline())
+    deadline = time.time() + 60
+    while time.time() < deadline and (not log.exists() or sum(
+            '"completed"' in line for line in log.read_text().splitlines())
+            < 4):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    finished = json.loads(out.strip().splitlines()[-1])
+    assert finished >= 4
+    assert not any(alive(pid) for pid in pids)
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sum(e['event'] == 'completed' for e in logged) == finished
+
+
+RUNNER = '''
+import json, os, sys, time
+sys.path.insert(0, {repo!r})
+from scipy import stats
+import d2lhpo
+
+def objective(x):
+    with open({calls!r}, 'a') as f:
+        f.write(json.dumps(x) + '\\n')
+    time.sleep(0.15)
+    for epoch in range(1, 3):
+        yield x / epoch
+
+def make_tuner(n_workers):
+    scheduler = d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
+        {{'x': stats.uniform(0, 1)}}, seed=4))
+    return d2lhpo.AsyncTuner(scheduler, d2lhpo.LocalBackend(objective,
+                                                            n_workers))
+
+if __name__ == '__main__':
+    tuner = make_tuner(1)
+    tuner.log_to(sys.argv[1])
+    tuner.run(number_of_trials=int(sys.argv[2]))
+'''
+
+
+def test_killed_run_resumes_from_its_log(tmp_path):
+    calls, log = tmp_path / 'calls.jsonl', tmp_path / 'log.jsonl'
+    script = tmp_path / 'runner.py'
+    script.write_text(RUNNER.format(repo=REPO, calls=str(calls)))
+    proc = subprocess.Popen([sys.executable, str(script), str(log), '12'])
+    deadline = time.time() + 60
+    while time.time() < deadline and (not log.exists() or sum(
+            '"completed"' in line for line in log.read_text().splitlines())
+            < 4):
+        time.sleep(0.05)
+    proc.kill()  # SIGKILL: no clean-up at all
+    proc.wait()
+    events = [json.loads(line) for line in log.read_text().splitlines()
+              if line.strip()]
+    done = {e['trial_id'] for e in events if e['event'] == 'completed'}
+    started = [e['trial_id'] for e in events if e['event'] == 'start']
+    assert 4 <= len(done) < 12
+    calls_before = len(calls.read_text().splitlines())
+    # resume in a new process with the same script: finished trials are
+    # replayed, not re-run; the searcher sees them
+    subprocess.run([sys.executable, str(script), str(log),
+                    str(12 - len(started))], check=True, timeout=120)
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    completed = [e for e in events if e['event'] == 'completed']
+    assert sorted(e['trial_id'] for e in completed) == list(range(12))
+    rerun = len(calls.read_text().splitlines()) - calls_before
+    assert rerun == 12 - len(done)  # only unfinished trials ran again
+    # the same trials as a run that was never interrupted
+    reference = tmp_path / 'reference.jsonl'
+    subprocess.run([sys.executable, str(script), str(reference), '12'],
+                   check=True, timeout=120)
+    ref = [json.loads(line) for line in reference.read_text().splitlines()]
+    configs = lambda evs: {e['trial_id']: e['config']['x'] for e in evs
+                           if e['event'] == 'start'}
+    errors = lambda evs: {e['trial_id']: [r['error'] for r in e['results']]
+                          for e in evs if e['event'] == 'completed'}
+    assert configs(events) == configs(ref)
+    assert errors(events) == errors(ref)
+
+
+def test_replay_in_process_feeds_the_searcher(tmp_path, backends):
+    class Recording(BasicScheduler):
+        def __init__(self, searcher):
+            super().__init__(searcher)
+            self.seen = []
+
+        def update(self, config, error, info=None):
+            self.seen.append((config['x'], error))
+            super().update(config, error, info)
+
+    log = str(tmp_path / 'log.jsonl')
+    first = AsyncTuner(Recording(RandomSearcher(SPACE, seed=1)),
+                       backends(curve, n_workers=2))
+    first.log_to(log)
+    first.run(number_of_trials=5)
+    second = AsyncTuner(Recording(RandomSearcher(SPACE, seed=1)),
+                        backends(curve, n_workers=2))
+    second.log_to(log)
+    assert sorted(second.scheduler.seen) == sorted(first.scheduler.seen)
+    assert len(second.records) == 5 and second.results == first.results
+    assert second.incumbent == first.incumbent
+    clock = second.clock
+    second.run(number_of_trials=3)
+    assert len(second.records) == 8
+    assert [r.config for r in second.records[:5]] == [
+        r.config for r in first.records]
+    assert min(r.start_time for r in second.records[5:]) >= clock
+
+
+def test_a_torn_last_line_is_ignored_and_garbage_is_an_error(tmp_path,
+                                                            backends):
+    log = tmp_path / 'log.jsonl'
+    tuner = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=1)),
+                       backends(curve, n_workers=1))
+    tuner.log_to(str(log))
+    tuner.run(number_of_trials=2)
+    log.write_text(log.read_text() + '{"event": "sta')
+    resumed = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=1)),
+                         backends(curve, n_workers=1))
+    resumed.log_to(str(log))
+    assert len(resumed.records) == 2
+    bad = tmp_path / 'bad.jsonl'
+    bad.write_text('hello\n{}\n')
+    with pytest.raises(ValueError, match='line 1'):
+        AsyncTuner(BasicScheduler(RandomSearcher(SPACE)),
+                   backends(curve, n_workers=1)).log_to(str(bad))
+
+
+def test_one_worker_reproduces_the_sequential_trajectory(backends):
+    seq = HPOTuner(BasicScheduler(RandomSearcher(SPACE, seed=3)), curve)
+    seq.run(6)
+    par = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=3)),
+                     backends(curve, n_workers=1))
+    par.run(number_of_trials=6)
+    assert [r.config for r in seq.records] == [r.config for r in par.records]
+    assert [(r['trial_id'], r['epoch'], r['error']) for r in seq.results] \
+        == [(r['trial_id'], r['epoch'], r['error']) for r in par.results]
+    assert seq.incumbent_trajectory == par.incumbent_trajectory
+
+
+def test_several_workers_propose_a_reproducible_set(backends):
+    sets = []
+    for _ in range(2):
+        tuner = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=8)),
+                           backends(lambda x: curve(x, sleep=0.01),
+                                    n_workers=3))
+        tuner.run(number_of_trials=12)
+        sets.append(sorted(r.config['x'] for r in tuner.records))
+    assert sets[0] == sets[1]
+
+
+def test_resuming_a_paused_trial_is_a_clear_error(backends):
+    backend = backends(curve, n_workers=1)
+    trial = TrialRecord(0, {'x': 0.5}, epochs=2)
+    with pytest.raises(NotImplementedError, match='cannot resume'):
+        backend.start_trial(trial)
+
+
+@pytest.mark.parametrize('kwargs, pattern', [
+    ({'n_workers': 0}, 'n_workers'), ({'n_workers': 1.5}, 'n_workers'),
+    ({'trial_timeout': -1}, 'trial_timeout'),
+])
+def test_bad_arguments_are_rejected(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        LocalBackend(curve, **kwargs)
+
+
+def test_closed_backend_starts_fresh_workers_on_demand(backends):
+    backend = backends(curve, n_workers=2)
+    tuner = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=0)),
+                       backend)
+    tuner.run(number_of_trials=2)
+    backend.close()
+    tuner.run(number_of_trials=2)
+    assert [r.status for r in tuner.records] == ['completed'] * 4
+
+
+# ---------------------------------------------------------------- Ray
+def test_ray_backend_runs_a_real_tuning_job():
+    ray = pytest.importorskip('ray')
+    from d2lhpo import RayBackend
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        space = {'lr': stats.loguniform(1e-2, 1)}
+        objective = lambda lr: softmax_objective(lr, num_epochs=2)
+        backend = RayBackend(objective, n_workers=2, trial_timeout=60)
+        tuner = AsyncTuner(BasicScheduler(RandomSearcher(space, seed=0)),
+                           backend)
+        tuner.run(number_of_trials=4)
+        assert [r.status for r in tuner.records] == ['completed'] * 4
+        assert all(0 <= r.error <= 1 for r in tuner.records)
+        assert {r.worker for r in tuner.records} == {0, 1}
+        backend.close()  # frees its CPUs for the next actors
+        # failures are handled the same way on Ray (a local function, so
+        # that cloudpickle ships it by value: Ray's workers cannot import
+        # this test module)
+        def fragile(x):
+            if x == 0.1:
+                os._exit(3)
+            if x == 0.4:
+                raise RuntimeError('out of memory (pretend)')
+            return x
+
+        failing = AsyncTuner(BasicScheduler(GridSearcher(
+            {'x': [0.4, 0.9, 0.1]})), RayBackend(fragile, n_workers=2))
+        failing.run(number_of_trials=3)
+        by_x = {r.config['x']: r for r in failing.records}
+        assert by_x[0.9].status == 'completed', by_x[0.9].message
+        assert 'RuntimeError' in by_x[0.4].message
+        assert by_x[0.1].status == 'failed' and 'died' in by_x[0.1].message
+        failing.backend.close()
+    finally:
+        ray.shutdown()
