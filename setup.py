@@ -31,8 +31,8 @@ setup(
     ],
     extras_require={'book': BOOK, 'test': TEST, 'dev': BOOK + TEST,
                     'ray': RAY,
-                    # benchmarks/simulator_speed.py only; its blackbox
-                    # repository imports huggingface_hub
+                    # the side-by-side benchmarks only (benchmarks/);
+                    # Syne Tune's blackbox repository imports huggingface_hub
                     'compare': ['syne-tune==0.16.0', 'huggingface_hub',
                                 'optuna==5.0.*']},
 )

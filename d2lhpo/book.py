@@ -1498,12 +1498,14 @@ def average_ranks(curves):
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
 import bisect
 import collections
+import inspect
 import json
 import math
 import multiprocessing
 import numbers
 import os
 import signal
+import tempfile
 import time
 import warnings
 from multiprocessing import connection
@@ -1558,15 +1560,23 @@ class TrialRunner:
 
     `start` begins a trial and `step` computes its next result. Both
     return an event: ('result', result dict), ('complete', None) or
-    ('failed', message).
+    ('failed', message). An objective with a `checkpoint` parameter gets
+    the path of its trial's checkpoint file.
     """
     def __init__(self, objective_bytes, num_threads=1):
         self.objective = cloudpickle.loads(objective_bytes)
         torch.set_num_threads(num_threads)
         self.steps = None
 
-    def start(self, config):
+    def start(self, config, checkpoint=None, resume=False):
         self.stop()
+        takes = 'checkpoint' in inspect.signature(self.objective).parameters
+        if checkpoint is not None and takes:
+            config = dict(config, checkpoint=checkpoint)
+        elif resume:
+            return 'failed', ('cannot resume a paused trial: the objective '
+                              'has no `checkpoint` parameter to save and '
+                              'restore its state')
         self.steps = d2lhpo.objective_steps(self.objective, config)
         return self.step()
 
@@ -1611,6 +1621,7 @@ class WorkerBackend:
         self.waiting = set()   # workers that sent a result, await a decision
         self.ready = set()     # workers that have finished starting up
         self.inbox = collections.deque()  # (worker, message) not yet seen
+        self.checkpoint_dir = None  # for trial_<id>.pt (None: a temporary one)
 
     def time(self):
         return self.offset + time.perf_counter() - self.started
@@ -1624,17 +1635,21 @@ class WorkerBackend:
 
     # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
     def start_trial(self, trial):
-        """Start `trial` from scratch on `trial.worker`."""
-        if trial.epochs:
-            raise NotImplementedError(
-                f'{type(self).__name__} cannot resume trial {trial.trial_id} '
-                'after a pause: its model state is lost when it stops')
+        """Start `trial` on `trial.worker`, or resume it after a pause from
+        its checkpoint file `<checkpoint_dir>/trial_<id>.pt`."""
+        if self.checkpoint_dir is None:  # deleted when the backend is
+            self.temporary_dir = tempfile.TemporaryDirectory(  # garbage-collected
+                prefix='d2lhpo-checkpoints-')
+            self.checkpoint_dir = self.temporary_dir.name
+        path = os.path.join(self.checkpoint_dir, f'trial_{trial.trial_id}.pt')
+        if not trial.epochs and os.path.exists(path):
+            os.remove(path)  # left by another run: this trial starts afresh
         worker = trial.worker
         self.free.remove(worker)
         self.trial_of[worker] = trial.trial_id
         if worker in self.ready:  # else the clock starts when it is ready
             self._set_deadline(worker)
-        self._send(worker, ('start', trial.config))
+        self._send(worker, ('start', trial.config, path, trial.epochs > 0))
 
     # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
     def _set_deadline(self, worker):
@@ -1725,7 +1740,7 @@ def local_worker_loop(conn, objective_bytes, num_threads):
         except EOFError:  # the tuner has gone
             return
         if message[0] == 'start':
-            conn.send(runner.start(message[1]))
+            conn.send(runner.start(*message[1:]))
         elif message[0] == 'step':
             conn.send(runner.step())
         elif message[0] == 'stop':
@@ -1888,7 +1903,7 @@ class RayBackend(WorkerBackend):
             self._launch(worker)
         actor = self.actors[worker]
         if message[0] == 'start':
-            self.pending[actor.start.remote(message[1])] = worker
+            self.pending[actor.start.remote(*message[1:])] = worker
         elif message[0] == 'step':
             self.pending[actor.step.remote()] = worker
         else:
@@ -1940,37 +1955,1201 @@ def time_to_reach(times, trajectory, target):
     return times[hits[0]] if len(hits) else math.inf
 
 
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+import copy
+import itertools
+import math
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from scipy import optimize, stats
+from scipy.stats import qmc
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+def scaled_sqdist(X1, X2, lengthscales):
+    """Squared distances between the rows of X1 and X2, each input
+    dimension divided by its length scale."""
+    diff = (X1[:, None, :] - X2[None, :, :]) / lengthscales
+    return (diff ** 2).sum(dim=-1)
+
+def as_f64(x):
+    return torch.as_tensor(x, dtype=torch.float64)
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+def rbf(r2):
+    """The squared exponential kernel as a function of r^2."""
+    return torch.exp(-0.5 * r2)
+
+class Matern52(torch.autograd.Function):
+    """The Matern 5/2 kernel as a function of r^2, with a derivative that
+    stays finite at r = 0."""
+    @staticmethod
+    def forward(ctx, r2):
+        s = torch.sqrt(5 * r2)
+        e = torch.exp(-s)
+        ctx.save_for_backward(s, e)
+        return (1 + s + s ** 2 / 3) * e
+
+    @staticmethod
+    def backward(ctx, grad):
+        s, e = ctx.saved_tensors
+        return grad * (-5 / 6) * (1 + s) * e
+
+def matern52(r2):
+    return Matern52.apply(r2)
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+KERNELS = {'rbf': rbf, 'matern52': matern52}
+
+def kernel_with_slope(kernel, r2):
+    """k(r^2) and its derivative dk/d(r^2), sharing the work."""
+    if kernel == 'rbf':
+        k = torch.exp(-0.5 * r2)
+        return k, -0.5 * k
+    s = torch.sqrt(5 * r2)
+    e = torch.exp(-s)
+    return (1 + s + s ** 2 / 3) * e, -5 / 6 * (1 + s) * e
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+def cholesky_with_jitter(K, max_tries=10):
+    """Lower Cholesky factor of K and the jitter (0 if none) that had to
+    be added to its diagonal to make K numerically positive definite."""
+    if not torch.isfinite(K).all():
+        raise ValueError('the kernel matrix has NaN or infinite entries')
+    eye = torch.eye(len(K), dtype=K.dtype)
+    jitter, scale = 0.0, max(K.diagonal().abs().mean().item(), 1e-300)
+    for _ in range(max_tries):
+        L, info = torch.linalg.cholesky_ex(K + jitter * eye)
+        if info.item() == 0:
+            if jitter:
+                warnings.warn(f'added jitter {jitter:.1e} to the diagonal '
+                              'of a kernel matrix', RuntimeWarning)
+            return L, jitter
+        jitter = 1e-9 * scale if jitter == 0 else 10 * jitter
+    raise np.linalg.LinAlgError('the kernel matrix is not positive definite '
+                                f'even with jitter {jitter / 10:.1e}')
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+class GaussianProcess:
+    """GP regression with a zero mean, an ARD kernel and Gaussian noise.
+
+    Inputs are rows of X, best scaled to [0, 1]; outputs are best
+    standardized. The hyperparameters are the length scales (one per input
+    dimension, or one for all), the signal variance and the noise variance.
+    """
+    def __init__(self, kernel='matern52', lengthscales=0.25, variance=1.0,
+                 noise=1e-4, min_noise=1e-6):
+        if kernel not in KERNELS:
+            raise ValueError(f'kernel must be one of {sorted(KERNELS)}, got '
+                             f'{kernel!r}')
+        self.kernel = kernel
+        self.lengthscales = as_f64(lengthscales)
+        self.variance, self.noise = as_f64(variance), as_f64(noise)
+        self.min_noise = min_noise
+        self.X = self.y = None  # the data it is conditioned on
+        self.jitter = 0.0       # added to the diagonal at the last condition
+
+    def k(self, X1, X2):
+        """The kernel matrix between the rows of X1 and X2."""
+        r2 = scaled_sqdist(X1, X2, self.lengthscales)
+        return self.variance * KERNELS[self.kernel](r2)
+
+    def condition(self, X, y):
+        """Condition on the observations y at the rows of X."""
+        X, y = as_f64(X), as_f64(y)
+        if X.ndim != 2 or y.shape != (len(X),):
+            raise ValueError(f'X must have shape (n, d) and y (n,), got '
+                             f'{tuple(X.shape)} and {tuple(y.shape)}')
+        if not (torch.isfinite(X).all() and torch.isfinite(y).all()):
+            raise ValueError('X and y must be finite; leave out the '
+                             'observations of failed trials')
+        K = self.k(X, X) + self.noise * torch.eye(len(X), dtype=X.dtype)
+        self.L, self.jitter = cholesky_with_jitter(K)
+        self.alpha = torch.cholesky_solve(y[:, None], self.L)[:, 0]
+        self.X, self.y = X, y
+        return self
+
+    def predict(self, X_test, full_cov=False):
+        """Mean and variance (or covariance) of f at the rows of X_test."""
+        X_test = as_f64(X_test)
+        if self.X is None:  # no data: the prior
+            mean = torch.zeros(len(X_test), dtype=torch.float64)
+            if full_cov:
+                return mean, self.k(X_test, X_test)
+            return mean, self.variance.expand(len(X_test))
+        K_s = self.k(self.X, X_test)
+        mean = K_s.T @ self.alpha
+        V = torch.linalg.solve_triangular(self.L, K_s, upper=False)
+        if full_cov:
+            return mean, self.k(X_test, X_test) - V.T @ V
+        var = self.variance - (V ** 2).sum(dim=0)
+        return mean, var.clamp(min=1e-12 * self.variance.item())
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def log_marginal_likelihood(self, X, y):
+        """log p(y | X) under the current hyperparameters."""
+        X, y = as_f64(X), as_f64(y)
+        K = self.k(X, X) + self.noise * torch.eye(len(X), dtype=X.dtype)
+        L, _ = cholesky_with_jitter(K)
+        alpha = torch.cholesky_solve(y[:, None], L)[:, 0]
+        return (-0.5 * y @ alpha - L.diagonal().log().sum()
+                - 0.5 * len(y) * math.log(2 * math.pi))
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def log_prior(self):
+        """Log density (up to a constant) of the hyperparameters' priors."""
+        log_ls = self.lengthscales.log()
+        return (-0.5 * ((log_ls - math.log(0.25)) ** 2).sum()    # log-normal
+                + self.variance.log() - self.variance            # Gamma(2, 1)
+                + 0.1 * self.noise.log() - 30 * self.noise)      # Gamma(1.1, 30)
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def neg_log_posterior(self, theta, sqdiff, y):
+        """-(log p(y | X) + log prior) and its gradient with respect to theta,
+        the logs of the length scales, the variance and the noise; `sqdiff`
+        holds the squared differences (x_ij - x_kj)^2 of the inputs."""
+        d = sqdiff.shape[-1]
+        ls2, var, noise = theta[:d].exp() ** 2, theta[d].exp(), theta[d + 1].exp()
+        r2 = sqdiff @ (1 / ls2)
+        k, slope = kernel_with_slope(self.kernel, r2)
+        K = var * k + noise * torch.eye(len(y), dtype=y.dtype)
+        L, _ = cholesky_with_jitter(K)
+        alpha = torch.cholesky_solve(y[:, None], L)
+        mll = (-0.5 * (y @ alpha[:, 0]) - L.diagonal().log().sum()
+               - 0.5 * len(y) * math.log(2 * math.pi))
+        W = 0.5 * (alpha @ alpha.T - torch.cholesky_inverse(L))
+        W_var = W * var
+        grad = torch.cat([-2 / ls2 * (sqdiff.reshape(-1, d).T
+                                      @ (W_var * slope).reshape(-1)),
+                          (W_var * k).sum()[None],
+                          (noise * W.diagonal().sum())[None]])
+        log_ls = theta[:d]
+        prior = (-0.5 * ((log_ls - math.log(0.25)) ** 2).sum()
+                 + var.log() - var + 0.1 * noise.log() - 30 * noise)
+        prior_grad = torch.cat([-(log_ls - math.log(0.25)), (1 - var)[None],
+                                (0.1 - 30 * noise)[None]])
+        return -(mll + prior).item(), -(grad + prior_grad).numpy()
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def fit(self, X, y, restart=False, maxiter=30):
+        """Set the hyperparameters to the maximum of log p(y | X) + log prior,
+        found by L-BFGS-B over their logs, then condition on (X, y)."""
+        X, y = as_f64(X), as_f64(y)
+        if X.ndim != 2 or len(X) < 1:
+            raise ValueError('fit needs at least one observation')
+        d = X.shape[1]
+        lo = np.log([1e-2] * d + [1e-2, self.min_noise])
+        hi = np.log([30.0] * d + [1e2, 1.0])
+        sqdiff = (X[:, None, :] - X[None, :, :]) ** 2
+        ls = self.lengthscales * torch.ones(d, dtype=torch.float64)
+        starts = [torch.cat([ls.log(), self.variance.log()[None],
+                             self.noise.log()[None]]).numpy()]
+        if restart:
+            starts.append(np.r_[[math.log(0.25)] * d, 0.0, math.log(1e-4)])
+        best = None
+        for theta0 in starts:
+            result = optimize.minimize(
+                lambda theta: self.neg_log_posterior(as_f64(theta), sqdiff, y),
+                np.clip(theta0, lo, hi), jac=True, method='L-BFGS-B',
+                bounds=list(zip(lo, hi)), options={'maxiter': maxiter})
+            if best is None or result.fun < best.fun:
+                best = result
+        theta = as_f64(best.x)
+        self.lengthscales, self.variance, self.noise = (
+            theta[:d].exp(), theta[d].exp(), theta[d + 1].exp())
+        return self.condition(X, y)
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+def expected_improvement(mean, std, best):
+    """E[max(best - f, 0)] for f ~ N(mean, std^2); the direct formula."""
+    z = (best - mean) / std
+    return std * (z * torch.special.ndtr(z)
+                  + torch.exp(-0.5 * z ** 2) / math.sqrt(2 * math.pi))
+
+def log_h(z):
+    """log(phi(z) + z Phi(z)), accurate for very negative z too."""
+    c1, c2 = 0.5 * math.log(2 * math.pi), 0.5 * math.log(math.pi / 2)
+    z_far = -1 / math.sqrt(torch.finfo(torch.float64).eps)
+    z1 = z.clamp(min=-1)  # every branch sees only inputs where it is safe
+    direct = torch.log(torch.exp(-0.5 * z1 ** 2) / math.sqrt(2 * math.pi)
+                       + z1 * torch.special.ndtr(z1))
+    z2 = z.clamp(min=z_far, max=-1)
+    u = torch.log(torch.special.erfcx(-z2 / math.sqrt(2)) * -z2) + c2
+    log1mexp = torch.where(u > -math.log(2), torch.log(-torch.expm1(u)),
+                           torch.log1p(-torch.exp(u)))
+    tail = -0.5 * z2 ** 2 - c1 + log1mexp
+    z3 = z.clamp(max=z_far)
+    far = -0.5 * z3 ** 2 - c1 - 2 * torch.log(-z3)
+    return torch.where(z > -1, direct, torch.where(z > z_far, tail, far))
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+class LogEI(torch.autograd.Function):
+    """log EI with its derivatives with respect to the mean and std."""
+    @staticmethod
+    def forward(ctx, mean, std, best):
+        z = (best - mean) / std
+        log_hz = log_h(z)
+        ctx.save_for_backward(z, std, log_hz)
+        return torch.log(std) + log_hz
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, std, log_hz = ctx.saved_tensors
+        Phi_over_h = torch.exp(torch.special.log_ndtr(z) - log_hz)
+        phi_over_h = torch.exp(-0.5 * z ** 2 - 0.5 * math.log(2 * math.pi)
+                               - log_hz)
+        return -grad * Phi_over_h / std, grad * phi_over_h / std, None
+
+def log_expected_improvement(mean, std, best):
+    return LogEI.apply(mean, std, as_f64(best))
+
+def log_probability_of_improvement(mean, std, best):
+    return torch.special.log_ndtr((best - mean) / std)
+
+def lower_confidence_bound(mean, std, kappa=2.0):
+    return mean - kappa * std
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+class SpaceEncoder:
+    """Maps configurations to points of [0, 1]^D and back."""
+    def __init__(self, domains):
+        self.domains = domains
+        self.parts = []  # (name, kind, first column, width, levels)
+        self.dim = 0
+        for name, dom in domains.items():
+            kind, width, levels = 'fixed', 0, None
+            if dom.kind == 'float':
+                kind, width = 'float', 1
+            elif dom.kind == 'int' and dom.high > dom.low:
+                kind, width, levels = 'int', 1, dom.high - dom.low + 1
+            elif dom.kind == 'categorical' and len(dom.choices) > 1:
+                if all(isinstance(c, numbers.Real) and not isinstance(c, bool)
+                       for c in dom.choices):
+                    kind, width, levels = 'ordinal', 1, len(dom.choices)
+                else:
+                    kind, width = 'onehot', len(dom.choices)
+            self.parts.append((name, kind, self.dim, width, levels))
+            self.dim += width
+        self.continuous = np.zeros(self.dim, dtype=bool)
+        for _, kind, j, _, _ in self.parts:
+            if kind == 'float':
+                self.continuous[j] = True
+
+    def encode(self, config):
+        """The point of [0, 1]^D of a (checked) configuration."""
+        u = np.zeros(self.dim)
+        for name, kind, j, width, levels in self.parts:
+            dom, value = self.domains[name], config[name]
+            if kind == 'float' and dom.log:
+                u[j] = (math.log(value / dom.low)
+                        / math.log(dom.high / dom.low))
+            elif kind in ('float', 'int'):
+                u[j] = (value - dom.low) / (dom.high - dom.low)
+            elif kind == 'ordinal':
+                u[j] = sorted(dom.choices).index(value) / (levels - 1)
+            elif kind == 'onehot':  # True == 1 in Python: compare types too
+                u[j + next(i for i, c in enumerate(dom.choices)
+                           if c == value and type(c) is type(value))] = 1.0
+        return u
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def snap(self, U):
+        """Round the rows of U to points that decode exactly."""
+        U = np.clip(np.array(U, dtype=float), 0, 1)
+        for _, kind, j, width, levels in self.parts:
+            if levels:
+                U[:, j] = np.round(U[:, j] * (levels - 1)) / (levels - 1)
+            elif kind == 'onehot':
+                U[:, j:j + width] = np.eye(width)[
+                    U[:, j:j + width].argmax(axis=1)]
+        return U
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def decode(self, u):
+        """The configuration of a point of [0, 1]^D (snapped first)."""
+        u = self.snap(np.reshape(u, (1, self.dim)))[0]
+        config = {}
+        for name, kind, j, width, levels in self.parts:
+            dom = self.domains[name]
+            if kind == 'float':
+                value = (dom.low * (dom.high / dom.low) ** u[j] if dom.log
+                         else dom.low + u[j] * (dom.high - dom.low))
+                config[name] = float(min(max(value, dom.low), dom.high))
+            elif kind == 'int':
+                config[name] = int(dom.low + round(u[j] * (levels - 1)))
+            elif kind == 'ordinal':
+                config[name] = copy.deepcopy(
+                    sorted(dom.choices)[round(u[j] * (levels - 1))])
+            elif kind == 'onehot':
+                config[name] = copy.deepcopy(
+                    dom.choices[int(u[j:j + width].argmax())])
+            else:  # a constant, or an int range with a single value
+                config[name] = (int(dom.low) if dom.kind == 'int'
+                                else copy.deepcopy(dom.choices[0]))
+        return config
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+def standardize(y):
+    """(y - mean) / std, the mean and the std (1 if y is constant)."""
+    y = np.asarray(y, dtype=float)
+    center, scale = y.mean(), y.std()
+    if not scale > 1e-12 * max(1.0, abs(center)):
+        scale = 1.0
+    return (y - center) / scale, center, scale
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+def grid_points(encoder, limit):
+    """Every point of an encoded space without float columns, or None if it
+    has float columns or more than `limit` points."""
+    axes = []
+    for _, kind, _, width, levels in encoder.parts:
+        if kind == 'float':
+            return None
+        if levels:
+            axes.append(np.linspace(0, 1, levels)[:, None])
+        elif kind == 'onehot':
+            axes.append(np.eye(width))
+    if math.prod(len(a) for a in axes) > limit:
+        return None
+    return np.array([np.concatenate(p) for p in itertools.product(*axes)
+                     ]).reshape(-1, encoder.dim)
+
+def grid_neighbors(encoder, u):
+    """The points that differ from u by one step in one discrete column."""
+    out = []
+    for _, kind, j, width, levels in encoder.parts:
+        if levels:
+            for step in (-1, 1):
+                v = u.copy()
+                v[j] = round(u[j] * (levels - 1) + step) / (levels - 1)
+                if 0 <= v[j] <= 1:
+                    out.append(v)
+        elif kind == 'onehot':
+            for i in np.flatnonzero(u[j:j + width] != 1):
+                v = u.copy()
+                v[j:j + width] = 0
+                v[j + i] = 1
+                out.append(v)
+    return np.array(out).reshape(-1, encoder.dim)
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+def maximize_acquisition(acq, encoder, rng, X_obs=None, exclude=None,
+                         num_random=512, num_starts=4, maxiter=25):
+    """The point of the encoded space (snapped) that maximizes `acq`, a
+    function of an (m, D) tensor that returns m values."""
+    def values(U):
+        with torch.no_grad():
+            return acq(as_f64(U)).numpy()
+
+    U = grid_points(encoder, limit=4 * num_random)
+    exhaustive = U is not None
+    if not exhaustive:
+        U = qmc.Sobol(encoder.dim, seed=rng).random(num_random)
+        if X_obs is not None:
+            U = np.concatenate([U, X_obs])
+        U = encoder.snap(U)
+    points, vals = [U], [values(U)]
+    starts = U[np.argsort(-vals[0])[:num_starts]]
+    cont = encoder.continuous
+    if cont.any():  # L-BFGS-B on the float columns of every start at once
+        k = len(starts)
+
+        def loss(z):
+            z = torch.tensor(z.reshape(k, -1), requires_grad=True)
+            U = as_f64(starts).clone()
+            U[:, cont] = z
+            value = -acq(U).sum()
+            value.backward()
+            return value.item(), z.grad.numpy().ravel()
+
+        result = optimize.minimize(
+            loss, starts[:, cont].ravel(), jac=True, method='L-BFGS-B',
+            bounds=[(0, 1)] * starts[:, cont].size,
+            options={'maxiter': maxiter})
+        starts = starts.copy()
+        starts[:, cont] = result.x.reshape(k, -1)
+        points.append(starts)
+        vals.append(values(starts))
+    if not exhaustive and not cont.all():  # climb to better neighbors
+        pool, pool_vals = starts, values(starts)
+        for _ in range(3):
+            nb = np.concatenate([grid_neighbors(encoder, u) for u in pool])
+            if not len(nb):
+                break
+            points.append(nb)
+            vals.append(values(nb))
+            pool = np.concatenate([pool, nb])
+            pool_vals = np.concatenate([pool_vals, vals[-1]])
+            top = np.argsort(-pool_vals)[:num_starts]
+            pool, pool_vals = pool[top], pool_vals[top]
+    points, vals = np.concatenate(points), np.concatenate(vals)
+    if exclude is not None and len(exclude):
+        taken = (np.abs(points[:, None, :] - np.asarray(exclude)[None])
+                 .max(axis=2) < 1e-9).any(axis=1)
+        vals = np.where(taken, -np.inf, vals)
+    return points[int(np.argmax(vals))]
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+class ModelBasedSearcher(d2lhpo.HPOSearcher):
+    """Bookkeeping for searchers that learn from their trials: the encoded
+    space, an initial design, and the observed, pending and failed trials.
+    Subclasses implement `propose`."""
+    def __init__(self, config_space, num_init=None, initial_config=None,
+                 seed=None):
+        self.domains = d2lhpo.parse_config_space(config_space)
+        self.encoder = SpaceEncoder(self.domains)
+        self.rng = np.random.default_rng(seed)
+        dim = self.encoder.dim
+        if num_init is None:
+            num_init = min(10, max(4, dim))
+        if (isinstance(num_init, bool)
+                or not isinstance(num_init, numbers.Integral)
+                or num_init < 1):
+            raise ValueError(f'num_init must be a positive integer, got '
+                             f'{num_init!r}')
+        self.num_init = int(num_init)
+        self.initial_config = (None if initial_config is None else
+                               d2lhpo.check_config(self.domains,
+                                                   initial_config))
+        self.design = []
+        if dim:
+            sobol = qmc.Sobol(dim, seed=self.rng).random_base2(
+                math.ceil(math.log2(self.num_init)))
+            self.design = list(self.encoder.snap(sobol[:self.num_init]))
+        self.X, self.y = [], []  # observed: encoded configurations, errors
+        self.pending, self.failed = [], []
+        self.num_suggested = 0
+
+    def propose(self):
+        """The point of [0, 1]^D to evaluate next."""
+        raise NotImplementedError
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def sample_configuration(self):
+        if self.initial_config is not None:
+            config, self.initial_config = self.initial_config, None
+        elif self.encoder.dim == 0:  # nothing to choose
+            config = self.encoder.decode(np.zeros(0))
+        elif self.num_suggested < self.num_init or len(self.y) < 2:
+            u = (self.design.pop(0) if self.design else
+                 self.rng.uniform(size=self.encoder.dim))
+            config = self.encoder.decode(u)
+        else:
+            config = self.encoder.decode(self.propose())
+        self.num_suggested += 1
+        self.pending.append(copy.deepcopy(config))
+        return config
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def update(self, config, error, additional_info=None):
+        config = d2lhpo.check_config(self.domains, config)
+        if config in self.pending:
+            self.pending.remove(config)
+        u = self.encoder.encode(config)
+        error = math.nan if error is None else float(error)
+        if math.isfinite(error):
+            self.X.append(u)
+            self.y.append(error)
+        else:  # failed: never fitted, but not proposed again
+            self.failed.append(u)
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def observed(self):
+        """The encoded configurations and the errors of finished trials."""
+        return (np.array(self.X).reshape(-1, self.encoder.dim),
+                np.array(self.y))
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def unfinished(self):
+        """The encoded configurations of pending and failed trials."""
+        pending = [self.encoder.encode(c) for c in self.pending]
+        return np.array(pending + self.failed).reshape(-1, self.encoder.dim)
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+class BayesOptSearcher(ModelBasedSearcher):
+    """Bayesian optimization with a GP surrogate and the acquisition
+    function 'ei' (log EI, the default), 'pi' (log PI) or 'lcb'."""
+    def __init__(self, config_space, seed=None, acquisition='ei',
+                 kernel='matern52', kappa=2.0, num_init=None,
+                 initial_config=None, num_random=512, num_starts=4):
+        super().__init__(config_space, num_init, initial_config, seed)
+        if acquisition not in ('ei', 'pi', 'lcb'):
+            raise ValueError("acquisition must be 'ei', 'pi' or 'lcb', got "
+                             f'{acquisition!r}')
+        self.acquisition, self.kappa = acquisition, kappa
+        self.gp = GaussianProcess(kernel)
+        self.num_random, self.num_starts = num_random, num_starts
+        self.best = None  # y* for EI and PI, in standardized units
+
+    def acquisition_function(self, U):
+        """The acquisition value (higher is better) at the rows of U."""
+        mean, var = self.gp.predict(U)
+        std = var.sqrt()
+        if self.acquisition == 'ei':
+            return log_expected_improvement(mean, std, self.best)
+        if self.acquisition == 'pi':
+            return log_probability_of_improvement(mean, std, self.best)
+        return -lower_confidence_bound(mean, std, self.kappa)
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def propose(self):
+        X, y = self.observed()
+        y, self.y_center, self.y_scale = standardize(y)
+        self.gp.fit(X, y, restart=len(y) % 5 == 0)
+        X_u = self.unfinished()
+        if len(X_u):  # kriging believer: condition on the predictions there
+            with torch.no_grad():
+                fantasies, _ = self.gp.predict(X_u)
+            self.gp.condition(np.concatenate([X, X_u]),
+                              torch.cat([as_f64(y), fantasies]))
+        with torch.no_grad():
+            self.best = self.gp.predict(self.gp.X)[0].min()
+        return maximize_acquisition(self.acquisition_function, self.encoder,
+                                    self.rng, X_obs=X, exclude=X_u,
+                                    num_random=self.num_random,
+                                    num_starts=self.num_starts)
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+def regret_curves(make_searcher, function, num_evals, seeds):
+    """Simple regret after each evaluation of `function`, one row per seed
+    (a fresh searcher `make_searcher(seed)` for each)."""
+    curves = []
+    for seed in seeds:
+        tuner = d2lhpo.HPOTuner(d2lhpo.BasicScheduler(make_searcher(seed)),
+                                function)
+        tuner.run(number_of_trials=num_evals)
+        curves.append(np.array(tuner.incumbent_trajectory)
+                      - function.min_value)
+    return np.array(curves)
+
+def plot_regret_curves(curves, ax, title=''):
+    """Median and 95% bootstrap band of each method's regret curves."""
+    for name, c in curves.items():
+        evals = np.arange(1, c.shape[1] + 1)
+        center, low, high = d2lhpo.anytime_band(c)
+        line, = ax.plot(evals, center, label=name)
+        ax.fill_between(evals, low, high, color=line.get_color(), alpha=0.2)
+    ax.set_yscale('log')
+    ax.set_xlabel('evaluations')
+    ax.set_ylabel('simple regret')
+    ax.set_title(title, fontsize=10)
+    ax.legend()
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+class FinalEpochBenchmark:
+    """A learning-curve benchmark whose trials report only their final
+    error, after the time that all their epochs took."""
+    def __init__(self, benchmark):
+        self.benchmark = benchmark
+        self.config_space = benchmark.config_space
+        self.seeds = benchmark.seeds
+
+    def learning_curve(self, config, seed):
+        curve = self.benchmark.learning_curve(config, seed)
+        return {'error': curve['error'][-1:],
+                'epoch_time': [sum(curve['epoch_time'])]}
+
+    def best_error(self):
+        return self.benchmark.best_error(epoch=self.benchmark.max_epochs)
+
+
+# Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+import math
+
+import numpy as np
+from scipy import special, stats
+from scipy.stats import qmc
+from sklearn.ensemble import RandomForestRegressor
+
+
+# Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+def neighbor_bandwidths(mus):
+    """Kernel widths for the rows of `mus` (n, d): per column, the distance
+    to the farther neighbor among the sorted values, clipped below."""
+    n, d = mus.shape
+    sigmas = np.ones((n, d))
+    for c in range(d):
+        order = np.argsort(mus[:, c], kind='stable')
+        pts = np.concatenate([[0.0], mus[order, c], [1.0]])
+        gaps = np.maximum(pts[1:-1] - pts[:-2], pts[2:] - pts[1:-1])
+        if n >= 2:  # the outermost points: their one inner neighbor
+            gaps[0], gaps[-1] = pts[2] - pts[1], pts[-2] - pts[-3]
+        sigmas[order, c] = gaps
+    return np.clip(sigmas, 1 / min(100, n + 2), 1.0)
+
+
+# Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+class ParzenEstimator:
+    """A density on the encoded space: one product kernel per row of U (a
+    truncated Gaussian on each numeric column, a smoothed one-hot
+    distribution on each categorical group) and a prior component."""
+    def __init__(self, encoder, U, prior_weight=1.0):
+        self.encoder = encoder
+        U = np.asarray(U, dtype=float).reshape(-1, encoder.dim)
+        n = len(U)
+        self.numeric = [j for _, kind, j, _, _ in encoder.parts
+                        if kind in ('float', 'int', 'ordinal')]
+        self.groups = [(j, width) for _, kind, j, width, _ in encoder.parts
+                       if kind == 'onehot']
+        weights = np.append(np.ones(n), prior_weight)
+        self.weights = weights / weights.sum()
+        d = len(self.numeric)
+        self.mus = np.vstack([U[:, self.numeric], np.full((1, d), 0.5)])
+        self.sigmas = np.vstack([neighbor_bandwidths(U[:, self.numeric]),
+                                 np.ones((1, d))])
+        smoothing = 1 / (n + 1)
+        self.probs = [(np.vstack([U[:, j:j + w], np.full((1, w), 1 / w)])
+                       + smoothing) / (1 + w * smoothing)
+                      for j, w in self.groups]
+
+    # Added in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+    def log_pdf(self, V):
+        """The log density at the rows of V."""
+        V = np.asarray(V, dtype=float)
+        x = V[:, None, self.numeric]                   # (m, 1, d)
+        mu, sigma = self.mus[None], self.sigmas[None]  # (1, n + 1, d)
+        mass = stats.norm.cdf((1 - mu) / sigma) - stats.norm.cdf(-mu / sigma)
+        log_k = (stats.norm.logpdf((x - mu) / sigma) - np.log(sigma)
+                 - np.log(mass)).sum(axis=2)          # (m, n + 1)
+        for (j, w), probs in zip(self.groups, self.probs):
+            log_k = log_k + np.log(V[:, j:j + w] @ probs.T)
+        return special.logsumexp(log_k + np.log(self.weights), axis=1)
+
+    # Added in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+    def sample(self, rng, size):
+        """Draw `size` points (snapped) with the numpy generator `rng`."""
+        comp = rng.choice(len(self.weights), size=size, p=self.weights)
+        V = np.zeros((size, self.encoder.dim))
+        mu, sigma = self.mus[comp], self.sigmas[comp]
+        V[:, self.numeric] = stats.truncnorm.rvs(
+            -mu / sigma, (1 - mu) / sigma, loc=mu, scale=sigma,
+            random_state=rng)
+        for (j, w), probs in zip(self.groups, self.probs):
+            cum = probs[comp].cumsum(axis=1)
+            choice = (rng.uniform(size=(size, 1)) > cum).sum(axis=1)
+            V[np.arange(size), j + np.minimum(choice, w - 1)] = 1
+        return self.encoder.snap(V)
+
+
+# Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+class TPESearcher(d2lhpo.ModelBasedSearcher):
+    """Tree-structured Parzen estimator (multivariate): proposes the
+    candidate, drawn from the density l of good configurations, that
+    maximizes l / g, where g is the density of the others."""
+    def __init__(self, config_space, seed=None, gamma=0.15, max_good=25,
+                 num_candidates=64, prior_weight=1.0, num_init=10,
+                 initial_config=None):
+        super().__init__(config_space, num_init, initial_config, seed)
+        self.gamma, self.max_good = gamma, max_good
+        self.num_candidates, self.prior_weight = num_candidates, prior_weight
+
+    def split(self):
+        """Encoded good and bad configurations; unfinished ones are bad."""
+        X, y = self.observed()
+        num_good = min(math.ceil(self.gamma * len(y)), self.max_good)
+        order = np.argsort(y, kind='stable')
+        bad = np.concatenate([X[order[num_good:]], self.unfinished()])
+        return X[order[:num_good]], bad
+
+    def propose(self):
+        good, bad = self.split()
+        l = ParzenEstimator(self.encoder, good, self.prior_weight)
+        g = ParzenEstimator(self.encoder, bad, self.prior_weight)
+        V = l.sample(self.rng, self.num_candidates)
+        score = l.log_pdf(V) - g.log_pdf(V)
+        X_u = self.unfinished()
+        if len(X_u):  # never propose a configuration that is still running
+            taken = (np.abs(V[:, None] - X_u[None]).max(axis=2)
+                     < 1e-9).any(axis=1)
+            score = np.where(taken, -np.inf, score)
+        return V[int(np.argmax(score))]
+
+
+# Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+def forest_predict(forest, U):
+    """Mean and variance of a fitted RandomForestRegressor at the rows of U:
+    over the trees, of the leaf means plus the variance within leaves."""
+    U = np.ascontiguousarray(U, dtype=np.float32)  # what the trees expect
+    total, second = 0.0, 0.0
+    for tree in forest.estimators_:
+        leaves = tree.tree_.apply(U)
+        m = tree.tree_.value[leaves, 0, 0]
+        total = total + m
+        second = second + tree.tree_.impurity[leaves] + m ** 2
+    mean = total / len(forest.estimators_)
+    return mean, np.maximum(second / len(forest.estimators_) - mean ** 2, 0)
+
+
+# Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+class RFSearcher(d2lhpo.ModelBasedSearcher):
+    """SMAC-style BO with a random-forest surrogate and log EI."""
+    def __init__(self, config_space, seed=None, num_trees=16,
+                 max_features=0.8, min_samples_leaf=1, random_fraction=0.0,
+                 num_init=None, initial_config=None, num_random=512):
+        super().__init__(config_space, num_init, initial_config, seed)
+        self.num_trees, self.max_features = num_trees, max_features
+        self.min_samples_leaf = min_samples_leaf
+        self.random_fraction, self.num_random = random_fraction, num_random
+
+    def fit_forest(self, X, y):
+        forest = RandomForestRegressor(
+            self.num_trees, max_features=self.max_features,
+            min_samples_leaf=self.min_samples_leaf,
+            random_state=int(self.rng.integers(2 ** 31)))
+        return forest.fit(X, y)
+
+    # Added in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+    def propose(self):
+        if self.rng.uniform() < self.random_fraction:
+            return self.rng.uniform(size=self.encoder.dim)
+        X, y = self.observed()
+        y = d2lhpo.standardize(y)[0]
+        forest = self.fit_forest(X, y)
+        X_u = self.unfinished()
+        if len(X_u):  # fantasies at the forest's predictions, then refit
+            forest = self.fit_forest(np.concatenate([X, X_u]), np.concatenate(
+                [y, forest_predict(forest, X_u)[0]]))
+        best = forest_predict(forest, np.concatenate([X, X_u]))[0].min()
+
+        def log_ei(U):
+            mean, var = forest_predict(forest, U)
+            return d2lhpo.log_expected_improvement(
+                d2lhpo.as_f64(mean), d2lhpo.as_f64(np.sqrt(var + 1e-12)),
+                best).numpy()
+
+        U = d2lhpo.grid_points(self.encoder, limit=4 * self.num_random)
+        if U is None:  # random candidates, then local search around the best
+            U = self.encoder.snap(np.concatenate([qmc.Sobol(
+                self.encoder.dim, seed=self.rng).random(self.num_random), X]))
+            values = log_ei(U)
+            for scale in (0.1, 0.03, 0.01):
+                top = U[np.argsort(-values)[:8]]
+                near = self.encoder.snap(np.repeat(top, 16, axis=0) + scale
+                                         * self.rng.standard_normal(
+                                             (len(top) * 16, self.encoder.dim)))
+                U, values = np.concatenate([U, near]), np.concatenate(
+                    [values, log_ei(near)])
+        else:
+            values = log_ei(U)
+        if len(X_u):  # never propose a configuration that is still running
+            taken = (np.abs(U[:, None] - X_u[None]).max(axis=2)
+                     < 1e-9).any(axis=1)
+            values = np.where(taken, -np.inf, values)
+        return U[int(np.argmax(values))]
+
+
+# Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
+import math
+import numbers
+
+import numpy as np
+
+
+# Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
+def check_fidelity(eta, r_min, r_max):
+    """Check the reduction factor and the resource range; ValueError if
+    they are not integers with eta >= 2 and 1 <= r_min <= r_max."""
+    for name, value in (('eta', eta), ('r_min', r_min), ('r_max', r_max)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f'{name} must be an integer (a number of epochs'
+                             f' or a reduction factor), got {value!r}')
+    if eta < 2:
+        raise ValueError(f'the reduction factor eta must be >= 2, got {eta}')
+    if r_min <= 0:
+        raise ValueError(f'r_min must be positive, got {r_min}')
+    if r_min > r_max:
+        raise ValueError(f'r_min ({r_min}) must not exceed r_max ({r_max})')
+
+def rung_levels(r_min, r_max, eta):
+    """The rung levels r_min * eta**k <= r_max, then r_max if it is not
+    one of them (integer arithmetic: no logarithms)."""
+    check_fidelity(eta, r_min, r_max)
+    levels = [int(r_min)]
+    while levels[-1] * eta <= r_max:
+        levels.append(levels[-1] * eta)
+    if levels[-1] != r_max:
+        levels.append(int(r_max))
+    return levels
+
+def successive_halving_rungs(n, r_min, r_max, eta):
+    """(number of configurations, resource) per rung of successive halving
+    started with n configurations: n // eta**k at the k-th rung level,
+    while at least one is left."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f'n must be a positive integer, got {n!r}')
+    rungs, size = [], int(n)
+    for level in rung_levels(r_min, r_max, eta):
+        if size < 1:
+            break
+        rungs.append((size, level))
+        size //= eta
+    return rungs
+
+def hyperband_brackets(r_min, r_max, eta):
+    """Hyperband's brackets s = s_max, ..., 0 as (s, n, r): bracket s starts
+    n = ceil((s_max + 1) * eta**s / (s + 1)) configurations at the rung
+    level r, s rungs below the top."""
+    levels = rung_levels(r_min, r_max, eta)
+    s_max = len(levels) - 1
+    return [(s, -(-(s_max + 1) * eta ** s // (s + 1)), levels[s_max - s])
+            for s in range(s_max, -1, -1)]
+
+
+# Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
+class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
+    """Synchronous successive halving over a cycle of brackets, each a pair
+    (number of configurations, rung levels). A trial pauses at the level
+    it was started or resumed for; a rung is promoted when it is complete.
+    The searcher is told each result at a rung level (`epoch` in info)."""
+    def __init__(self, searcher, eta, r_min, r_max, brackets):
+        check_fidelity(eta, r_min, r_max)
+        self.searcher, self.eta = searcher, int(eta)
+        self.r_min, self.r_max = int(r_min), int(r_max)
+        self.brackets, self.bracket_index = brackets, -1
+        self.queue = []        # what suggest hands out next in this rung
+        self.running = set()   # trials of this rung not yet at its level
+        self.target = {}       # trial_id -> the level where it pauses
+        self.rung_errors = {}  # trial_id -> error at this rung (NaN: failed)
+        self.done = False      # the searcher has nothing left
+        self.start_bracket()
+
+    def start_bracket(self):
+        self.bracket_index = (self.bracket_index + 1) % len(self.brackets)
+        self.size, self.levels = self.brackets[self.bracket_index]
+        self.rung = 0
+        self.queue = [None] * self.size  # None: a new configuration
+        self.rung_errors = {}
+
+    def suggest(self):
+        while not self.queue:
+            if self.running or self.done:
+                return None  # wait for the rung to complete
+            self.promote()
+        item = self.queue.pop(0)
+        if item is not None:
+            return item
+        config = self.searcher.sample_configuration()
+        if config is None:
+            self.done, self.queue = True, []
+        return config
+
+    def promote(self):
+        """The rung is complete: resume its best trials at the next level,
+        or start the next bracket after the top rung."""
+        ranked = sorted((e, t) for t, e in self.rung_errors.items()
+                        if not math.isnan(e))
+        self.rung += 1
+        keep = self.size // self.eta ** self.rung
+        if self.rung >= len(self.levels) or keep < 1 or not ranked:
+            self.start_bracket()
+            return
+        self.queue = [d2lhpo.Resume(t) for _, t in ranked[:keep]]
+        self.rung_errors = {}
+
+    def on_trial_start(self, trial):
+        self.running.add(trial.trial_id)
+        self.target[trial.trial_id] = self.levels[self.rung]
+
+    def on_trial_result(self, trial, result):
+        if result['epoch'] < self.target[trial.trial_id]:
+            return d2lhpo.CONTINUE
+        self.running.discard(trial.trial_id)
+        self.rung_errors[trial.trial_id] = result['error']
+        self.searcher.update(trial.config, result['error'],
+                             additional_info=dict(result))
+        if result['epoch'] >= self.r_max:
+            return d2lhpo.STOP
+        return d2lhpo.PAUSE
+
+    def on_trial_complete(self, trial, result):
+        """The objective ended before the trial reached its level: it
+        ranks with its last error but has no epochs left to promote."""
+        if trial.trial_id in self.running:
+            self.running.discard(trial.trial_id)
+            self.rung_errors[trial.trial_id] = math.nan
+            self.searcher.update(trial.config, result['error'],
+                                 additional_info=dict(result))
+
+    def on_trial_error(self, trial, message):
+        self.running.discard(trial.trial_id)
+        if self.target.get(trial.trial_id) == self.levels[self.rung]:
+            self.rung_errors[trial.trial_id] = math.nan  # ranks last
+        self.searcher.update(trial.config, math.nan,
+                             additional_info={'status': 'failed'})
+
+    def update(self, config, error, info=None):
+        self.searcher.update(config, error, additional_info=info)
+
+class SuccessiveHalvingScheduler(SynchronousMultiFidelityScheduler):
+    """Synchronous successive halving, repeated: `num_configs` new trials
+    (by default eta**(number of rungs - 1)) start at r_min each round."""
+    def __init__(self, searcher, eta=3, r_min=1, r_max=27,
+                 num_configs=None):
+        levels = rung_levels(r_min, r_max, eta)
+        if num_configs is None:
+            num_configs = eta ** (len(levels) - 1)
+        successive_halving_rungs(num_configs, r_min, r_max, eta)  # checks
+        super().__init__(searcher, eta, r_min, r_max,
+                         [(int(num_configs), levels)])
+
+class HyperbandScheduler(SynchronousMultiFidelityScheduler):
+    """Hyperband: successive halving over the brackets s = s_max, ..., 0,
+    from the most aggressive (many trials, r_min) to random search (few
+    trials, r_max), in a cycle."""
+    def __init__(self, searcher, eta=3, r_min=1, r_max=27):
+        levels = rung_levels(r_min, r_max, eta)
+        brackets = [(n, levels[len(levels) - 1 - s:])
+                    for s, n, r in hyperband_brackets(r_min, r_max, eta)]
+        super().__init__(searcher, eta, r_min, r_max, brackets)
+
+
+# Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
+import bisect
+import math
+import os
+
+import numpy as np
+import torch
+
+
+# Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
+class ASHAScheduler(d2lhpo.HPOScheduler):
+    """Asynchronous successive halving, `type` 'stopping' or 'promotion'.
+
+    Rungs sit at the levels `rung_levels(r_min, r_max, eta)` but the last;
+    a trial that reaches r_max is stopped there (it has finished). The
+    searcher is told each result at a rung level (`epoch` in info).
+    """
+    def __init__(self, searcher, eta=3, r_min=1, r_max=27, type='stopping'):
+        if type not in ('stopping', 'promotion'):
+            raise ValueError(f"type must be 'stopping' or 'promotion', got "
+                             f"{type!r}")
+        self.levels = d2lhpo.rung_levels(r_min, r_max, eta)
+        self.searcher, self.eta, self.type = searcher, int(eta), type
+        self.r_max = int(r_max)
+        # per rung level: all results and those not promoted yet, each a
+        # sorted list of (error, trial_id), so ties go to the older trial
+        self.rungs = {level: [] for level in self.levels[:-1]}
+        self.waiting = {level: [] for level in self.levels[:-1]}
+
+    def suggest(self):
+        if self.type == 'promotion':
+            for level in reversed(self.levels[:-1]):
+                trial_id = self.promotable(level)
+                if trial_id is not None:
+                    self.waiting[level].pop(0)
+                    return d2lhpo.Resume(trial_id)
+        return self.searcher.sample_configuration()
+
+    def promotable(self, level):
+        """The best trial of `level`'s rung not promoted yet, if it is in
+        the top n // eta of the rung; else None."""
+        waiting, rung = self.waiting[level], self.rungs[level]
+        if waiting and (bisect.bisect_left(rung, waiting[0])
+                        < len(rung) // self.eta):
+            return waiting[0][1]
+        return None
+
+    def on_trial_result(self, trial, result):
+        epoch, error = result['epoch'], result['error']
+        if epoch in self.rungs or epoch >= self.r_max:
+            self.searcher.update(trial.config, error,
+                                 additional_info=dict(result))
+        if epoch >= self.r_max:
+            return d2lhpo.STOP
+        if epoch not in self.rungs:
+            return d2lhpo.CONTINUE
+        rung, entry = self.rungs[epoch], (error, trial.trial_id)
+        better = bisect.bisect_left(rung, (error, -1))  # errors < error
+        bisect.insort(rung, entry)
+        if self.type == 'promotion':
+            bisect.insort(self.waiting[epoch], entry)
+            return d2lhpo.PAUSE
+        keep = -(-len(rung) // self.eta)  # ceil(n / eta), n with this one
+        return d2lhpo.CONTINUE if better < keep else d2lhpo.STOP
+
+    def on_trial_complete(self, trial, result):
+        """The objective ended before r_max; its results are booked."""
+
+    def update(self, config, error, info=None):
+        self.searcher.update(config, error, additional_info=info)
+
+
+# Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
+def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
+                     checkpoint=None):
+    """`cnn_curve` that saves its state to the file `checkpoint` after
+    every epoch, and continues from it if the file exists."""
+    torch.manual_seed(seed)
+    data, model = d2lhpo.load_digits_data(), d2lhpo.SmallCNN(channels)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    generator = torch.Generator().manual_seed(seed)
+    done = 0
+    if checkpoint is not None and os.path.exists(checkpoint):
+        state = torch.load(checkpoint)
+        model.load_state_dict(state['model'])
+        optimizer.load_state_dict(state['optimizer'])
+        generator.set_state(state['generator'])
+        torch.set_rng_state(state['torch_rng'])
+        done = state['epoch']
+    for epoch in range(done + 1, num_epochs + 1):
+        d2lhpo.train_epoch(model, optimizer, *data.train, batch_size,
+                           generator)
+        error = d2lhpo.error_rate(model, *data.val)
+        if checkpoint is not None:
+            state = {'model': model.state_dict(), 'epoch': epoch,
+                     'optimizer': optimizer.state_dict(),
+                     'generator': generator.get_state(),
+                     'torch_rng': torch.get_rng_state()}
+            torch.save(state, checkpoint + '.tmp')
+            os.replace(checkpoint + '.tmp', checkpoint)
+        yield error
+
+
+# Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
+class MedianStoppingScheduler(d2lhpo.HPOScheduler):
+    """Stops a trial at epoch t >= `grace_period` if its best error so far
+    is worse than the median running average (mean error over epochs
+    1..t) of the other trials at t, once `min_trials` others reached t."""
+    def __init__(self, searcher, r_max=27, grace_period=1, min_trials=3):
+        d2lhpo.check_fidelity(2, grace_period, r_max)
+        self.searcher, self.r_max = searcher, int(r_max)
+        self.grace_period, self.min_trials = grace_period, min_trials
+        self.sums = {}  # trial_id -> (sum of its errors, its best error)
+        self.averages = {}  # epoch -> sorted running averages at it
+
+    def suggest(self):
+        return self.searcher.sample_configuration()
+
+    def on_trial_result(self, trial, result):
+        epoch, error = result['epoch'], result['error']
+        total, best = self.sums.get(trial.trial_id, (0.0, math.inf))
+        total, best = total + error, min(best, error)
+        self.sums[trial.trial_id] = (total, best)
+        others = self.averages.setdefault(epoch, [])
+        stop = False
+        if epoch >= self.grace_period and len(others) >= self.min_trials:
+            n = len(others)
+            median = (others[(n - 1) // 2] + others[n // 2]) / 2
+            stop = best > median
+        bisect.insort(others, total / epoch)
+        if epoch >= self.r_max or stop:
+            self.searcher.update(trial.config, error,
+                                 additional_info=dict(result))
+            return d2lhpo.STOP
+        return d2lhpo.CONTINUE
+
+    def on_trial_complete(self, trial, result):
+        self.searcher.update(trial.config, result['error'],
+                             additional_info=dict(result))
+
+    def update(self, config, error, info=None):
+        self.searcher.update(config, error, additional_info=info)
+
+
+# Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
+class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
+    """BOHB-style search: a TPE model per rung level, fitted on the
+    results at that level; new configurations come from the model of the
+    highest level with at least `min_points` results, else at random;
+    a fraction `random_fraction` of them is always drawn at random."""
+    def __init__(self, config_space, min_points=None, random_fraction=1/3,
+                 seed=None, **tpe_args):
+        self.config_space, self.tpe_args = config_space, tpe_args
+        self.random = d2lhpo.RandomSearcher(config_space, seed=seed)
+        self.rng = np.random.default_rng(seed)
+        self.random_fraction = random_fraction
+        if min_points is None:  # BOHB: one more than the dimension
+            min_points = len(self.random.domains) + 2
+        self.min_points = min_points
+        self.models = {}  # level -> TPESearcher fitted on its results
+
+    def sample_configuration(self):
+        ready = [level for level, model in self.models.items()
+                 if len(model.y) >= self.min_points]
+        if not ready or self.rng.uniform() < self.random_fraction:
+            return self.random.sample_configuration()
+        model = self.models[max(ready)]
+        config = model.sample_configuration()
+        model.pending.clear()  # it runs at lower levels first
+        return config
+
+    def update(self, config, error, additional_info=None):
+        level = (additional_info or {}).get('epoch')
+        if level is None or not math.isfinite(error):
+            return  # failed trials and final reports of stopped ones
+        if level not in self.models:
+            self.models[level] = d2lhpo.TPESearcher(
+                self.config_space, seed=int(self.rng.integers(2 ** 31)),
+                num_init=1, **self.tpe_args)
+        self.models[level].update(config, error)
+
+
 __all__ = [
+    'ASHAScheduler',
     'AsyncTuner',
     'BRANIN',
     'BasicScheduler',
+    'BayesOptSearcher',
     'CONTINUE',
     'DIGITS_MLP_SPACE',
     'DIGITS_MLP_TABLE',
     'DataSplits',
     'Domain',
     'FASHION_MNIST_FILES',
+    'FinalEpochBenchmark',
+    'GaussianProcess',
     'GridSearcher',
     'HARTMANN3',
     'HARTMANN6',
     'HPOScheduler',
     'HPOSearcher',
     'HPOTuner',
+    'HyperbandScheduler',
     'IDX_DTYPES',
+    'KERNELS',
     'LocalBackend',
+    'LogEI',
     'MLP',
+    'Matern52',
+    'MedianStoppingScheduler',
+    'ModelBasedSearcher',
     'MultiFidelityFunction',
+    'MultiFidelityTPESearcher',
     'PAUSE',
+    'ParzenEstimator',
     'ProgressBoard',
     'REGENERATE_HINT',
+    'RFSearcher',
     'RandomSearcher',
     'RayBackend',
     'Resume',
     'STOP',
     'SimulatedBackend',
     'SmallCNN',
+    'SpaceEncoder',
+    'SuccessiveHalvingScheduler',
+    'SynchronousMultiFidelityScheduler',
     'SynchronousScheduler',
     'SyntheticFunction',
+    'TPESearcher',
     'TabularBenchmark',
     'TrialRecord',
     'TrialRunner',
@@ -1978,33 +3157,57 @@ __all__ = [
     'add_to_class',
     'anytime_band',
     'as_error',
+    'as_f64',
     'as_result',
     'average_ranks',
     'branin_function',
     'check_config',
+    'check_fidelity',
+    'cholesky_with_jitter',
+    'cnn_checkpointed',
     'cnn_curve',
     'cnn_objective',
     'error_rate',
+    'expected_improvement',
+    'forest_predict',
     'get_device',
+    'grid_neighbors',
+    'grid_points',
     'hartmann_function',
+    'hyperband_brackets',
     'incumbent_at',
     'json_default',
+    'kernel_with_slope',
     'load_digits_data',
     'load_fashion_mnist',
     'local_worker_loop',
+    'log_expected_improvement',
+    'log_h',
+    'log_probability_of_improvement',
+    'lower_confidence_bound',
     'make_domain',
+    'matern52',
+    'maximize_acquisition',
+    'neighbor_bandwidths',
     'normalized_regret',
     'objective_steps',
     'parse_config_space',
     'plot_anytime',
     'plot_anytime_band',
+    'plot_regret_curves',
     'plot_timeline',
+    'rbf',
     'read_idx',
     'record_learning_curve',
+    'regret_curves',
+    'rung_levels',
     'sample_config',
+    'scaled_sqdist',
     'simulate',
     'softmax_objective',
     'softmax_regression',
+    'standardize',
+    'successive_halving_rungs',
     'time_to_reach',
     'train_epoch',
     'train_model',

@@ -117,8 +117,9 @@ def test_dead_hung_and_failing_trials_are_failed_and_others_go_on(backends):
     for x in (0.9, 0.8, 0.7, 0.6, 0.65):
         assert by_x[x].status == 'completed' and by_x[x].error == x
     assert tuner.incumbent == {'x': 0.6}
-    # the hung trial was killed at its limit, not after 60 s
-    assert by_x[0.3].end_time - by_x[0.3].start_time < 10
+    # the hung trial was killed at its limit, not after 60 s (the limit
+    # starts once its worker is up, which takes seconds on a busy machine)
+    assert by_x[0.3].end_time - by_x[0.3].start_time < 40
 
 
 def test_keyboard_interrupt_ends_every_worker_and_keeps_results(backends):
@@ -322,11 +323,15 @@ def test_several_workers_propose_a_reproducible_set(backends):
     assert sets[0] == sets[1]
 
 
-def test_resuming_a_paused_trial_is_a_clear_error(backends):
+def test_resuming_without_a_checkpoint_parameter_fails_clearly(backends):
+    """An objective that cannot save its state cannot be resumed: the trial
+    fails with a message (resuming with checkpoints: test_multi_fidelity)."""
     backend = backends(curve, n_workers=1)
     trial = TrialRecord(0, {'x': 0.5}, epochs=2)
-    with pytest.raises(NotImplementedError, match='cannot resume'):
-        backend.start_trial(trial)
+    backend.start_trial(trial)
+    kind, trial_id, message = backend.next_event()
+    assert (kind, trial_id) == ('failed', 0)
+    assert 'cannot resume' in message and 'checkpoint' in message
 
 
 @pytest.mark.parametrize('kwargs, pattern', [
