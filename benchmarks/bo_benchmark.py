@@ -37,14 +37,10 @@ TARGET_MS = 100.0
 def ours(make):
     """Regret of one of our searchers after `num_evals` evaluations."""
     def regret(function, num_evals, seed):
-        searcher = make(function.config_space, seed)
-        best = math.inf
-        for _ in range(num_evals):
-            config = searcher.sample_configuration()
-            value = function(**config)
-            searcher.update(config, value)
-            best = min(best, value)
-        return best - function.min_value
+        curves = d2lhpo.regret_curves(
+            lambda s: make(function.config_space, s), function, num_evals,
+            [seed])
+        return curves[0, -1]
     return regret
 
 
