@@ -6,12 +6,15 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
+import numpy as np
 import pytest
 from scipy import stats
 
+import d2lhpo
 from d2lhpo import (CONTINUE, STOP, AsyncTuner, BasicScheduler, GridSearcher,
                     HPOScheduler, HPOTuner, LocalBackend, RandomSearcher,
                     TrialRecord, softmax_objective)
@@ -190,6 +193,8 @@ RUNNER = '''
 import json, os, sys, time
 sys.path.insert(0, {repo!r})
 from scipy import stats
+
+import d2lhpo
 import d2lhpo
 
 def objective(x):
@@ -387,5 +392,38 @@ def test_ray_backend_runs_a_real_tuning_job():
         assert 'RuntimeError' in by_x[0.4].message
         assert by_x[0.1].status == 'failed' and 'died' in by_x[0.1].message
         failing.backend.close()
+
+        # promotion-type ASHA on Ray actors: paused trials resume from
+        # their checkpoints (one machine, so the folder is shared; a local
+        # function again, like tests/test_multi_fidelity.py's
+        # toy_checkpointed, which Ray's workers could not import)
+        def counter(x, checkpoint=None):
+            import os
+            done = 0
+            if checkpoint is not None and os.path.exists(checkpoint):
+                with open(checkpoint) as f:
+                    done = int(f.read())
+            for epoch in range(done + 1, 10):
+                with open(checkpoint, 'w') as f:
+                    f.write(str(epoch))
+                yield x + 1 / epoch
+
+        with tempfile.TemporaryDirectory() as folder:
+            backend = RayBackend(counter, n_workers=2)
+            backend.checkpoint_dir = folder
+            asha = d2lhpo.ASHAScheduler(RandomSearcher(
+                {'x': stats.uniform(0, 1)}, seed=0), eta=3, r_min=1,
+                r_max=9, type='promotion')
+            tuner = AsyncTuner(asha, backend)
+            tuner.run(max_epochs=30)
+            backend.close()
+        assert all(r.status != 'failed' for r in tuner.records)
+        assert max(r.epochs for r in tuner.records) >= 3  # some resumed
+        table = tuner.results_table()
+        for trial_id, rows in table.groupby('trial_id'):
+            x = tuner.records[trial_id].config['x']
+            # every epoch once, in order: resumed, not retrained
+            assert rows.epoch.tolist() == list(range(1, len(rows) + 1))
+            assert np.allclose(rows.error, x + 1 / rows.epoch)
     finally:
         ray.shutdown()
