@@ -122,7 +122,7 @@ ERROR_OUTPUT = re.compile(
     r'Traceback \(most recent call last\)'
     r'|^[ \t]*(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*(?:Error|Exception)'
     r'(?::|$)', re.MULTILINE)
-# The header links of theme/header_sourcelink.html.
+# The header links of theme/header.html.
 NOTEBOOK_ZIP = 'd2lhpo-notebooks.zip'
 
 

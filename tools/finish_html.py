@@ -16,7 +16,7 @@ the chapters as downloadable notebooks.
   next to their pages, ``chapter_hpo/asha.html`` beside
   ``chapter_hpo/asha.ipynb``, and zipped together into
   ``d2lhpo-notebooks.zip``.  The links to them are in every page's header
-  (``theme/header_sourcelink.html``).
+  (``theme/header.html``).
 
 Running it twice is harmless.
 
@@ -34,7 +34,7 @@ import zipfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 THEME_DIR = ROOT / 'theme'
-# The name is also in theme/header_sourcelink.html, which links to it.
+# The name is also in theme/header.html, which links to it.
 NOTEBOOK_ZIP = 'd2lhpo-notebooks.zip'
 # What MathJax's tex-chtml component may load: itself, its fonts, the TeX
 # packages it loads on demand (\boldsymbol, \color, ...), and the parts of
