@@ -1,5 +1,6 @@
 # Two commands for a newcomer: `make html` (execute the book, build its HTML)
 # and `make test` (the test suite). Each sets itself up on a fresh machine.
+# `make pdf` builds and checks the PDF.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV ?= .venv
@@ -17,9 +18,30 @@ NOTEBOOKS = _build/eval/chapter_hpo
 # On a GPU, numerics differ from the outputs stored by the CPU build:
 # `make test NBVAL_FLAGS=--nbval-lax` then checks that every cell runs.
 NBVAL_FLAGS ?= --nbval
+# MathJax, served from the HTML build so that the maths renders offline.
+MATHJAX_VERSION := 3.2.2
+VENDOR := _build/vendor
+MATHJAX := $(VENDOR)/mathjax-$(MATHJAX_VERSION)
+# Debian packages. PDF: TeX Live with XeLaTeX and the packages that Sphinx's
+# and d2lbook's preambles load (fonts-recommended has the ZapfDingbats that
+# hyperref needs), the FreeSerif/FreeSans/FreeMono fonts that Sphinx's
+# XeLaTeX preamble asks for, rsvg-convert for SVG figures, pdftotext for the
+# check.
+APT_HTML := pandoc
+APT_BROWSER := chromium
+APT_PDF := texlive-xetex texlive-latex-extra texlive-fonts-recommended \
+           latexmk fonts-freefont-otf librsvg2-bin poppler-utils
+# $(call apt-install,PACKAGES): install those not installed yet, with no
+# recommended extras and no questions.
+apt-install = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' \
+	  $$p 2>/dev/null | grep -q ' installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "Installing Debian packages:" $$missing; \
+	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -q --no-install-recommends $$missing; fi
 
-.PHONY: setup apt-html lib lib-check unit eval nbval test html pdf \
-        chapter-times bench-simulator bench-parallel clean
+.PHONY: setup apt-html apt-browser apt-pdf mathjax lib lib-check unit eval \
+        nbval test html check-html pdf chapter-times bench-simulator \
+        bench-parallel clean
 
 # ---------------------------------------------------------------- set-up
 $(STAMP): setup.py
@@ -37,9 +59,24 @@ $(STAMP): setup.py
 setup: $(STAMP)
 
 apt-html:
-	@command -v pandoc >/dev/null || { $(SUDO) apt-get update -q && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	  pandoc; }
+	@$(call apt-install,$(APT_HTML))
+
+apt-browser:          ## headless Chromium for tools/check_html.py
+	@$(call apt-install,$(APT_BROWSER))
+
+apt-pdf:
+	@$(call apt-install,$(APT_PDF))
+
+# The npm registry's MathJax; only the parts that pages load are copied
+# into the HTML build (tools/finish_html.py).
+mathjax: $(MATHJAX)/tex-chtml.js
+
+$(MATHJAX)/tex-chtml.js:
+	@command -v npm >/dev/null || { $(call apt-install,npm); }
+	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)
+	cd $(VENDOR) && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	tar -xzf $(VENDOR)/mathjax-$(MATHJAX_VERSION).tgz -C $(MATHJAX) \
+	  --strip-components=2 package/es5
 
 # ---------------------------------------------------------------- library
 lib: setup            ## regenerate d2lhpo/book.py from the chapters
@@ -53,22 +90,31 @@ eval: setup           ## execute every chapter into _build/eval
 	d2lbook build eval
 	$(PY) tools/check_eval.py $(NOTEBOOKS)
 
-html: setup apt-html eval
+html: setup apt-html mathjax eval
 	d2lbook build html
+	$(PY) tools/finish_html.py --mathjax $(MATHJAX)
 	@echo "The book is in _build/html/index.html"
 
-pdf: setup
-	@echo "The PDF build is delivered by a later issue (see README)."; exit 1
+check-html: html apt-browser  ## open every page in headless Chromium
+	$(PY) tools/check_html.py _build/html
+
+# latexmk trusts what it recorded of an earlier run, failed ones included:
+# the LaTeX is regenerated from scratch (a few seconds).
+pdf: setup apt-pdf eval  ## build the PDF, then check it
+	rm -rf _build/pdf
+	LATEXOPTS='-interaction=nonstopmode -halt-on-error' d2lbook build pdf
+	$(PY) tools/check_pdf.py _build/pdf/d2lhpo.pdf
+	@echo "The book is in _build/pdf/d2lhpo.pdf"
 
 # ---------------------------------------------------------------- tests
-unit: setup lib-check
+unit: setup lib-check apt-browser mathjax  # the checker's tests need both
 	$(PY) -m pytest tests -q
 
 nbval: eval           ## re-execute the chapters and compare outputs
 	$(PY) -m pytest $(NBVAL_FLAGS) $(NOTEBOOKS) -q -p no:cacheprovider \
 	  --nbval-cell-timeout=300
 
-test: unit nbval
+test: unit nbval check-html
 
 chapter-times: setup  ## time each chapter's execution
 	$(PY) benchmarks/chapter_times.py
