@@ -39,7 +39,7 @@ apt-install = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' \
 	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -q --no-install-recommends $$missing; fi
 
-.PHONY: setup apt-html apt-browser apt-pdf mathjax lib lib-check unit eval \
+.PHONY: setup apt-html apt-browser apt-pdf mathjax rst lib lib-check unit eval \
         nbval test html check-html pdf chapter-times bench-simulator \
         bench-parallel clean
 
@@ -90,7 +90,13 @@ eval: setup           ## execute every chapter into _build/eval
 	d2lbook build eval
 	$(PY) tools/check_eval.py $(NOTEBOOKS)
 
-html: setup apt-html mathjax eval
+# d2lbook's rst, then labels and captions for the figures that code cells
+# draw (tools/code_figures.py), which the HTML and the PDF share.
+rst: setup eval
+	d2lbook build rst
+	$(PY) tools/code_figures.py _build/rst
+
+html: setup apt-html mathjax rst
 	d2lbook build html
 	$(PY) tools/finish_html.py --mathjax $(MATHJAX)
 	@echo "The book is in _build/html/index.html"
@@ -100,7 +106,7 @@ check-html: html apt-browser  ## open every page in headless Chromium
 
 # latexmk trusts what it recorded of an earlier run, failed ones included:
 # the LaTeX is regenerated from scratch (a few seconds).
-pdf: setup apt-pdf eval  ## build the PDF, then check it
+pdf: setup apt-pdf rst  ## build the PDF, then check it
 	rm -rf _build/pdf
 	LATEXOPTS='-interaction=nonstopmode -halt-on-error' d2lbook build pdf
 	$(PY) tools/check_pdf.py _build/pdf/d2lhpo.pdf

@@ -69,6 +69,10 @@ BAD_PAGES = {
     'unlinked reference': (
         '<p>See <span class="xref std std-ref">sec_x</span>.</p>',
         "unresolved reference 'sec_x'"),
+    'figure reference that reads Section': (
+        '<p><a class="reference internal" href="#fig-x"><span class="std '
+        'std-numref">Section 1.2</span></a></p>',
+        'reference to a figure that is not a figure'),
     'empty citation': ('<p>Shown by <span id="id1">()</span>.</p>',
                        'unresolved citation'),
     'problematic markup': (

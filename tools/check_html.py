@@ -82,6 +82,12 @@ PAGE_SCRIPT = r'''
       shown: img.complete && img.naturalWidth > 0})),
     unlinked_xrefs: all('.xref').filter(x => !x.closest('a[href]'))
       .map(x => x.textContent.trim()),
+    // a :numref: to a figure label that Sphinx resolved to something else
+    // (a section), as happens to a label that is not on a figure
+    misplaced_figure_refs: all('a.reference[href*="#fig-"]')
+      .filter(a => a.querySelector('.std-numref') &&
+                   !/^Fig\./.test(a.textContent.trim()))
+      .map(a => a.getAttribute('href') + ' reads ' + a.textContent.trim()),
     problematic: all('.problematic, .system-message')
       .map(x => x.textContent.trim()),
     empty_citations: all('span[id]')
@@ -380,6 +386,8 @@ def text_problems(dom: dict):
     """Yield raw Markdown, raw LaTeX and unresolved references."""
     for xref in dom.get('unlinked_xrefs', []):
         yield f'unresolved reference {xref!r}'
+    for ref in dom.get('misplaced_figure_refs', []):
+        yield f'reference to a figure that is not a figure: {ref}'
     for markup in dom.get('problematic', []):
         yield f'markup that Sphinx could not process: {markup[:80]!r}'
     if dom.get('empty_citations'):
