@@ -1371,11 +1371,30 @@ class AsyncTuner(d2lhpo.HPOTuner):
 
     # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
     def replay(self, events):
-        """Feed logged events to the scheduler as if they happened now."""
+        """Feed logged events to the scheduler as if they happened now: starts
+        and ends in the order of the log, each result at its time between them
+        (the log books a trial's results with the trial's end)."""
+        results = sorted((result['time'], line, k, event['trial_id'])
+                         for line, event in enumerate(events)
+                         if event['event'] != 'start'
+                         for k, result in enumerate(event['results']))
+        reported = set()
+        def report_until(time, trial_id=None):
+            """Report, in time order, the results up to `time` of started
+            trials, and all remaining results of `trial_id`."""
+            for entry in results:
+                t, line, k, owner = entry
+                if entry in reported or owner >= len(self.records):
+                    continue
+                if t <= time or owner == trial_id:
+                    self.report(self.records[owner],
+                                dict(events[line]['results'][k]))
+                    reported.add(entry)
         differs = False
         for event in events:
             trial_id = event['trial_id']
             if event['event'] == 'start':
+                report_until(event['time'])
                 proposed = self.scheduler.suggest()  # keeps it in step
                 logged = (d2lhpo.Resume(trial_id) if event['resume']
                           else event['config'])
@@ -1383,10 +1402,9 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 trial = self.start_trial(logged, event['time'], event['worker'])
                 assert trial.trial_id == trial_id, 'the log is out of order'
                 continue
-            trial = self.records[trial_id]
-            for result in event['results']:
-                self.report(trial, result)
-            self.finish(trial, event['event'], event['time'], event['message'],
+            report_until(event['time'], trial_id)
+            self.finish(self.records[trial_id], event['event'], event['time'],
+                        event['message'],
                         event['results'][-1] if event['results'] else None)
         if differs:
             warnings.warn('the scheduler proposes other trials than the logged '
