@@ -1379,19 +1379,19 @@ class AsyncTuner(d2lhpo.HPOTuner):
                          if event['event'] != 'start'
                          for k, result in enumerate(event['results']))
         reported = set()
-        def report_until(time, trial_id=None):
+        def report_until(time, end_line=None):
             """Report, in time order, the results up to `time` of started
-            trials, and all remaining results of `trial_id`."""
+            trials, and all remaining ones booked on the line `end_line`."""
             for entry in results:
                 t, line, k, owner = entry
                 if entry in reported or owner >= len(self.records):
                     continue
-                if t <= time or owner == trial_id:
+                if t <= time or line == end_line:
                     self.report(self.records[owner],
                                 dict(events[line]['results'][k]))
                     reported.add(entry)
         differs = False
-        for event in events:
+        for line, event in enumerate(events):
             trial_id = event['trial_id']
             if event['event'] == 'start':
                 report_until(event['time'])
@@ -1402,7 +1402,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 trial = self.start_trial(logged, event['time'], event['worker'])
                 assert trial.trial_id == trial_id, 'the log is out of order'
                 continue
-            report_until(event['time'], trial_id)
+            report_until(event['time'], line)
             self.finish(self.records[trial_id], event['event'], event['time'],
                         event['message'],
                         event['results'][-1] if event['results'] else None)

@@ -1,5 +1,6 @@
 """SimulatedBackend and AsyncTuner: simulated time, workers, decisions."""
 import collections
+import json
 import math
 import time
 import warnings
@@ -297,16 +298,17 @@ def test_time_to_reach():
     assert time_to_reach([1, 2, 3], [0.5, 0.2, 0.1], 0.05) == math.inf
 
 
-def test_a_replayed_log_reproduces_interleaved_results(tmp_path):
+@pytest.mark.parametrize('kind', ['stopping', 'promotion'])
+def test_a_replayed_log_reproduces_interleaved_results(tmp_path, kind):
     """Results of parallel trials interleave in time; the log books them
     with each trial's end, and replay puts them back in their order, so
-    stopping-type ASHA's rungs are rebuilt exactly and it proposes the
-    logged configurations."""
+    ASHA's rungs and paused trials are rebuilt exactly, and it proposes
+    the logged configurations and promotions."""
     bench = d2lhpo.TabularBenchmark()
 
     def make():
         scheduler = d2lhpo.ASHAScheduler(d2lhpo.RandomSearcher(
-            bench.config_space, seed=3), eta=3, r_min=1, r_max=9)
+            bench.config_space, seed=3), eta=3, r_min=1, r_max=9, type=kind)
         return d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
             bench, n_workers=4, seed=3))
     log = str(tmp_path / 'log.jsonl')
@@ -319,9 +321,11 @@ def test_a_replayed_log_reproduces_interleaved_results(tmp_path):
         second.log_to(log)
     # trials cut short by the budget are not logged (a resumed run reruns
     # them); every other result comes back, in its place in time
-    logged = {r.trial_id for r in first.records
-              if r.status != 'running' and not r.message}
-    done = [r for r in first.results if r['trial_id'] in logged]
-    assert len(logged) > 20 and second.results == done
+    with open(log) as f:
+        logged = {(r['trial_id'], r['epoch']) for line in f
+                  for r in json.loads(line).get('results', [])}
+    done = [r for r in first.results
+            if (r['trial_id'], r['epoch']) in logged]
+    assert len(done) > 60 and second.results == done
     starts = [r['trial_id'] for r in done]
     assert starts != sorted(starts)  # the results did interleave
