@@ -1378,18 +1378,28 @@ class AsyncTuner(d2lhpo.HPOTuner):
                          for line, event in enumerate(events)
                          if event['event'] != 'start'
                          for k, result in enumerate(event['results']))
-        reported = set()
+        on_line = collections.defaultdict(list)  # line -> indices in results
+        for i, (_, line, _, _) in enumerate(results):
+            on_line[line].append(i)
+        reported, first = [False] * len(results), 0  # all before first are
+        def report(i):
+            _, line, k, owner = results[i]
+            self.report(self.records[owner], dict(events[line]['results'][k]))
+            reported[i] = True
         def report_until(time, end_line=None):
             """Report, in time order, the results up to `time` of started
             trials, and all remaining ones booked on the line `end_line`."""
-            for entry in results:
-                t, line, k, owner = entry
-                if entry in reported or owner >= len(self.records):
-                    continue
-                if t <= time or line == end_line:
-                    self.report(self.records[owner],
-                                dict(events[line]['results'][k]))
-                    reported.add(entry)
+            nonlocal first
+            i = first
+            while i < len(results) and results[i][0] <= time:
+                if not reported[i] and results[i][3] < len(self.records):
+                    report(i)
+                i += 1
+            while first < len(results) and reported[first]:
+                first += 1
+            for i in on_line.get(end_line, []):
+                if not reported[i]:
+                    report(i)
         differs = False
         for line, event in enumerate(events):
             trial_id = event['trial_id']
