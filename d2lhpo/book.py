@@ -44,6 +44,27 @@ def get_device():
 
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
+def check_integer(name, value, minimum=None):
+    """Return `value` as an int; a ValueError naming `name` unless it is an
+    integer (not a bool) of at least `minimum`."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or (minimum is not None and value < minimum)):
+        bound = '' if minimum is None else f' >= {minimum}'
+        raise ValueError(f'{name} must be an integer{bound}, got {value!r}')
+    return int(value)
+
+def check_positive(name, value, allow_none=False):
+    """Return `value` as a float; a ValueError naming `name` unless it is a
+    finite real number > 0 (or None, if `allow_none`)."""
+    if value is None and allow_none:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or not value > 0):
+        raise ValueError(f'{name} must be a positive number, got {value!r}')
+    return float(value)
+
+
+# Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
 @dataclasses.dataclass
 class DataSplits:
     """Training, validation and test tensors `(X, y)` of one data set."""
@@ -3191,6 +3212,8 @@ __all__ = [
     'branin_function',
     'check_config',
     'check_fidelity',
+    'check_integer',
+    'check_positive',
     'cholesky_with_jitter',
     'cnn_checkpointed',
     'cnn_curve',
