@@ -409,12 +409,14 @@ from scipy import stats
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class HPOSearcher:
     """Proposes configurations and learns from the errors they get."""
-    def sample_configuration(self):
-        """Return a new configuration (a dict), or None when exhausted."""
+    def sample_configuration(self, trial_id):
+        """Return the configuration (a new dict) of the new trial
+        `trial_id`, or None when the searcher has nothing left."""
         raise NotImplementedError
 
-    def update(self, config, error, additional_info=None):
-        """Learn from a finished trial; `error` is NaN if it failed."""
+    def update(self, trial_id, config, error, result=None):
+        """Learn that trial `trial_id` with `config` got `error` (NaN if it
+        failed); `result` is the reported dict, None for a failed trial."""
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -452,7 +454,7 @@ class RandomSearcher(HPOSearcher):
         self.initial_config = (None if initial_config is None else
                                check_config(self.domains, initial_config))
 
-    def sample_configuration(self):
+    def sample_configuration(self, trial_id):
         if self.initial_config is not None:
             config, self.initial_config = self.initial_config, None
             return config
@@ -474,10 +476,7 @@ class GridSearcher(HPOSearcher):
         else:
             per_name = dict.fromkeys(self.domains, num_points)
         for name, n in per_name.items():
-            if (isinstance(n, bool) or not isinstance(n, numbers.Integral)
-                    or n < 1):
-                raise ValueError(f'hyperparameter {name!r}: num_points must '
-                                 f'be a positive integer, got {n!r}')
+            d2lhpo.check_integer(f'num_points of {name!r}', n, minimum=1)
         axes = [domain.grid(per_name[name])
                 for name, domain in self.domains.items()]
         self.grid = [dict(zip(self.domains, values))
@@ -488,7 +487,7 @@ class GridSearcher(HPOSearcher):
                 len(self.grid))
         self.position = 0
 
-    def sample_configuration(self):
+    def sample_configuration(self, trial_id):
         if self.position >= len(self.grid):
             return None
         config = copy.deepcopy(self.grid[self.order[self.position]])
@@ -505,18 +504,10 @@ class Resume:
     trial_id: int
 
 class HPOScheduler:
-    """Decides which trial runs next and for how long.
-
-    Subclasses implement `suggest` and `update`; the trial events have
-    defaults that run every trial to its end.
-    """
-    def suggest(self):
-        """Return a configuration to start, a `Resume`, or None (nothing
-        to run now)."""
-        raise NotImplementedError
-
-    def update(self, config, error, info=None):
-        """Receive the result of a finished trial (NaN if it failed)."""
+    """Decides which trial runs next and for how long, from trial events."""
+    def suggest(self, trial_id):
+        """A configuration to start as trial `trial_id`, a `Resume`, or
+        None (nothing to run now)."""
         raise NotImplementedError
 
     def on_trial_start(self, trial):
@@ -528,23 +519,52 @@ class HPOScheduler:
 
     def on_trial_complete(self, trial, result):
         """`trial` ran to its end; `result` is its last result."""
-        self.update(trial.config, result['error'], info=result)
 
     def on_trial_error(self, trial, message):
         """`trial` failed; no more results will come from it."""
-        self.update(trial.config, math.nan,
-                    info={'status': 'failed', 'message': message})
 
+
+# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class BasicScheduler(HPOScheduler):
     """Runs each configuration that its searcher proposes to the end."""
     def __init__(self, searcher):
         self.searcher = searcher
 
-    def suggest(self):
-        return self.searcher.sample_configuration()
+    def suggest(self, trial_id):
+        return self.searcher.sample_configuration(trial_id)
 
-    def update(self, config, error, info=None):
-        self.searcher.update(config, error, additional_info=info)
+    def on_trial_complete(self, trial, result):
+        self.inform_searcher(trial, result)
+
+    def on_trial_error(self, trial, message):
+        self.inform_searcher(trial, None)
+
+    def inform_searcher(self, trial, result):
+        """Tell the searcher `result` of `trial` (None: the trial failed)."""
+        error = math.nan if result is None else result['error']
+        self.searcher.update(trial.trial_id, trial.config, error, result)
+
+
+# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+class SchedulerWrapper(HPOScheduler):
+    """Forwards every call to `scheduler`; subclasses change some."""
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+
+    def suggest(self, trial_id):
+        return self.scheduler.suggest(trial_id)
+
+    def on_trial_start(self, trial):
+        self.scheduler.on_trial_start(trial)
+
+    def on_trial_result(self, trial, result):
+        return self.scheduler.on_trial_result(trial, result)
+
+    def on_trial_complete(self, trial, result):
+        self.scheduler.on_trial_complete(trial, result)
+
+    def on_trial_error(self, trial, message):
+        self.scheduler.on_trial_error(trial, message)
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -662,17 +682,13 @@ class HPOTuner:
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def run(self, number_of_trials):
         """Run up to `number_of_trials` new trials; return the incumbent."""
-        if (isinstance(number_of_trials, bool)
-                or not isinstance(number_of_trials, numbers.Integral)
-                or number_of_trials <= 0):
-            raise ValueError('number_of_trials must be a positive integer, '
-                             f'got {number_of_trials!r}')
+        d2lhpo.check_integer('number_of_trials', number_of_trials, minimum=1)
         started, offset = time.perf_counter(), self.clock
         now = lambda: offset + time.perf_counter() - started
         new_trials = 0
         try:
             while new_trials < number_of_trials:
-                suggestion = self.scheduler.suggest()
+                suggestion = self.scheduler.suggest(len(self.records))
                 if suggestion is None:  # the searcher has nothing left to propose
                     break
                 new_trials += not isinstance(suggestion, Resume)
@@ -1298,7 +1314,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 while (backend.free_worker() is not None and (
                         number_of_trials is None
                         or new_trials < number_of_trials)):
-                    suggestion = self.scheduler.suggest()
+                    suggestion = self.scheduler.suggest(len(self.records))
                     if suggestion is None:
                         break
                     new_trials += not isinstance(suggestion, d2lhpo.Resume)
@@ -1426,7 +1442,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
             trial_id = event['trial_id']
             if event['event'] == 'start':
                 report_until(event['time'])
-                proposed = self.scheduler.suggest()  # keeps it in step
+                proposed = self.scheduler.suggest(trial_id)  # keeps it in step
                 logged = (d2lhpo.Resume(trial_id) if event['resume']
                           else event['config'])
                 differs |= proposed != logged
@@ -1565,24 +1581,22 @@ import torch
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-class SynchronousScheduler(d2lhpo.HPOScheduler):
+class SynchronousScheduler(d2lhpo.SchedulerWrapper):
     """Runs the trials of `scheduler` in batches of `batch_size`: a batch
     starts only when every trial of the previous one has ended."""
     def __init__(self, scheduler, batch_size):
-        self.scheduler, self.batch_size = scheduler, batch_size
+        super().__init__(scheduler)
+        self.batch_size = d2lhpo.check_integer('batch_size', batch_size, 1)
         self.started, self.running = 0, set()
 
-    def suggest(self):
+    def suggest(self, trial_id):
         if self.started == self.batch_size:
             if self.running:
                 return None  # wait for the batch to end
             self.started = 0
-        suggestion = self.scheduler.suggest()
+        suggestion = self.scheduler.suggest(trial_id)
         self.started += suggestion is not None
         return suggestion
-
-    def update(self, config, error, info=None):
-        self.scheduler.update(config, error, info)
 
     def on_trial_start(self, trial):
         self.running.add(trial.trial_id)
@@ -2480,7 +2494,8 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
                 math.ceil(math.log2(self.num_init)))
             self.design = list(self.encoder.snap(sobol[:self.num_init]))
         self.X, self.y = [], []  # observed: encoded configurations, errors
-        self.pending, self.failed = [], []
+        self.pending = {}  # trial_id -> encoded configuration
+        self.failed = []
         self.num_suggested = 0
 
     def propose(self):
@@ -2488,7 +2503,7 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
         raise NotImplementedError
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-    def sample_configuration(self):
+    def sample_configuration(self, trial_id):
         if self.initial_config is not None:
             config, self.initial_config = self.initial_config, None
         elif self.encoder.dim == 0:  # nothing to choose
@@ -2500,14 +2515,13 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
         else:
             config = self.encoder.decode(self.propose())
         self.num_suggested += 1
-        self.pending.append(copy.deepcopy(config))
+        self.pending[trial_id] = self.encoder.encode(config)
         return config
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-    def update(self, config, error, additional_info=None):
+    def update(self, trial_id, config, error, result=None):
         config = d2lhpo.check_config(self.domains, config)
-        if config in self.pending:
-            self.pending.remove(config)
+        self.pending.pop(trial_id, None)
         u = self.encoder.encode(config)
         error = math.nan if error is None else float(error)
         if math.isfinite(error):
@@ -2525,7 +2539,7 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def unfinished(self):
         """The encoded configurations of pending and failed trials."""
-        pending = [self.encoder.encode(c) for c in self.pending]
+        pending = list(self.pending.values())
         return np.array(pending + self.failed).reshape(-1, self.encoder.dim)
 
 
@@ -2862,14 +2876,15 @@ def hyperband_brackets(r_min, r_max, eta):
 
 
 # Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
-class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
+class SynchronousMultiFidelityScheduler(d2lhpo.BasicScheduler):
     """Synchronous successive halving over a cycle of brackets, each a pair
     (number of configurations, rung levels). A trial pauses at the level
     it was started or resumed for; a rung is promoted when it is complete.
-    The searcher is told each result at a rung level (`epoch` in info)."""
+    The searcher is told each result at a rung level (with its 'epoch')."""
     def __init__(self, searcher, eta, r_min, r_max, brackets):
         check_fidelity(eta, r_min, r_max)
-        self.searcher, self.eta = searcher, int(eta)
+        super().__init__(searcher)
+        self.eta = int(eta)
         self.r_min, self.r_max = int(r_min), int(r_max)
         self.brackets, self.bracket_index = brackets, -1
         self.queue = []        # what suggest hands out next in this rung
@@ -2886,7 +2901,7 @@ class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
         self.queue = [None] * self.size  # None: a new configuration
         self.rung_errors = {}
 
-    def suggest(self):
+    def suggest(self, trial_id):
         while not self.queue:
             if self.running or self.done:
                 return None  # wait for the rung to complete
@@ -2894,7 +2909,7 @@ class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
         item = self.queue.pop(0)
         if item is not None:
             return item
-        config = self.searcher.sample_configuration()
+        config = self.searcher.sample_configuration(trial_id)
         if config is None:
             self.done, self.queue = True, []
         return config
@@ -2921,8 +2936,7 @@ class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
             return d2lhpo.CONTINUE
         self.running.discard(trial.trial_id)
         self.rung_errors[trial.trial_id] = result['error']
-        self.searcher.update(trial.config, result['error'],
-                             additional_info=dict(result))
+        self.inform_searcher(trial, result)
         if result['epoch'] >= self.r_max:
             return d2lhpo.STOP
         return d2lhpo.PAUSE
@@ -2933,18 +2947,13 @@ class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
         if trial.trial_id in self.running:
             self.running.discard(trial.trial_id)
             self.rung_errors[trial.trial_id] = math.nan
-            self.searcher.update(trial.config, result['error'],
-                                 additional_info=dict(result))
+            self.inform_searcher(trial, result)
 
     def on_trial_error(self, trial, message):
         self.running.discard(trial.trial_id)
         if self.target.get(trial.trial_id) == self.levels[self.rung]:
             self.rung_errors[trial.trial_id] = math.nan  # ranks last
-        self.searcher.update(trial.config, math.nan,
-                             additional_info={'status': 'failed'})
-
-    def update(self, config, error, info=None):
-        self.searcher.update(config, error, additional_info=info)
+        self.inform_searcher(trial, None)
 
 class SuccessiveHalvingScheduler(SynchronousMultiFidelityScheduler):
     """Synchronous successive halving, repeated: `num_configs` new trials
@@ -2979,33 +2988,33 @@ import torch
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
-class ASHAScheduler(d2lhpo.HPOScheduler):
-    """Asynchronous successive halving, `type` 'stopping' or 'promotion'.
+class ASHAScheduler(d2lhpo.BasicScheduler):
+    """Asynchronous successive halving, `kind` 'stopping' or 'promotion'.
 
     Rungs sit at the levels `rung_levels(r_min, r_max, eta)` but the last;
     a trial that reaches r_max is stopped there (it has finished). The
-    searcher is told each result at a rung level (`epoch` in info).
+    searcher is told each result at a rung level (with its 'epoch').
     """
-    def __init__(self, searcher, eta=3, r_min=1, r_max=27, type='stopping'):
-        if type not in ('stopping', 'promotion'):
-            raise ValueError(f"type must be 'stopping' or 'promotion', got "
-                             f"{type!r}")
+    def __init__(self, searcher, eta=3, r_min=1, r_max=27, kind='stopping'):
+        if kind not in ('stopping', 'promotion'):
+            raise ValueError(f"kind must be 'stopping' or 'promotion', got "
+                             f"{kind!r}")
+        super().__init__(searcher)
         self.levels = d2lhpo.rung_levels(r_min, r_max, eta)
-        self.searcher, self.eta, self.type = searcher, int(eta), type
-        self.r_max = int(r_max)
+        self.eta, self.kind, self.r_max = int(eta), kind, int(r_max)
         # per rung level: all results and those not promoted yet, each a
         # sorted list of (error, trial_id), so ties go to the older trial
         self.rungs = {level: [] for level in self.levels[:-1]}
         self.waiting = {level: [] for level in self.levels[:-1]}
 
-    def suggest(self):
-        if self.type == 'promotion':
+    def suggest(self, trial_id):
+        if self.kind == 'promotion':
             for level in reversed(self.levels[:-1]):
-                trial_id = self.promotable(level)
-                if trial_id is not None:
+                paused_id = self.promotable(level)
+                if paused_id is not None:
                     self.waiting[level].pop(0)
-                    return d2lhpo.Resume(trial_id)
-        return self.searcher.sample_configuration()
+                    return d2lhpo.Resume(paused_id)
+        return self.searcher.sample_configuration(trial_id)
 
     def promotable(self, level):
         """The best trial of `level`'s rung not promoted yet, if it is in
@@ -3019,8 +3028,7 @@ class ASHAScheduler(d2lhpo.HPOScheduler):
     def on_trial_result(self, trial, result):
         epoch, error = result['epoch'], result['error']
         if epoch in self.rungs or epoch >= self.r_max:
-            self.searcher.update(trial.config, error,
-                                 additional_info=dict(result))
+            self.inform_searcher(trial, result)
         if epoch >= self.r_max:
             return d2lhpo.STOP
         if epoch not in self.rungs:
@@ -3028,17 +3036,14 @@ class ASHAScheduler(d2lhpo.HPOScheduler):
         rung, entry = self.rungs[epoch], (error, trial.trial_id)
         better = bisect.bisect_left(rung, (error, -1))  # errors < error
         bisect.insort(rung, entry)
-        if self.type == 'promotion':
+        if self.kind == 'promotion':
             bisect.insort(self.waiting[epoch], entry)
             return d2lhpo.PAUSE
         keep = -(-len(rung) // self.eta)  # ceil(n / eta), n with this one
         return d2lhpo.CONTINUE if better < keep else d2lhpo.STOP
 
     def on_trial_complete(self, trial, result):
-        """The objective ended before r_max; its results are booked."""
-
-    def update(self, config, error, info=None):
-        self.searcher.update(config, error, additional_info=info)
+        """The objective ended before r_max; its rung results were told."""
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
@@ -3073,44 +3078,34 @@ def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
-class MedianStoppingScheduler(d2lhpo.HPOScheduler):
-    """Stops a trial at epoch t >= `grace_period` if its best error so far
-    is worse than the median running average (mean error over epochs
-    1..t) of the other trials at t, once `min_trials` others reached t."""
-    def __init__(self, searcher, r_max=27, grace_period=1, min_trials=3):
-        d2lhpo.check_fidelity(2, grace_period, r_max)
-        self.searcher, self.r_max = searcher, int(r_max)
-        self.grace_period, self.min_trials = grace_period, min_trials
+class MedianStoppingRule(d2lhpo.SchedulerWrapper):
+    """Stops a trial at epoch t >= `r_min` if its best error so far is
+    worse than the median running average (mean error over epochs 1..t)
+    of the other trials at t, once `min_trials` others reached t."""
+    def __init__(self, scheduler, r_min=1, min_trials=3):
+        super().__init__(scheduler)
+        self.r_min = d2lhpo.check_integer('r_min', r_min, minimum=1)
+        self.min_trials = d2lhpo.check_integer('min_trials', min_trials,
+                                               minimum=1)
         self.sums = {}  # trial_id -> (sum of its errors, its best error)
         self.averages = {}  # epoch -> sorted running averages at it
 
-    def suggest(self):
-        return self.searcher.sample_configuration()
-
     def on_trial_result(self, trial, result):
+        decision = self.scheduler.on_trial_result(trial, result)
         epoch, error = result['epoch'], result['error']
         total, best = self.sums.get(trial.trial_id, (0.0, math.inf))
         total, best = total + error, min(best, error)
         self.sums[trial.trial_id] = (total, best)
         others = self.averages.setdefault(epoch, [])
         stop = False
-        if epoch >= self.grace_period and len(others) >= self.min_trials:
+        if epoch >= self.r_min and len(others) >= self.min_trials:
             n = len(others)
-            median = (others[(n - 1) // 2] + others[n // 2]) / 2
-            stop = best > median
+            stop = best > (others[(n - 1) // 2] + others[n // 2]) / 2
         bisect.insort(others, total / epoch)
-        if epoch >= self.r_max or stop:
-            self.searcher.update(trial.config, error,
-                                 additional_info=dict(result))
+        if stop and decision == d2lhpo.CONTINUE:
+            self.scheduler.on_trial_complete(trial, result)
             return d2lhpo.STOP
-        return d2lhpo.CONTINUE
-
-    def on_trial_complete(self, trial, result):
-        self.searcher.update(trial.config, result['error'],
-                             additional_info=dict(result))
-
-    def update(self, config, error, info=None):
-        self.searcher.update(config, error, additional_info=info)
+        return decision
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
@@ -3130,25 +3125,25 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.min_points = min_points
         self.models = {}  # level -> TPESearcher fitted on its results
 
-    def sample_configuration(self):
+    def sample_configuration(self, trial_id):
         ready = [level for level, model in self.models.items()
                  if len(model.y) >= self.min_points]
         if not ready or self.rng.uniform() < self.random_fraction:
-            return self.random.sample_configuration()
+            return self.random.sample_configuration(trial_id)
+        # The model proposes, but the trial does not run at its level yet
+        # (it starts at r_min), so the model is not told it is pending.
         model = self.models[max(ready)]
-        config = model.sample_configuration()
-        model.pending.clear()  # it runs at lower levels first
-        return config
+        return model.encoder.decode(model.propose())
 
-    def update(self, config, error, additional_info=None):
-        level = (additional_info or {}).get('epoch')
+    def update(self, trial_id, config, error, result=None):
+        level = (result or {}).get('epoch')
         if level is None or not math.isfinite(error):
-            return  # failed trials and final reports of stopped ones
+            return  # failed trials
         if level not in self.models:
             self.models[level] = d2lhpo.TPESearcher(
                 self.config_space, seed=int(self.rng.integers(2 ** 31)),
                 num_init=1, **self.tpe_args)
-        self.models[level].update(config, error)
+        self.models[level].update(trial_id, config, error, result)
 
 
 __all__ = [
@@ -3178,7 +3173,7 @@ __all__ = [
     'LogEI',
     'MLP',
     'Matern52',
-    'MedianStoppingScheduler',
+    'MedianStoppingRule',
     'ModelBasedSearcher',
     'MultiFidelityFunction',
     'MultiFidelityTPESearcher',
@@ -3191,6 +3186,7 @@ __all__ = [
     'RayBackend',
     'Resume',
     'STOP',
+    'SchedulerWrapper',
     'SimulatedBackend',
     'SmallCNN',
     'SpaceEncoder',

@@ -263,9 +263,10 @@ def test_replay_in_process_feeds_the_searcher(tmp_path, backends):
             super().__init__(searcher)
             self.seen = []
 
-        def update(self, config, error, info=None):
-            self.seen.append((config['x'], error))
-            super().update(config, error, info)
+        def inform_searcher(self, trial, result):
+            error = math.nan if result is None else result['error']
+            self.seen.append((trial.config['x'], error))
+            super().inform_searcher(trial, result)
 
     log = str(tmp_path / 'log.jsonl')
     first = AsyncTuner(Recording(RandomSearcher(SPACE, seed=1)),
@@ -413,7 +414,7 @@ def test_ray_backend_runs_a_real_tuning_job():
             backend.checkpoint_dir = folder
             asha = d2lhpo.ASHAScheduler(RandomSearcher(
                 {'x': stats.uniform(0, 1)}, seed=0), eta=3, r_min=1,
-                r_max=9, type='promotion')
+                r_max=9, kind='promotion')
             tuner = AsyncTuner(asha, backend)
             tuner.run(max_epochs=30)
             backend.close()

@@ -115,11 +115,8 @@ class StopAtEpoch(HPOScheduler):
         self.searcher = RandomSearcher(space, seed=0)
         self.epoch, self.decision = epoch, decision
 
-    def suggest(self):
-        return self.searcher.sample_configuration()
-
-    def update(self, config, error, info=None):
-        pass
+    def suggest(self, trial_id):
+        return self.searcher.sample_configuration(trial_id)
 
     def on_trial_result(self, trial, result):
         if trial.trial_id % 2 == 0 and result['epoch'] == self.epoch:
@@ -153,15 +150,12 @@ class PauseAndResume(HPOScheduler):
                       {'x0': 0.5, 'x1': 0.5, 'x2': 0.5}]
         self.paused = []
 
-    def suggest(self):
+    def suggest(self, trial_id):
         if self.queue:
             return self.queue.pop(0)
         if self.paused:
             return Resume(self.paused.pop())
         return None
-
-    def update(self, config, error, info=None):
-        pass
 
     def on_trial_result(self, trial, result):
         if trial.trial_id == 0 and result['epoch'] == 2:
@@ -241,9 +235,9 @@ def test_same_seed_same_trajectory():
 
 def test_overhead_is_counted_only_when_asked():
     class Slow(BasicScheduler):
-        def suggest(self):
+        def suggest(self, trial_id):
             time.sleep(0.02)
-            return super().suggest()
+            return super().suggest(trial_id)
 
     clocks = {}
     for count in (False, True):
@@ -308,7 +302,7 @@ def test_a_replayed_log_reproduces_interleaved_results(tmp_path, kind):
 
     def make():
         scheduler = d2lhpo.ASHAScheduler(d2lhpo.RandomSearcher(
-            bench.config_space, seed=3), eta=3, r_min=1, r_max=9, type=kind)
+            bench.config_space, seed=3), eta=3, r_min=1, r_max=9, kind=kind)
         return d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
             bench, n_workers=4, seed=3))
     log = str(tmp_path / 'log.jsonl')
