@@ -14,7 +14,10 @@ export PYTHONHASHSEED := 0
 # executing side by side do not fight over the two cores.
 export OMP_NUM_THREADS ?= 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-NOTEBOOKS = _build/eval/chapter_hpo
+# d2lbook's eval build: a folder of executed notebooks per chapter folder
+# (config.ini builds every */*.md): the main text and the appendix.
+EVAL := _build/eval
+APPENDIX_NOTEBOOKS := $(EVAL)/chapter_appendix
 # On a GPU, numerics differ from the outputs stored by the CPU build:
 # `make test NBVAL_FLAGS=--nbval-lax` then checks that every cell runs.
 NBVAL_FLAGS ?= --nbval
@@ -88,7 +91,7 @@ lib-check: setup      ## fail if d2lhpo/book.py differs from the chapters
 # ---------------------------------------------------------------- book
 eval: setup           ## execute every chapter into _build/eval
 	d2lbook build eval
-	$(PY) tools/check_eval.py $(NOTEBOOKS)
+	$(PY) tools/check_eval.py $(EVAL)
 
 # d2lbook's rst, then labels and captions for the figures that code cells
 # draw (tools/code_figures.py), which the HTML and the PDF share.
@@ -116,8 +119,13 @@ pdf: setup apt-pdf rst  ## build the PDF, then check it
 unit: setup lib-check apt-browser mathjax  # the checker's tests need both
 	$(PY) -m pytest tests -q
 
+# The appendix's notebooks join the main text's once the eval build has
+# written some (a bare pytest argument that does not exist is an error).
 nbval: eval           ## re-execute the chapters and compare outputs
-	$(PY) -m pytest $(NBVAL_FLAGS) $(NOTEBOOKS) -q -p no:cacheprovider \
+	notebooks=$(EVAL)/chapter_hpo; \
+	if compgen -G '$(APPENDIX_NOTEBOOKS)/*.ipynb' >/dev/null; then \
+	  notebooks+=" $(APPENDIX_NOTEBOOKS)"; fi; \
+	$(PY) -m pytest $(NBVAL_FLAGS) $$notebooks -q -p no:cacheprovider \
 	  --nbval-cell-timeout=300
 
 test: unit nbval check-html
