@@ -1,6 +1,9 @@
 # Two commands for a newcomer: `make html` (execute the book, build its HTML)
 # and `make test` (the test suite). Each sets itself up on a fresh machine.
-# `make pdf` builds and checks the PDF.
+# `make test` is `make unit` (the library's tests alone: no browser, MathJax
+# or TeX), nbval, check-html and `make book-tests` (the tests of the book's
+# tooling, which need Chromium and MathJax). `make pdf` builds and checks
+# the PDF.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV ?= .venv
@@ -43,8 +46,8 @@ apt-install = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' \
 	  apt-get install -y -q --no-install-recommends $$missing; fi
 
 .PHONY: setup apt-html apt-browser apt-pdf mathjax rst lib lib-check unit eval \
-        nbval test html check-html pdf chapter-times bench-simulator \
-        bench-parallel clean
+        nbval test html check-html pdf book-tests cell-lengths \
+        chapter-times bench-simulator bench-parallel clean
 
 # ---------------------------------------------------------------- set-up
 $(STAMP): setup.py
@@ -116,8 +119,14 @@ pdf: setup apt-pdf rst  ## build the PDF, then check it
 	@echo "The book is in _build/pdf/d2lhpo.pdf"
 
 # ---------------------------------------------------------------- tests
-unit: setup lib-check apt-browser mathjax  # the checker's tests need both
-	$(PY) -m pytest tests -q
+# Tests marked `book` (tests/conftest.py) need Chromium and MathJax: unit
+# leaves them out, so the library's tests need neither apt nor npm.
+unit: setup lib-check  ## the library's tests: no browser, MathJax or TeX
+	$(PY) -m pytest tests -q -m 'not book'
+
+# --require-book-tools: a book test whose tool is missing fails, not skips.
+book-tests: setup apt-browser mathjax  ## the book tooling's tests
+	$(PY) -m pytest tests -q -m book --require-book-tools
 
 # The appendix's notebooks join the main text's once the eval build has
 # written some (a bare pytest argument that does not exist is an error).
@@ -128,7 +137,7 @@ nbval: eval           ## re-execute the chapters and compare outputs
 	$(PY) -m pytest $(NBVAL_FLAGS) $$notebooks -q -p no:cacheprovider \
 	  --nbval-cell-timeout=300
 
-test: unit nbval check-html
+test: unit nbval check-html book-tests
 
 chapter-times: setup  ## time each chapter's execution
 	$(PY) benchmarks/chapter_times.py
