@@ -1157,7 +1157,7 @@ class MultiFidelityFunction:
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 class SimulatedBackend:
-    """Runs trials on `n_workers` simulated workers.
+    """Runs trials on `num_workers` simulated workers.
 
     A trial reads its learning curve from `benchmark` (for a training seed
     drawn with `seed`); the result of its epoch e arrives when the recorded
@@ -1165,18 +1165,18 @@ class SimulatedBackend:
     `count_overhead`, the real time the tuner and the scheduler spend
     between two calls is added to the simulated clock.
     """
-    def __init__(self, benchmark, n_workers=4, seed=None,
+    def __init__(self, benchmark, num_workers=4, seed=None,
                  count_overhead=False):
-        if (isinstance(n_workers, bool)
-                or not isinstance(n_workers, numbers.Integral)
-                or n_workers < 1):
-            raise ValueError(f'n_workers must be a positive integer, got '
-                             f'{n_workers!r}')
-        self.benchmark, self.n_workers = benchmark, int(n_workers)
+        if (isinstance(num_workers, bool)
+                or not isinstance(num_workers, numbers.Integral)
+                or num_workers < 1):
+            raise ValueError(f'num_workers must be a positive integer, got '
+                             f'{num_workers!r}')
+        self.benchmark, self.num_workers = benchmark, int(num_workers)
         self.count_overhead = count_overhead
         self.rng = random.Random(seed)  # draws a training seed per trial
         self.now = 0.0                  # the simulated clock (s)
-        self.free = list(range(self.n_workers))  # a heap of free workers
+        self.free = list(range(self.num_workers))  # a heap of free workers
         self.queue = []                 # heap of (time, key, trial_id)
         self.running = {}               # trial_id -> state
         self.completed = []             # trials whose last result is out
@@ -1482,13 +1482,13 @@ def plot_timeline(records, ax=None, xlabel='simulated time (s)'):
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-def simulate(make_scheduler, benchmark, seeds, n_workers=4,
+def simulate(make_scheduler, benchmark, seeds, num_workers=4,
              **budget):
     """Run a fresh scheduler per seed on a simulated backend; return the
     any-time curves as a list of (times, incumbent trajectory) pairs."""
     runs = []
     for seed in seeds:
-        backend = SimulatedBackend(benchmark, n_workers=n_workers, seed=seed)
+        backend = SimulatedBackend(benchmark, num_workers=num_workers, seed=seed)
         tuner = AsyncTuner(make_scheduler(seed), backend)
         tuner.run(**budget)
         runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory))
@@ -1661,24 +1661,24 @@ class TrialRunner:
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
 class WorkerBackend:
-    """Runs trials on `n_workers` workers, each running one trial at a time.
+    """Runs trials on `num_workers` workers, each running one trial at a time.
 
     A worker computes one result, sends it, and waits: the tuner's
     decision comes back as 'step' (continue) or 'stop'. Subclasses move
     the messages: `_launch`, `_send`, `_wait`, `_kill` and `_death`.
     """
-    def __init__(self, n_workers=2, trial_timeout=None):
-        if (isinstance(n_workers, bool)
-                or not isinstance(n_workers, numbers.Integral)
-                or n_workers < 1):
-            raise ValueError(f'n_workers must be a positive integer, got '
-                             f'{n_workers!r}')
+    def __init__(self, num_workers=2, trial_timeout=None):
+        if (isinstance(num_workers, bool)
+                or not isinstance(num_workers, numbers.Integral)
+                or num_workers < 1):
+            raise ValueError(f'num_workers must be a positive integer, got '
+                             f'{num_workers!r}')
         if trial_timeout is not None and not trial_timeout > 0:
             raise ValueError(f'trial_timeout must be positive seconds, got '
                              f'{trial_timeout!r}')
-        self.n_workers, self.trial_timeout = int(n_workers), trial_timeout
+        self.num_workers, self.trial_timeout = int(num_workers), trial_timeout
         self.started, self.offset = time.perf_counter(), 0.0
-        self.free = list(range(self.n_workers))  # sorted
+        self.free = list(range(self.num_workers))  # sorted
         self.trial_of = {}     # busy worker -> its trial_id
         self.deadlines = {}    # busy worker -> perf_counter() limit
         self.waiting = set()   # workers that sent a result, await a decision
@@ -1814,22 +1814,22 @@ def local_worker_loop(conn, objective_bytes, num_threads):
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
 class LocalBackend(WorkerBackend):
-    """Runs trials in `n_workers` worker processes on this machine.
+    """Runs trials in `num_workers` worker processes on this machine.
 
     The objective travels to the workers with cloudpickle, so functions
     defined in a notebook work. Each worker uses `num_threads` threads
     (by default the cores divided among the workers).
     """
-    def __init__(self, objective, n_workers=2, trial_timeout=None,
+    def __init__(self, objective, num_workers=2, trial_timeout=None,
                  num_threads=None):
-        super().__init__(n_workers, trial_timeout)
+        super().__init__(num_workers, trial_timeout)
         self.objective_bytes = cloudpickle.dumps(objective)
         self.num_threads = num_threads or max(
-            1, (os.cpu_count() or 1) // self.n_workers)
+            1, (os.cpu_count() or 1) // self.num_workers)
         self.context = multiprocessing.get_context('spawn')
-        self.processes = [None] * self.n_workers
-        self.conns = [None] * self.n_workers
-        for worker in range(self.n_workers):
+        self.processes = [None] * self.num_workers
+        self.conns = [None] * self.num_workers
+        for worker in range(self.num_workers):
             self._launch(worker)
 
     def _launch(self, worker):
@@ -1874,7 +1874,7 @@ class LocalBackend(WorkerBackend):
     # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
     def wait_until_ready(self):
         """Block until every idle worker has started up."""
-        for worker in range(self.n_workers):
+        for worker in range(self.num_workers):
             if worker not in self.ready and worker not in self.trial_of:
                 if self.conns[worker].recv()[0] == 'ready':
                     self.ready.add(worker)
@@ -1899,7 +1899,7 @@ class LocalBackend(WorkerBackend):
     # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
     def close(self):
         """End every worker process."""
-        for worker in range(self.n_workers):
+        for worker in range(self.num_workers):
             if self.processes[worker] is not None:
                 self._kill(worker)
                 self.processes[worker] = None
@@ -1907,7 +1907,7 @@ class LocalBackend(WorkerBackend):
         self.deadlines.clear()
         self.waiting.clear()
         self.inbox.clear()
-        self.free = list(range(self.n_workers))
+        self.free = list(range(self.num_workers))
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
@@ -1934,26 +1934,26 @@ def json_default(value):
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
 class RayBackend(WorkerBackend):
-    """Runs trials on `n_workers` Ray actors, on one machine or a cluster.
+    """Runs trials on `num_workers` Ray actors, on one machine or a cluster.
 
     Call `ray.init` first (`ray.init(address=...)` joins a cluster);
     otherwise a local Ray instance is started. Each actor holds a
     `TrialRunner` and reserves `num_cpus` CPUs.
     """
-    def __init__(self, objective, n_workers=2, trial_timeout=None,
+    def __init__(self, objective, num_workers=2, trial_timeout=None,
                  num_cpus=1):
         import ray  # an optional dependency: pip install -e '.[ray]'
-        super().__init__(n_workers, trial_timeout)
+        super().__init__(num_workers, trial_timeout)
         self.ray = ray
         if not ray.is_initialized():
             ray.init(include_dashboard=False, log_to_driver=False)
         self.objective_bytes = cloudpickle.dumps(objective)
         self.actor_class = ray.remote(num_cpus=num_cpus)(TrialRunner)
         self.num_threads = max(1, int(num_cpus))
-        self.actors = [None] * self.n_workers
+        self.actors = [None] * self.num_workers
         self.pending = {}  # ObjectRef of a step -> worker
         self.deaths = {}   # worker -> why its actor died
-        for worker in range(self.n_workers):
+        for worker in range(self.num_workers):
             self._launch(worker)
 
     def _launch(self, worker):
@@ -2001,13 +2001,13 @@ class RayBackend(WorkerBackend):
     # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
     def close(self):
         """Kill every actor."""
-        for worker in range(self.n_workers):
+        for worker in range(self.num_workers):
             self._kill(worker)
         self.trial_of.clear()
         self.deadlines.clear()
         self.waiting.clear()
         self.inbox.clear()
-        self.free = list(range(self.n_workers))
+        self.free = list(range(self.num_workers))
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)

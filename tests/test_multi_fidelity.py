@@ -103,7 +103,7 @@ def test_successive_halving_on_the_simulator():
         d2lhpo.RandomSearcher(b.config_space, seed=0), eta=3, r_min=1,
         r_max=27)
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        b, n_workers=4, seed=0))
+        b, num_workers=4, seed=0))
     tuner.run(max_epochs=81)
     counts = sorted(epochs_per_trial(tuner).values())
     assert counts == [1] * 18 + [3] * 6 + [9] * 2 + [27]
@@ -124,7 +124,7 @@ def test_synchronous_rungs_wait_on_the_simulator():
         d2lhpo.RandomSearcher(b.config_space, seed=3), eta=3, r_min=1,
         r_max=9, num_configs=9)
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        b, n_workers=4, seed=3))
+        b, num_workers=4, seed=3))
     tuner.run(max_epochs=9 + 3 * 2 + 6)
     table = tuner.results_table()
     last_rung0 = table[table.epoch == 1].time.max()
@@ -174,7 +174,7 @@ def test_hyperband_brackets_on_the_simulator():
         d2lhpo.RandomSearcher(b.config_space, seed=0), eta=3, r_min=1,
         r_max=9)
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        b, n_workers=4, seed=0))
+        b, num_workers=4, seed=0))
     # one round: s=2: 9 x 1, 3 x 3, 1 x 9; s=1: 5 x 3, 1 x 9; s=0: 3 x 9
     tuner.run(max_epochs=21 + 21 + 27)
     counts = [r.epochs for r in tuner.records]
@@ -322,7 +322,7 @@ def test_every_scheduler_on_the_table_is_reproducible(name):
     for _ in range(2):
         scheduler = schedulers_for(b.config_space, 5, 30)[name]
         tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-            b, n_workers=4, seed=5))
+            b, num_workers=4, seed=5))
         tuner.run(max_time=5)
         runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory))
         epochs = [r.epochs for r in tuner.records]
@@ -342,7 +342,7 @@ def test_every_scheduler_on_the_multi_fidelity_function(name):
                                       noise=0.01)
     scheduler = schedulers_for(mf.config_space, 0, 27)[name]
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        mf, n_workers=4, seed=0))
+        mf, num_workers=4, seed=0))
     tuner.run(max_epochs=1500)
     assert tuner.incumbent_error < -2.5
     assert len(tuner.records) > 50
@@ -436,7 +436,7 @@ def test_asha_promotion_resumes_real_training_on_worker_processes(tmp_path):
     scheduler = d2lhpo.ASHAScheduler(d2lhpo.RandomSearcher(space, seed=0),
                                      eta=3, r_min=1, r_max=9,
                                      kind='promotion')
-    backend = d2lhpo.LocalBackend(d2lhpo.cnn_checkpointed, n_workers=2)
+    backend = d2lhpo.LocalBackend(d2lhpo.cnn_checkpointed, num_workers=2)
     backend.checkpoint_dir = str(tmp_path)
     try:
         tuner = d2lhpo.AsyncTuner(scheduler, backend)
@@ -461,7 +461,7 @@ def test_stale_checkpoints_are_not_loaded_by_new_trials(tmp_path):
     import torch
     path = tmp_path / 'trial_0.pt'
     torch.save({'epoch': 99}, path)
-    backend = d2lhpo.LocalBackend(d2lhpo.cnn_checkpointed, n_workers=1)
+    backend = d2lhpo.LocalBackend(d2lhpo.cnn_checkpointed, num_workers=1)
     backend.checkpoint_dir = str(tmp_path)
     try:
         tuner = d2lhpo.AsyncTuner(d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
@@ -492,7 +492,7 @@ def toy_checkpointed(x, checkpoint=None):
 def test_every_scheduler_on_worker_processes(name, tmp_path):
     space = {'x': d2lhpo_uniform()}
     scheduler = schedulers_for(space, 0, 9)[name]
-    backend = d2lhpo.LocalBackend(toy_checkpointed, n_workers=2)
+    backend = d2lhpo.LocalBackend(toy_checkpointed, num_workers=2)
     backend.checkpoint_dir = str(tmp_path)
     try:
         tuner = d2lhpo.AsyncTuner(scheduler, backend)
