@@ -1618,6 +1618,27 @@ class SynchronousScheduler(d2lhpo.SchedulerWrapper):
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+def busy_intervals(tuner):
+    """(start, end) of every epoch that a simulated trial computed."""
+    out = []
+    for r in tuner.results:
+        curve = tuner.backend.curves[r['trial_id']]['epoch_time']
+        out.append((r['time'] - curve[r['epoch'] - 1], r['time']))
+    return np.array(out).reshape(-1, 2)
+
+def busy_workers(tuner, grid):
+    """The number of workers computing an epoch at each time of `grid`."""
+    starts, ends = busy_intervals(tuner).T
+    return ((starts[None] <= grid[:, None]) & (ends[None] > grid[:, None])
+            ).sum(axis=1)
+
+def utilization(tuner, num_workers):
+    """The fraction of the workers' time spent computing epochs."""
+    starts, ends = busy_intervals(tuner).T
+    return np.sum(ends - starts) / (num_workers * tuner.clock)
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
 class TrialRunner:
     """Runs trials of an objective on a worker, one result per call.
 
@@ -3206,6 +3227,8 @@ __all__ = [
     'as_result',
     'average_ranks',
     'branin_function',
+    'busy_intervals',
+    'busy_workers',
     'check_config',
     'check_fidelity',
     'check_integer',
@@ -3258,4 +3281,5 @@ __all__ = [
     'time_to_reach',
     'train_epoch',
     'train_model',
+    'utilization',
 ]
