@@ -1,7 +1,8 @@
 """The d2lhpo library: code saved from the chapters of the book.
 
 GENERATED FILE, DO NOT EDIT.  Every block below comes from a ``#@save``
-cell of a chapter in ``chapter_hpo/``; edit the chapter and run
+cell of a chapter in ``chapter_hpo/`` or of the appendix in
+``chapter_appendix/`` (whose code comes last); edit the chapter and run
 ``make lib`` (``python tools/build_lib.py``) to regenerate this file.
 """
 import sys
@@ -393,10 +394,8 @@ def sample_config(domains, rng):
 import copy
 import dataclasses
 import functools
-import inspect
 import itertools
 import math
-import numbers
 import time
 
 import numpy as np
@@ -420,39 +419,14 @@ class HPOSearcher:
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
-def check_config(domains, config):
-    """Check `config` against parsed domains; return a completed copy.
-
-    Hyperparameters with a constant domain may be left out.
-    """
-    if not isinstance(config, dict):
-        raise ValueError(f'a configuration must be a dict, got {config!r}')
-    unknown = sorted(set(config) - set(domains))
-    if unknown:
-        raise ValueError(f'unknown hyperparameters {unknown}; the space has '
-                         f'{sorted(domains)}')
-    checked = {}
-    for name, domain in domains.items():
-        if name not in config:
-            if domain.kind != 'constant':
-                raise ValueError(f'hyperparameter {name!r} is missing')
-            checked[name] = domain.choices[0]
-        elif not domain.contains(config[name]):
-            raise ValueError(f'hyperparameter {name!r}: {config[name]!r} is '
-                             f'outside its domain {domain}')
-        else:
-            checked[name] = copy.deepcopy(config[name])
-    return checked
-
-
-# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class RandomSearcher(HPOSearcher):
     """Samples configurations independently from the space."""
     def __init__(self, config_space, initial_config=None, seed=None):
         self.domains = d2lhpo.parse_config_space(config_space)
         self.rng = np.random.default_rng(seed)
         self.initial_config = (None if initial_config is None else
-                               check_config(self.domains, initial_config))
+                               d2lhpo.check_config(self.domains,
+                                                   initial_config))
 
     def sample_configuration(self, trial_id):
         if self.initial_config is not None:
@@ -466,18 +440,8 @@ class GridSearcher(HPOSearcher):
     """Tries every point of a grid over the space, then stops."""
     def __init__(self, config_space, num_points=5, shuffle=False, seed=None):
         self.domains = d2lhpo.parse_config_space(config_space)
-        if isinstance(num_points, dict):
-            unknown = sorted(set(num_points) - set(self.domains))
-            if unknown:
-                raise ValueError(f'num_points names unknown hyperparameters '
-                                 f'{unknown}')
-            per_name = {name: num_points.get(name, 5)
-                        for name in self.domains}
-        else:
-            per_name = dict.fromkeys(self.domains, num_points)
-        for name, n in per_name.items():
-            d2lhpo.check_integer(f'num_points of {name!r}', n, minimum=1)
-        axes = [domain.grid(per_name[name])
+        sizes = d2lhpo.grid_sizes(self.domains, num_points)  # checked
+        axes = [domain.grid(sizes[name])
                 for name, domain in self.domains.items()]
         self.grid = [dict(zip(self.domains, values))
                      for values in itertools.product(*axes)]
@@ -582,38 +546,6 @@ class TrialRecord:
     epochs: int = 0           # results reported so far
     worker: int = 0           # the worker it ran on (last)
 
-def as_error(value):
-    """Convert what an objective returned into a Python float."""
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        if math.prod(value.shape) != 1:
-            raise TypeError('the objective returned an array of shape '
-                            f'{tuple(value.shape)}; return one number')
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError('the objective must return a number, got '
-                        f'{type(value).__name__}')
-    return float(value)
-
-def as_result(value):
-    """Turn a reported value (a number, or a dict with an 'error') into a
-    result dict with a finite float 'error'."""
-    result = dict(value) if isinstance(value, dict) else {'error': value}
-    if 'error' not in result:
-        raise KeyError(f"a reported dict needs an 'error', got {value!r}")
-    result['error'] = as_error(result['error'])
-    if not math.isfinite(result['error']):
-        raise ValueError(f"the objective returned {result['error']}")
-    return result
-
-def objective_steps(objective, config):
-    """Iterate over what `objective(**config)` reports: the values that a
-    generator yields, or the one value that a function returns."""
-    value = objective(**copy.deepcopy(config))
-    if inspect.isgenerator(value):
-        yield from value
-    else:
-        yield value
-
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class HPOTuner:
@@ -702,12 +634,12 @@ class HPOTuner:
         """Run `trial` until it completes, fails, pauses or is stopped."""
         steps = self.paused.pop(trial.trial_id, None)
         if steps is None:
-            steps = objective_steps(self.objective, trial.config)
+            steps = d2lhpo.objective_steps(self.objective, trial.config)
         status, message, result = 'completed', '', None
         while True:
             tic = time.perf_counter()
             try:
-                result = as_result(next(steps))
+                result = d2lhpo.as_result(next(steps))
             except StopIteration:
                 break
             except Exception as err:  # a failing trial must not end the search
@@ -754,54 +686,6 @@ class HPOTuner:
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
-class ProgressBoard:
-    """Plots step curves of (x, y) points, redrawn live in Jupyter."""
-    def __init__(self, xlabel='wall-clock time (s)',
-                 ylabel='incumbent validation error', xscale='linear',
-                 yscale='linear', figsize=(5, 3.2), live=True, every_n=1):
-        self.xlabel, self.ylabel = xlabel or '', ylabel or ''
-        self.xscale, self.yscale = xscale, yscale
-        self.figsize, self.live, self.every_n = figsize, live, every_n
-        self.lines = {}  # label -> (list of x, list of y)
-        self.num_points = 0
-
-    def draw(self, x, y, label):
-        """Add the point (x, y) to the line `label`."""
-        xs, ys = self.lines.setdefault(label, ([], []))
-        xs.append(float(x))
-        ys.append(float(y))
-        self.num_points += 1
-        if self.live and self.num_points % self.every_n == 0:
-            self.show()
-
-    def figure(self):
-        """Return a matplotlib figure with all lines."""
-        fig, ax = plt.subplots(figsize=self.figsize)
-        for label, (xs, ys) in self.lines.items():
-            ax.step(xs, ys, where='post', marker='.', label=label)
-        ax.set_xlabel(self.xlabel)
-        ax.set_ylabel(self.ylabel)
-        ax.set_xscale(self.xscale)
-        ax.set_yscale(self.yscale)
-        if len(self.lines) > 1:
-            ax.legend()
-        return fig
-
-    def show(self):
-        """Display the figure in Jupyter, replacing the previous one."""
-        try:
-            from IPython import display, get_ipython
-        except ImportError:  # not in IPython: nothing to draw on
-            return
-        if get_ipython() is None:
-            return
-        fig = self.figure()
-        display.display(fig)
-        display.clear_output(wait=True)
-        plt.close(fig)
-
-
-# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 def incumbent_at(times, trajectory, grid):
     """Incumbent error at each time of `grid` (NaN before the first)."""
     times = np.asarray(times, dtype=float)
@@ -810,31 +694,6 @@ def incumbent_at(times, trajectory, grid):
     out = np.where(idx >= 0, values[np.clip(idx, 0, None)], np.nan)
     out[~np.isfinite(out)] = np.nan
     return out
-
-def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
-                 ylabel='incumbent validation error'):
-    """Plot mean any-time curves with a band of one standard error.
-
-    `runs` maps a method's name to a list of (times, trajectory) pairs, one
-    per repetition.
-    """
-    if ax is None:
-        ax = plt.subplots(figsize=(5, 3.2))[1]
-    for name, pairs in runs.items():
-        curves = np.stack([incumbent_at(t, y, grid) for t, y in pairs])
-        n = np.sum(~np.isnan(curves), axis=0)
-        ok = n > 0
-        mean = np.nanmean(curves[:, ok], axis=0)
-        squares = np.nansum((curves[:, ok] - mean) ** 2, axis=0)
-        std = np.sqrt(squares / np.maximum(n[ok] - 1, 1))  # 0 for one run
-        stderr = std / np.sqrt(n[ok])
-        line, = ax.plot(grid[ok], mean, label=f'{name} ({len(pairs)} runs)')
-        ax.fill_between(grid[ok], mean - stderr, mean + stderr,
-                        color=line.get_color(), alpha=0.25)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend()
-    return ax
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -3167,6 +3026,169 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.models[level].update(trial_id, config, error, result)
 
 
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+import copy
+import inspect
+import math
+import numbers
+
+import numpy as np
+import torch
+from matplotlib import pyplot as plt
+from scipy import stats
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def check_config(domains, config):
+    """Check `config` against parsed domains; return a completed copy.
+
+    Hyperparameters with a constant domain may be left out.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f'a configuration must be a dict, got {config!r}')
+    unknown = sorted(set(config) - set(domains))
+    if unknown:
+        raise ValueError(f'unknown hyperparameters {unknown}; the space has '
+                         f'{sorted(domains)}')
+    checked = {}
+    for name, domain in domains.items():
+        if name not in config:
+            if domain.kind != 'constant':
+                raise ValueError(f'hyperparameter {name!r} is missing')
+            checked[name] = domain.choices[0]
+        elif not domain.contains(config[name]):
+            raise ValueError(f'hyperparameter {name!r}: {config[name]!r} is '
+                             f'outside its domain {domain}')
+        else:
+            checked[name] = copy.deepcopy(config[name])
+    return checked
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def grid_sizes(domains, num_points, default=5):
+    """Grid points per hyperparameter from an int or a dict by name (names
+    left out of a dict get `default`); a ValueError if one is not valid."""
+    if isinstance(num_points, dict):
+        unknown = sorted(set(num_points) - set(domains))
+        if unknown:
+            raise ValueError(f'num_points names unknown hyperparameters '
+                             f'{unknown}')
+        sizes = {name: num_points.get(name, default) for name in domains}
+    else:
+        sizes = dict.fromkeys(domains, num_points)
+    return {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
+            for name, n in sizes.items()}
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def as_error(value):
+    """Convert what an objective returned into a Python float."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        if math.prod(value.shape) != 1:
+            raise TypeError('the objective returned an array of shape '
+                            f'{tuple(value.shape)}; return one number')
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError('the objective must return a number, got '
+                        f'{type(value).__name__}')
+    return float(value)
+
+def as_result(value):
+    """Turn a reported value (a number, or a dict with an 'error') into a
+    result dict with a finite float 'error'."""
+    result = dict(value) if isinstance(value, dict) else {'error': value}
+    if 'error' not in result:
+        raise KeyError(f"a reported dict needs an 'error', got {value!r}")
+    result['error'] = as_error(result['error'])
+    if not math.isfinite(result['error']):
+        raise ValueError(f"the objective returned {result['error']}")
+    return result
+
+def objective_steps(objective, config):
+    """Iterate over what `objective(**config)` reports: the values that a
+    generator yields, or the one value that a function returns."""
+    value = objective(**copy.deepcopy(config))
+    if inspect.isgenerator(value):
+        yield from value
+    else:
+        yield value
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+class ProgressBoard:
+    """Plots step curves of (x, y) points, redrawn live in Jupyter."""
+    def __init__(self, xlabel='wall-clock time (s)',
+                 ylabel='incumbent validation error', xscale='linear',
+                 yscale='linear', figsize=(5, 3.2), live=True, every_n=1):
+        self.xlabel, self.ylabel = xlabel or '', ylabel or ''
+        self.xscale, self.yscale = xscale, yscale
+        self.figsize, self.live, self.every_n = figsize, live, every_n
+        self.lines = {}  # label -> (list of x, list of y)
+        self.num_points = 0
+
+    def draw(self, x, y, label):
+        """Add the point (x, y) to the line `label`."""
+        xs, ys = self.lines.setdefault(label, ([], []))
+        xs.append(float(x))
+        ys.append(float(y))
+        self.num_points += 1
+        if self.live and self.num_points % self.every_n == 0:
+            self.show()
+
+    def figure(self):
+        """Return a matplotlib figure with all lines."""
+        fig, ax = plt.subplots(figsize=self.figsize)
+        for label, (xs, ys) in self.lines.items():
+            ax.step(xs, ys, where='post', marker='.', label=label)
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        ax.set_xscale(self.xscale)
+        ax.set_yscale(self.yscale)
+        if len(self.lines) > 1:
+            ax.legend()
+        return fig
+
+    def show(self):
+        """Display the figure in Jupyter, replacing the previous one."""
+        try:
+            from IPython import display, get_ipython
+        except ImportError:  # not in IPython: nothing to draw on
+            return
+        if get_ipython() is None:
+            return
+        fig = self.figure()
+        display.display(fig)
+        display.clear_output(wait=True)
+        plt.close(fig)
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
+                 ylabel='incumbent validation error'):
+    """Plot mean any-time curves with a band of one standard error.
+
+    `runs` maps a method's name to a list of (times, trajectory) pairs, one
+    per repetition.
+    """
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    for name, pairs in runs.items():
+        curves = np.stack([incumbent_at(t, y, grid) for t, y in pairs])
+        n = np.sum(~np.isnan(curves), axis=0)
+        ok = n > 0
+        mean = np.nanmean(curves[:, ok], axis=0)
+        squares = np.nansum((curves[:, ok] - mean) ** 2, axis=0)
+        std = np.sqrt(squares / np.maximum(n[ok] - 1, 1))  # 0 for one run
+        stderr = std / np.sqrt(n[ok])
+        line, = ax.plot(grid[ok], mean, label=f'{name} ({len(pairs)} runs)')
+        ax.fill_between(grid[ok], mean - stderr, mean + stderr,
+                        color=line.get_color(), alpha=0.25)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -3243,6 +3265,7 @@ __all__ = [
     'get_device',
     'grid_neighbors',
     'grid_points',
+    'grid_sizes',
     'hartmann_function',
     'hyperband_brackets',
     'incumbent_at',
