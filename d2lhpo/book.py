@@ -135,11 +135,8 @@ def train_epoch(model, optimizer, X, y, batch_size, generator):
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
 def train_model(model, data, lr, batch_size, num_epochs, momentum=0.0,
                 weight_decay=0.0, seed=0, device=None):
-    """Train `model` with minibatch SGD on `data.train`.
-
-    Returns the list of validation errors, one after each epoch. `seed`
-    fixes the order of the minibatches.
-    """
+    """Train `model` with minibatch SGD on `data.train`; return the list
+    of validation errors, one after each epoch."""
     device = get_device() if device is None else device
     model.to(device)
     X, y = (t.to(device) for t in data.train)
