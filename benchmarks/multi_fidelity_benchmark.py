@@ -68,10 +68,10 @@ from simulator_speed import syne_tune_blackbox, syne_tune_version  # noqa
 MAX_FRACTION = 0.25  # target for part 1
 
 
-def asha(bench, seed, type='stopping'):
+def asha(bench, seed, kind='stopping'):
     return d2lhpo.ASHAScheduler(
         d2lhpo.RandomSearcher(bench.config_space, seed=seed), eta=3,
-        r_min=1, r_max=bench.max_epochs, type=type)
+        r_min=1, r_max=bench.max_epochs, kind=kind)
 
 
 def run_d2lhpo(bench, scheduler, seed, num_workers, **budget):
@@ -129,17 +129,32 @@ def time_to_reach_part(bench, seeds, num_workers, max_time):
 def syne_tune_adapter(scheduler, metric='val_error', time_attr='epoch'):
     """Wrap a d2lhpo scheduler that never pauses (such as stopping-type
     ASHA) as a Syne Tune ``TrialScheduler``, so that it runs in Syne Tune's
-    simulator exactly where Syne Tune's own ASHA runs."""
+    simulator exactly where Syne Tune's own ASHA runs.
+
+    d2lhpo's schedulers hear of trials only through events and take the id
+    that a new trial would get in `suggest(trial_id)`. Syne Tune 0.16's
+    `suggest` takes no id; its tuner numbers new trials 0, 1, 2, ... in
+    the order it adds them, so the next id is the number of trials added
+    (older releases pass the id, which we then use). Syne Tune's `Trial`
+    has the `trial_id` and `config` that the d2lhpo scheduler reads (its
+    searcher learns through `inform_searcher`)."""
     from syne_tune.optimizer.scheduler import (
         SchedulerDecision, TrialScheduler, TrialSuggestion)
 
     class D2lhpoScheduler(TrialScheduler):
-        def suggest(self):
-            config = scheduler.suggest()
+        num_trials = 0  # trials added so far
+
+        def suggest(self, trial_id=None):
+            config = scheduler.suggest(
+                self.num_trials if trial_id is None else trial_id)
+            if isinstance(config, d2lhpo.Resume):
+                raise ValueError('the adapter runs schedulers that never '
+                                 'pause (such as stopping-type ASHA)')
             return (None if config is None
                     else TrialSuggestion.start_suggestion(config))
 
         def on_trial_add(self, trial):
+            self.num_trials += 1
             scheduler.on_trial_start(trial)
 
         def on_trial_result(self, trial, result):
@@ -174,10 +189,14 @@ def from_syne_tune(scheduler):
     from syne_tune.backend.trial_status import Trial
 
     class SyneTuneScheduler(d2lhpo.HPOScheduler):
+        """Events only, as every d2lhpo scheduler: Syne Tune's scheduler
+        owns its searcher and learns from `on_trial_result`."""
         def __init__(self):
             self.trials = {}  # d2lhpo trial_id -> Syne Tune Trial
 
-        def suggest(self):
+        def suggest(self, trial_id):
+            # Syne Tune 0.16's suggest takes no id; the trial gets
+            # `trial_id` in on_trial_start
             suggestion = scheduler.suggest()
             return None if suggestion is None else dict(suggestion.config)
 
@@ -195,8 +214,8 @@ def from_syne_tune(scheduler):
         def on_trial_complete(self, trial, result):
             pass  # the trial reached max_t, where Syne Tune stopped it
 
-        def update(self, config, error, info=None):
-            pass
+        def on_trial_error(self, trial, message):
+            scheduler.on_trial_error(self.trials[trial.trial_id])
 
     return SyneTuneScheduler()
 

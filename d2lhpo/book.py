@@ -2551,44 +2551,26 @@ class RFSearcher(d2lhpo.ModelBasedSearcher):
 
 # Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
 import math
-import numbers
 
 import numpy as np
 
 
 # Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
-def check_fidelity(eta, r_min, r_max):
-    """Check the reduction factor and the resource range; ValueError if
-    they are not integers with eta >= 2 and 1 <= r_min <= r_max."""
-    for name, value in (('eta', eta), ('r_min', r_min), ('r_max', r_max)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ValueError(f'{name} must be an integer (a number of epochs'
-                             f' or a reduction factor), got {value!r}')
-    if eta < 2:
-        raise ValueError(f'the reduction factor eta must be >= 2, got {eta}')
-    if r_min <= 0:
-        raise ValueError(f'r_min must be positive, got {r_min}')
-    if r_min > r_max:
-        raise ValueError(f'r_min ({r_min}) must not exceed r_max ({r_max})')
-
 def rung_levels(r_min, r_max, eta):
     """The rung levels r_min * eta**k <= r_max, then r_max if it is not
     one of them (integer arithmetic: no logarithms)."""
-    check_fidelity(eta, r_min, r_max)
-    levels = [int(r_min)]
+    eta, r_min, r_max = d2lhpo.check_fidelity(eta, r_min, r_max)
+    levels = [r_min]
     while levels[-1] * eta <= r_max:
         levels.append(levels[-1] * eta)
-    if levels[-1] != r_max:
-        levels.append(int(r_max))
-    return levels
+    return levels if levels[-1] == r_max else levels + [r_max]
 
+
+# Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
 def successive_halving_rungs(n, r_min, r_max, eta):
     """(number of configurations, resource) per rung of successive halving
-    started with n configurations: n // eta**k at the k-th rung level,
-    while at least one is left."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f'n must be a positive integer, got {n!r}')
-    rungs, size = [], int(n)
+    started with n configurations."""
+    size, rungs = d2lhpo.check_integer('n', n, minimum=1), []
     for level in rung_levels(r_min, r_max, eta):
         if size < 1:
             break
@@ -2608,21 +2590,14 @@ def hyperband_brackets(r_min, r_max, eta):
 
 # Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
 class SynchronousMultiFidelityScheduler(d2lhpo.BasicScheduler):
-    """Synchronous successive halving over a cycle of brackets, each a pair
-    (number of configurations, rung levels). A trial pauses at the level
-    it was started or resumed for; a rung is promoted when it is complete.
-    The searcher is told each result at a rung level (with its 'epoch')."""
-    def __init__(self, searcher, eta, r_min, r_max, brackets):
-        check_fidelity(eta, r_min, r_max)
+    """Synchronous successive halving over a cycle of `brackets`, each a
+    pair (number of configurations, rung levels). A trial pauses at the
+    level of its rung; a rung is promoted when it is complete."""
+    def __init__(self, searcher, eta, brackets):
         super().__init__(searcher)
-        self.eta = int(eta)
-        self.r_min, self.r_max = int(r_min), int(r_max)
-        self.brackets, self.bracket_index = brackets, -1
-        self.queue = []        # what suggest hands out next in this rung
-        self.running = set()   # trials of this rung not yet at its level
-        self.target = {}       # trial_id -> the level where it pauses
-        self.rung_errors = {}  # trial_id -> error at this rung (NaN: failed)
-        self.done = False      # the searcher has nothing left
+        self.eta, self.brackets, self.bracket_index = eta, brackets, -1
+        self.running = set()  # trials of this rung not at its level yet
+        self.done = False     # the searcher has nothing left
         self.start_bracket()
 
     def start_bracket(self):
@@ -2630,21 +2605,22 @@ class SynchronousMultiFidelityScheduler(d2lhpo.BasicScheduler):
         self.size, self.levels = self.brackets[self.bracket_index]
         self.rung = 0
         self.queue = [None] * self.size  # None: a new configuration
-        self.rung_errors = {}
+        self.rung_errors = {}  # trial_id -> error at this rung (NaN: failed)
 
+    # Added in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
     def suggest(self, trial_id):
         while not self.queue:
             if self.running or self.done:
                 return None  # wait for the rung to complete
             self.promote()
         item = self.queue.pop(0)
-        if item is not None:
-            return item
-        config = self.searcher.sample_configuration(trial_id)
-        if config is None:
-            self.done, self.queue = True, []
-        return config
+        if item is None:
+            item = self.searcher.sample_configuration(trial_id)
+            if item is None:
+                self.done, self.queue = True, []
+        return item
 
+    # Added in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
     def promote(self):
         """The rung is complete: resume its best trials at the next level,
         or start the next bracket after the top rung."""
@@ -2653,39 +2629,39 @@ class SynchronousMultiFidelityScheduler(d2lhpo.BasicScheduler):
         self.rung += 1
         keep = self.size // self.eta ** self.rung
         if self.rung >= len(self.levels) or keep < 1 or not ranked:
-            self.start_bracket()
-            return
+            return self.start_bracket()
         self.queue = [d2lhpo.Resume(t) for _, t in ranked[:keep]]
         self.rung_errors = {}
 
+    # Added in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
     def on_trial_start(self, trial):
         self.running.add(trial.trial_id)
-        self.target[trial.trial_id] = self.levels[self.rung]
 
+    # Added in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
     def on_trial_result(self, trial, result):
-        if result['epoch'] < self.target[trial.trial_id]:
+        if result['epoch'] < self.levels[self.rung]:
             return d2lhpo.CONTINUE
-        self.running.discard(trial.trial_id)
-        self.rung_errors[trial.trial_id] = result['error']
-        self.inform_searcher(trial, result)
-        if result['epoch'] >= self.r_max:
-            return d2lhpo.STOP
-        return d2lhpo.PAUSE
+        self.enter_rung(trial, result['error'], result)
+        return d2lhpo.STOP if result['epoch'] >= self.levels[-1] else d2lhpo.PAUSE
 
+    # Added in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
     def on_trial_complete(self, trial, result):
-        """The objective ended before the trial reached its level: it
-        ranks with its last error but has no epochs left to promote."""
-        if trial.trial_id in self.running:
-            self.running.discard(trial.trial_id)
-            self.rung_errors[trial.trial_id] = math.nan
-            self.inform_searcher(trial, result)
+        if trial.trial_id in self.running:  # ended before its level
+            self.enter_rung(trial, math.nan, result)
 
+    # Added in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
     def on_trial_error(self, trial, message):
-        self.running.discard(trial.trial_id)
-        if self.target.get(trial.trial_id) == self.levels[self.rung]:
-            self.rung_errors[trial.trial_id] = math.nan  # ranks last
-        self.inform_searcher(trial, None)
+        if trial.trial_id in self.running or trial.trial_id in self.rung_errors:
+            self.enter_rung(trial, math.nan, None)
 
+    # Added in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
+    def enter_rung(self, trial, error, result):
+        self.running.discard(trial.trial_id)
+        self.rung_errors[trial.trial_id] = error
+        self.inform_searcher(trial, result)
+
+
+# Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
 class SuccessiveHalvingScheduler(SynchronousMultiFidelityScheduler):
     """Synchronous successive halving, repeated: `num_configs` new trials
     (by default eta**(number of rungs - 1)) start at r_min each round."""
@@ -2694,9 +2670,8 @@ class SuccessiveHalvingScheduler(SynchronousMultiFidelityScheduler):
         levels = rung_levels(r_min, r_max, eta)
         if num_configs is None:
             num_configs = eta ** (len(levels) - 1)
-        successive_halving_rungs(num_configs, r_min, r_max, eta)  # checks
-        super().__init__(searcher, eta, r_min, r_max,
-                         [(int(num_configs), levels)])
+        n = successive_halving_rungs(num_configs, r_min, r_max, eta)[0][0]
+        super().__init__(searcher, eta, [(n, levels)])
 
 class HyperbandScheduler(SynchronousMultiFidelityScheduler):
     """Hyperband: successive halving over the brackets s = s_max, ..., 0,
@@ -2704,28 +2679,22 @@ class HyperbandScheduler(SynchronousMultiFidelityScheduler):
     trials, r_max), in a cycle."""
     def __init__(self, searcher, eta=3, r_min=1, r_max=27):
         levels = rung_levels(r_min, r_max, eta)
-        brackets = [(n, levels[len(levels) - 1 - s:])
-                    for s, n, r in hyperband_brackets(r_min, r_max, eta)]
-        super().__init__(searcher, eta, r_min, r_max, brackets)
+        super().__init__(searcher, eta, [
+            (n, levels[len(levels) - 1 - s:])
+            for s, n, _ in hyperband_brackets(r_min, r_max, eta)])
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
 import bisect
 import math
-import os
 
 import numpy as np
-import torch
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
 class ASHAScheduler(d2lhpo.BasicScheduler):
     """Asynchronous successive halving, `kind` 'stopping' or 'promotion'.
-
-    Rungs sit at the levels `rung_levels(r_min, r_max, eta)` but the last;
-    a trial that reaches r_max is stopped there (it has finished). The
-    searcher is told each result at a rung level (with its 'epoch').
-    """
+    The searcher is told each result at a rung level (with its 'epoch')."""
     def __init__(self, searcher, eta=3, r_min=1, r_max=27, kind='stopping'):
         if kind not in ('stopping', 'promotion'):
             raise ValueError(f"kind must be 'stopping' or 'promotion', got "
@@ -2733,11 +2702,10 @@ class ASHAScheduler(d2lhpo.BasicScheduler):
         super().__init__(searcher)
         self.levels = d2lhpo.rung_levels(r_min, r_max, eta)
         self.eta, self.kind, self.r_max = int(eta), kind, int(r_max)
-        # per rung level: all results and those not promoted yet, each a
-        # sorted list of (error, trial_id), so ties go to the older trial
         self.rungs = {level: [] for level in self.levels[:-1]}
         self.waiting = {level: [] for level in self.levels[:-1]}
 
+    # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def suggest(self, trial_id):
         if self.kind == 'promotion':
             for level in reversed(self.levels[:-1]):
@@ -2747,15 +2715,17 @@ class ASHAScheduler(d2lhpo.BasicScheduler):
                     return d2lhpo.Resume(paused_id)
         return self.searcher.sample_configuration(trial_id)
 
+    # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def promotable(self, level):
-        """The best trial of `level`'s rung not promoted yet, if it is in
-        the top n // eta of the rung; else None."""
+        """The best trial of `level`'s rung not promoted yet, if it is in the
+        top n // eta of the rung; else None."""
         waiting, rung = self.waiting[level], self.rungs[level]
         if waiting and (bisect.bisect_left(rung, waiting[0])
                         < len(rung) // self.eta):
             return waiting[0][1]
         return None
 
+    # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def on_trial_result(self, trial, result):
         epoch, error = result['epoch'], result['error']
         if epoch in self.rungs or epoch >= self.r_max:
@@ -2773,39 +2743,9 @@ class ASHAScheduler(d2lhpo.BasicScheduler):
         keep = -(-len(rung) // self.eta)  # ceil(n / eta), n with this one
         return d2lhpo.CONTINUE if better < keep else d2lhpo.STOP
 
+    # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def on_trial_complete(self, trial, result):
-        """The objective ended before r_max; its rung results were told."""
-
-
-# Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
-def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
-                     checkpoint=None):
-    """`cnn_curve` that saves its state to the file `checkpoint` after
-    every epoch, and continues from it if the file exists."""
-    torch.manual_seed(seed)
-    data, model = d2lhpo.load_digits_data(), d2lhpo.SmallCNN(channels)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    generator = torch.Generator().manual_seed(seed)
-    done = 0
-    if checkpoint is not None and os.path.exists(checkpoint):
-        state = torch.load(checkpoint)
-        model.load_state_dict(state['model'])
-        optimizer.load_state_dict(state['optimizer'])
-        generator.set_state(state['generator'])
-        torch.set_rng_state(state['torch_rng'])
-        done = state['epoch']
-    for epoch in range(done + 1, num_epochs + 1):
-        d2lhpo.train_epoch(model, optimizer, *data.train, batch_size,
-                           generator)
-        error = d2lhpo.error_rate(model, *data.val)
-        if checkpoint is not None:
-            state = {'model': model.state_dict(), 'epoch': epoch,
-                     'optimizer': optimizer.state_dict(),
-                     'generator': generator.get_state(),
-                     'torch_rng': torch.get_rng_state()}
-            torch.save(state, checkpoint + '.tmp')
-            os.replace(checkpoint + '.tmp', checkpoint)
-        yield error
+        pass
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
@@ -2821,6 +2761,7 @@ class MedianStoppingRule(d2lhpo.SchedulerWrapper):
         self.sums = {}  # trial_id -> (sum of its errors, its best error)
         self.averages = {}  # epoch -> sorted running averages at it
 
+    # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def on_trial_result(self, trial, result):
         decision = self.scheduler.on_trial_result(trial, result)
         epoch, error = result['epoch'], result['error']
@@ -2856,6 +2797,7 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.min_points = min_points
         self.models = {}  # level -> TPESearcher fitted on its results
 
+    # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def sample_configuration(self, trial_id):
         ready = [level for level, model in self.models.items()
                  if len(model.y) >= self.min_points]
@@ -2866,6 +2808,7 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         model = self.models[max(ready)]
         return model.encoder.decode(model.propose())
 
+    # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def update(self, trial_id, config, error, result=None):
         level = (result or {}).get('epoch')
         if level is None or not math.isfinite(error):
@@ -3223,6 +3166,106 @@ def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
     return ax
 
 
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+import math
+import os
+
+import numpy as np
+import torch
+from matplotlib import pyplot as plt
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
+                     checkpoint=None):
+    """`cnn_curve` that saves its state to the file `checkpoint` after
+    every epoch, and continues from it if the file exists."""
+    torch.manual_seed(seed)
+    data, model = d2lhpo.load_digits_data(), d2lhpo.SmallCNN(channels)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    generator = torch.Generator().manual_seed(seed)
+    done = 0
+    if checkpoint is not None and os.path.exists(checkpoint):
+        state = torch.load(checkpoint)
+        model.load_state_dict(state['model'])
+        optimizer.load_state_dict(state['optimizer'])
+        generator.set_state(state['generator'])
+        torch.set_rng_state(state['torch_rng'])
+        done = state['epoch']
+    for epoch in range(done + 1, num_epochs + 1):
+        d2lhpo.train_epoch(model, optimizer, *data.train, batch_size,
+                           generator)
+        error = d2lhpo.error_rate(model, *data.val)
+        if checkpoint is not None:
+            state = {'model': model.state_dict(), 'epoch': epoch,
+                     'optimizer': optimizer.state_dict(),
+                     'generator': generator.get_state(),
+                     'torch_rng': torch.get_rng_state()}
+            torch.save(state, checkpoint + '.tmp')
+            os.replace(checkpoint + '.tmp', checkpoint)
+        yield error
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def check_fidelity(eta, r_min, r_max):
+    """Return eta, r_min, r_max as ints; ValueError unless they are
+    integers (they count epochs) with eta >= 2 and 1 <= r_min <= r_max."""
+    eta = d2lhpo.check_integer('eta', eta)
+    r_min = d2lhpo.check_integer('r_min', r_min, minimum=1)
+    r_max = d2lhpo.check_integer('r_max', r_max)
+    if eta < 2:
+        raise ValueError(f'the reduction factor eta must be >= 2, got {eta}')
+    if r_min > r_max:
+        raise ValueError(f'r_min ({r_min}) must not exceed r_max ({r_max})')
+    return eta, r_min, r_max
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+class TracedScheduler(d2lhpo.SchedulerWrapper):
+    """Forwards to `scheduler`; `log` lists ('resume', trial_id) for each
+    resume it suggests and (decision, trial_id, epoch) for each decision
+    other than CONTINUE."""
+    def __init__(self, scheduler):
+        super().__init__(scheduler)
+        self.log = []
+
+    def suggest(self, trial_id):
+        suggestion = self.scheduler.suggest(trial_id)
+        if isinstance(suggestion, d2lhpo.Resume):
+            self.log.append(('resume', suggestion.trial_id))
+        return suggestion
+
+    def on_trial_result(self, trial, result):
+        decision = self.scheduler.on_trial_result(trial, result)
+        if decision != d2lhpo.CONTINUE:
+            self.log.append((decision, trial.trial_id, result['epoch']))
+        return decision
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def plot_learning_curves(curves, ax=None):
+    """Draw learning curves, each a pair (epochs, errors), on log-log
+    axes; return the axes."""
+    ax = ax if ax is not None else plt.subplots(figsize=(5, 3.2))[1]
+    for epochs, errors in curves:
+        ax.plot(epochs, errors, color='C0', alpha=0.5, linewidth=1)
+    ax.set(xscale='log', yscale='log', xlabel='epoch',
+           ylabel='validation error')
+    return ax
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def print_medians(runs, times):
+    """Print each method's median incumbent error over its runs (pairs of
+    times and incumbent trajectory) at the given times."""
+    for name, pairs in runs.items():
+        at = np.median([d2lhpo.incumbent_at(t, y, times) for t, y in pairs],
+                       axis=0)
+        print(f'{name:>18}: median error at',
+              ', '.join(f'{x:g}' for x in times), 's:',
+              ', '.join(f'{v:.4f}' for v in at))
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -3274,6 +3317,7 @@ __all__ = [
     'SyntheticFunction',
     'TPESearcher',
     'TabularBenchmark',
+    'TracedScheduler',
     'TrialRecord',
     'TrialRunner',
     'WorkerBackend',
@@ -3322,8 +3366,10 @@ __all__ = [
     'parse_config_space',
     'plot_anytime',
     'plot_anytime_band',
+    'plot_learning_curves',
     'plot_regret_curves',
     'plot_timeline',
+    'print_medians',
     'rbf',
     'read_idx',
     'record_learning_curve',

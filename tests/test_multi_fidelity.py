@@ -57,8 +57,8 @@ def test_rungs_match_scikit_learn(n, r_min, r_max, eta):
 
 @pytest.mark.parametrize('args, match', [
     ((1, 1, 27), 'eta must be >= 2'), ((0, 1, 27), 'eta must be >= 2'),
-    ((3, 0, 27), 'r_min must be positive'),
-    ((3, -1, 27), 'r_min must be positive'),
+    ((3, 0, 27), 'r_min must be an integer >= 1'),
+    ((3, -1, 27), 'r_min must be an integer >= 1'),
     ((3, 10, 9), 'must not exceed'),
     ((3, 1.5, 27), 'must be an integer'), ((3, 1, 27.0), 'must be an integer'),
     ((2.5, 1, 27), 'must be an integer'),
@@ -76,7 +76,7 @@ def test_bad_fidelity_arguments(args, match):
 
 
 def test_successive_halving_rungs_checks_n():
-    with pytest.raises(ValueError, match='n must be a positive integer'):
+    with pytest.raises(ValueError, match='n must be an integer >= 1'):
         d2lhpo.successive_halving_rungs(0, 1, 9, 3)
     assert d2lhpo.successive_halving_rungs(2, 1, 9, 3) == [(2, 1)]
 
@@ -129,6 +129,23 @@ def test_synchronous_rungs_wait_on_the_simulator():
     table = tuner.results_table()
     last_rung0 = table[table.epoch == 1].time.max()
     assert table[table.epoch == 2].time.min() > last_rung0
+
+
+def test_check_fidelity_returns_ints():
+    assert d2lhpo.check_fidelity(np.int64(3), 1, 27) == (3, 1, 27)
+    assert all(type(v) is int for v in d2lhpo.check_fidelity(np.int64(3),
+                                                              1, 27))
+
+
+def test_traced_successive_halving():
+    traced = d2lhpo.TracedScheduler(d2lhpo.SuccessiveHalvingScheduler(
+        d2lhpo.GridSearcher({'x': [0.1 * i for i in range(9)]}), eta=3,
+        r_min=1, r_max=9, num_configs=9))
+    d2lhpo.HPOTuner(traced, toy_objective).run(number_of_trials=10)
+    P, S = d2lhpo.PAUSE, d2lhpo.STOP
+    assert traced.log == [(P, i, 1) for i in range(9)] + [
+        ('resume', 0), (P, 0, 3), ('resume', 1), (P, 1, 3), ('resume', 2),
+        (P, 2, 3), ('resume', 0), (S, 0, 9)]
 
 
 def test_successive_halving_sequential_matches_simulated_ranking():
@@ -213,22 +230,9 @@ def toy_objective(x):
         yield x + 1 / epoch
 
 
-class Logged(d2lhpo.ASHAScheduler):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.log = []
-
-    def suggest(self, trial_id):
-        suggestion = super().suggest(trial_id)
-        if isinstance(suggestion, d2lhpo.Resume):
-            self.log.append(('resume', suggestion.trial_id))
-        return suggestion
-
-    def on_trial_result(self, trial, result):
-        decision = super().on_trial_result(trial, result)
-        if decision != d2lhpo.CONTINUE:
-            self.log.append((decision, trial.trial_id, result['epoch']))
-        return decision
+def Logged(searcher, **kwargs):
+    """ASHA, traced: its `log` lists resumes and decisions."""
+    return d2lhpo.TracedScheduler(d2lhpo.ASHAScheduler(searcher, **kwargs))
 
 
 ORDER = [0.5, 0.2, 0.8, 0.1, 0.9, 0.3, 0.7, 0.4, 0.6]
@@ -248,6 +252,12 @@ def test_asha_promotion_by_hand():
         (P, 8, 1), ('resume', 5), (P, 5, 3),  # 9 results: top 3 has 5
         ('resume', 3), (S, 3, 9)]       # rung 3: 1, 3, 5: best is 3
     assert [r.epochs for r in tuner.records] == [1, 3, 1, 9, 1, 3, 1, 1, 1]
+    # a grid over the list proposes its values in order, as Ordered does
+    grid = d2lhpo.TracedScheduler(d2lhpo.ASHAScheduler(
+        d2lhpo.GridSearcher({'x': ORDER}), eta=3, r_min=1, r_max=9,
+        kind='promotion'))
+    d2lhpo.HPOTuner(grid, toy_objective).run(number_of_trials=10)
+    assert grid.log == scheduler.log
 
 
 def test_asha_stopping_by_hand():
