@@ -239,6 +239,83 @@ def test_saved_cell_that_does_not_parse_raises_build_error(chapter):
         build(chapter)
 
 
+# ------------------------------------------------------------ the appendix
+def test_appendix_code_comes_after_the_main_text(tmp_path, monkeypatch):
+    """Appendix code may subclass a main-text class and add methods to it;
+    main-text code may call appendix code inside a function."""
+    monkeypatch.setattr(build_lib, 'ROOT', tmp_path)
+    main = write_chapter(tmp_path / 'chapter_hpo', {'intro': ['''
+        class Scheduler:  #@save
+            def __init__(self):
+                self.loader = 'plain'
+
+            def describe(self):
+                # appendix code, looked up when this runs
+                return describe_loader(self)
+    ''']})
+    appendix = write_chapter(tmp_path / 'chapter_appendix', {'systems': ['''
+        #@save
+        class RayScheduler(Scheduler):
+            """A main-text class, extended in the appendix."""
+            def __init__(self):
+                super().__init__()
+                self.loader = 'ray'
+
+        def describe_loader(scheduler):
+            return f'{type(scheduler).__name__} with {scheduler.loader}'
+    ''', '''
+        @d2lhpo.add_to_class(Scheduler)  #@save
+        def workers(self):
+            return 1 if self.loader == 'plain' else 4
+    ''']})
+    files = build_lib.book_files((main, appendix))
+    assert [f.parent.name for f in files] == ['chapter_hpo',
+                                              'chapter_appendix']
+    source = build_lib.build_source(files)
+    assert source.index('class Scheduler') < source.index('class RayScheduler')
+    assert '# Defined in chapter_hpo/intro.md (:numref:`sec_intro`)' in source
+    assert ('# Defined in chapter_appendix/systems.md '
+            '(:numref:`sec_systems`)') in source
+    assert '# Added in chapter_appendix/systems.md' in source
+    assert source.startswith(build_lib.header({'chapter_appendix'}))
+    assert '``chapter_appendix/``' in source.split('"""')[1]
+    module = load(source, monkeypatch)
+    assert 'workers' in module.Scheduler.__dict__  # folded into the class
+    assert module.Scheduler().workers() == 1
+    assert module.RayScheduler().workers() == 4
+    assert module.Scheduler().describe() == 'Scheduler with plain'
+    assert module.RayScheduler().describe() == 'RayScheduler with ray'
+    assert module.__all__ == ['RayScheduler', 'Scheduler', 'describe_loader']
+
+
+def test_empty_appendix_toc_changes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(build_lib, 'ROOT', tmp_path)
+    main = write_chapter(tmp_path / 'chapter_hpo', {
+        'sec': ['#@save\ndef f():\n    return 1']})
+    appendix = write_chapter(tmp_path / 'chapter_appendix', {})
+    assert build_lib.chapter_files(appendix) == []
+    with_appendix = build_lib.build_source(
+        build_lib.book_files((main, appendix)))
+    without = build_lib.build_source(build_lib.chapter_files(main))
+    assert with_appendix == without
+    assert with_appendix.startswith(build_lib.header({'chapter_hpo'}))
+    assert 'chapter_appendix' not in with_appendix
+    # a tree with no appendix folder at all builds the same
+    assert build_lib.book_files((main, tmp_path / 'absent')) == \
+        build_lib.chapter_files(main)
+
+
+def test_the_book_has_an_appendix_after_the_main_text():
+    index = (REPO / 'index.md').read_text()
+    assert index.index('chapter_hpo/index') < \
+        index.index('chapter_appendix/index')
+    assert build_lib.BOOK_DIRS == (build_lib.CHAPTER_DIR,
+                                   build_lib.APPENDIX_DIR)
+    appendix = build_lib.chapter_files(build_lib.APPENDIX_DIR)
+    assert build_lib.book_files() == \
+        build_lib.chapter_files(build_lib.CHAPTER_DIR) + appendix
+
+
 # ----------------------------------------------------- the real package
 def test_committed_package_matches_the_chapters():
     result = subprocess.run(

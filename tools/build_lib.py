@@ -2,10 +2,16 @@
 
 The convention is d2lbook's: a code cell whose first line is ``#@save``
 goes into the package whole; in other cells, a def, class or
-statement marked ``#@save`` on its first line goes in alone.  Code is taken in
-the order in which the chapters appear in ``chapter_hpo/index.md``.  A function decorated with
-``@d2lhpo.add_to_class(Cls)`` is folded into the body of ``Cls`` so that every
-class in the package is whole, whatever cell its methods were taught in.
+statement marked ``#@save`` on its first line goes in alone.  Code is taken
+in the order of the tocs: the sections of ``chapter_hpo/index.md`` first,
+then those of the appendix, ``chapter_appendix/index.md``.  The appendix
+comes last, so its code may subclass main-text classes and add methods to
+them; main-text code may use appendix code only at call time (inside a
+function body): the package is one module, and such names are looked up
+when the function runs.  A function
+decorated with ``@d2lhpo.add_to_class(Cls)`` is folded into the body of
+``Cls`` so that every class in the package is whole, whatever cell (or
+folder) its methods were taught in.
 
 Usage::
 
@@ -23,6 +29,9 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTER_DIR = ROOT / 'chapter_hpo'
+APPENDIX_DIR = ROOT / 'chapter_appendix'
+# Every folder whose toc sections go into the package, in this order.
+BOOK_DIRS = (CHAPTER_DIR, APPENDIX_DIR)
 TARGET = ROOT / 'd2lhpo' / 'book.py'
 SAVE_MARK = '#@save'
 CELL_RE = re.compile(r'^```\{\.python \.input[^}]*\}\n(.*?)^```\s*$',
@@ -32,7 +41,7 @@ HEADER = '''\
 """The d2lhpo library: code saved from the chapters of the book.
 
 GENERATED FILE, DO NOT EDIT.  Every block below comes from a ``#@save``
-cell of a chapter in ``chapter_hpo/``; edit the chapter and run
+{where}; edit the chapter and run
 ``make lib`` (``python tools/build_lib.py``) to regenerate this file.
 """
 import sys
@@ -41,6 +50,11 @@ import sys
 # names live in this module.
 d2lhpo = sys.modules[__name__]
 '''
+# HEADER's {where}: the folders that saved code comes from.  While the
+# appendix saves nothing, the header reads as it did before the appendix.
+WHERE_MAIN = 'cell of a chapter in ``chapter_hpo/``'
+WHERE_BOTH = ('cell of a chapter in ``chapter_hpo/`` or of the appendix in\n'
+              '``chapter_appendix/`` (whose code comes last)')
 
 
 class BuildError(Exception):
@@ -63,6 +77,25 @@ def chapter_files(chapter_dir: pathlib.Path = CHAPTER_DIR):
             raise BuildError(f'the toc names {line}, but {path} is missing')
         files.append(path)
     return files
+
+
+def book_files(dirs=BOOK_DIRS):
+    """Return the section files of every folder in ``dirs``, in order.
+
+    A folder without an ``index.md`` is skipped, so that a tree without an
+    appendix still builds; a folder whose toc is empty adds nothing.
+    """
+    return [path for directory in dirs if (directory / 'index.md').exists()
+            for path in chapter_files(directory)]
+
+
+def header(folders) -> str:
+    """The module docstring and preamble, naming where the code is from.
+
+    ``folders``: the names of the folders that saved cells came from.
+    """
+    appendix = APPENDIX_DIR.name in folders
+    return HEADER.format(where=WHERE_BOTH if appendix else WHERE_MAIN)
 
 
 def _header_lines(node: ast.stmt):
@@ -181,14 +214,17 @@ def _method_text(text: str) -> str:
 
 def build_source(files=None) -> str:
     """Assemble the package module from the chapters' saved cells."""
-    files = chapter_files() if files is None else files
+    files = book_files() if files is None else files
     blocks = []      # (where, label, entries); an entry is [text]
     classes = {}     # class name -> the entry that holds its text
     public = []
+    folders = set()  # where saved cells came from, for the header
     for path in files:
+        # The stamp names the folder: chapter_hpo/x.md, chapter_appendix/y.md
         rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else \
-            pathlib.Path(path.name)
+            pathlib.Path(path.parent.name, path.name)
         for label, source in saved_cells(path):
+            folders.add(path.parent.name)
             where = f'{rel} ({label})'
             entries = []
             for node, text in _segments(source, where):
@@ -216,7 +252,7 @@ def build_source(files=None) -> str:
                 entries.append(entry)
             if entries:
                 blocks.append((where, label, entries))
-    parts = [HEADER]
+    parts = [header(folders)]
     for where, label, entries in blocks:
         body = '\n'.join(e[0] for e in entries).strip('\n')
         parts.append(f'# Defined in {where.split(" ")[0]} '
