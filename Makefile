@@ -1,6 +1,9 @@
 # Two commands for a newcomer: `make html` (execute the book, build its HTML)
 # and `make test` (the test suite). Each sets itself up on a fresh machine.
-# `make pdf` builds and checks the PDF.
+# `make test` is `make unit` (the library's tests alone: no browser, MathJax
+# or TeX), nbval, check-html and `make book-tests` (the tests of the book's
+# tooling, which need Chromium and MathJax). `make pdf` builds and checks
+# the PDF.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV ?= .venv
@@ -14,7 +17,10 @@ export PYTHONHASHSEED := 0
 # executing side by side do not fight over the two cores.
 export OMP_NUM_THREADS ?= 1
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-NOTEBOOKS = _build/eval/chapter_hpo
+# d2lbook's eval build: a folder of executed notebooks per chapter folder
+# (config.ini builds every */*.md): the main text and the appendix.
+EVAL := _build/eval
+APPENDIX_NOTEBOOKS := $(EVAL)/chapter_appendix
 # On a GPU, numerics differ from the outputs stored by the CPU build:
 # `make test NBVAL_FLAGS=--nbval-lax` then checks that every cell runs.
 NBVAL_FLAGS ?= --nbval
@@ -40,8 +46,8 @@ apt-install = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' \
 	  apt-get install -y -q --no-install-recommends $$missing; fi
 
 .PHONY: setup apt-html apt-browser apt-pdf mathjax rst lib lib-check unit eval \
-        nbval test html check-html pdf chapter-times bench-simulator \
-        bench-parallel clean
+        nbval test html check-html pdf book-tests cell-lengths \
+        chapter-times bench-simulator bench-parallel clean
 
 # ---------------------------------------------------------------- set-up
 $(STAMP): setup.py
@@ -88,7 +94,7 @@ lib-check: setup      ## fail if d2lhpo/book.py differs from the chapters
 # ---------------------------------------------------------------- book
 eval: setup           ## execute every chapter into _build/eval
 	d2lbook build eval
-	$(PY) tools/check_eval.py $(NOTEBOOKS)
+	$(PY) tools/check_eval.py $(EVAL)
 
 # d2lbook's rst, then labels and captions for the figures that code cells
 # draw (tools/code_figures.py), which the HTML and the PDF share.
@@ -113,14 +119,30 @@ pdf: setup apt-pdf rst  ## build the PDF, then check it
 	@echo "The book is in _build/pdf/d2lhpo.pdf"
 
 # ---------------------------------------------------------------- tests
-unit: setup lib-check apt-browser mathjax  # the checker's tests need both
-	$(PY) -m pytest tests -q
+# Tests marked `book` (tests/conftest.py) need Chromium and MathJax: unit
+# leaves them out, so the library's tests need neither apt nor npm.
+unit: setup lib-check  ## the library's tests: no browser, MathJax or TeX
+	$(PY) -m pytest tests -q -m 'not book'
 
+# --require-book-tools: a book test whose tool is missing fails, not skips.
+book-tests: setup apt-browser mathjax  ## the book tooling's tests
+	$(PY) -m pytest tests -q -m book --require-book-tools
+
+# The appendix's notebooks join the main text's once the eval build has
+# written some (a bare pytest argument that does not exist is an error).
 nbval: eval           ## re-execute the chapters and compare outputs
-	$(PY) -m pytest $(NBVAL_FLAGS) $(NOTEBOOKS) -q -p no:cacheprovider \
+	notebooks=$(EVAL)/chapter_hpo; \
+	if compgen -G '$(APPENDIX_NOTEBOOKS)/*.ipynb' >/dev/null; then \
+	  notebooks+=" $(APPENDIX_NOTEBOOKS)"; fi; \
+	$(PY) -m pytest $(NBVAL_FLAGS) $$notebooks -q -p no:cacheprovider \
 	  --nbval-cell-timeout=300
 
-test: unit nbval check-html
+test: unit nbval check-html book-tests
+
+# Not part of `make test` yet: the chapters still have too many long cells.
+# CELL_LENGTHS_FLAGS=--max-lines N also caps the main text's code lines.
+cell-lengths: setup   ## code cells per section; fails on overlong cells
+	$(PY) tools/cell_lengths.py $(CELL_LENGTHS_FLAGS)
 
 chapter-times: setup  ## time each chapter's execution
 	$(PY) benchmarks/chapter_times.py

@@ -1,8 +1,10 @@
 """Execute every chapter and print its execution time and the total.
 
-Each section of ``chapter_hpo/`` is converted to a notebook with d2lbook's
-reader and executed in a fresh Jupyter kernel, one after the other, so the
-figures are the time a reader waits for "Run all" on this machine.
+Each section of ``chapter_hpo/``, then each of the appendix
+(``chapter_appendix/``), is converted to a notebook with d2lbook's reader
+and executed in a fresh Jupyter kernel, one after the other, so the
+figures are the time a reader waits for "Run all" on this machine.  The
+main text and the appendix are totalled separately, then together.
 
 Usage (from the repository root, after ``make setup``)::
 
@@ -20,7 +22,7 @@ from nbconvert.preprocessors import ExecutePreprocessor
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
-from build_lib import chapter_files  # noqa: E402
+from build_lib import BOOK_DIRS, chapter_files  # noqa: E402
 from common import cpu_model  # noqa: E402
 
 
@@ -44,10 +46,17 @@ def main():
     print(f'device: {device}; torch {torch.__version__}; '
           f'OMP_NUM_THREADS={os.environ.get("OMP_NUM_THREADS", "unset")}')
     total = 0.0
-    for md in chapter_files():
-        seconds = run_chapter(md, args.timeout)
-        total += seconds
-        print(f'{md.relative_to(ROOT)!s:40} {seconds:7.1f} s', flush=True)
+    for folder in BOOK_DIRS:
+        if not (folder / 'index.md').exists():
+            continue
+        subtotal = 0.0
+        for md in chapter_files(folder):
+            seconds = run_chapter(md, args.timeout)
+            subtotal += seconds
+            print(f'{md.relative_to(ROOT)!s:40} {seconds:7.1f} s',
+                  flush=True)
+        print(f'{folder.name + "/ total":40} {subtotal:7.1f} s')
+        total += subtotal
     print(f'{"total":40} {total:7.1f} s')
 
 

@@ -74,21 +74,21 @@ def asha(bench, seed, type='stopping'):
         r_min=1, r_max=bench.max_epochs, type=type)
 
 
-def run_d2lhpo(bench, scheduler, seed, n_workers, **budget):
+def run_d2lhpo(bench, scheduler, seed, num_workers, **budget):
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        bench, n_workers=n_workers, seed=seed))
+        bench, num_workers=num_workers, seed=seed))
     tuner.run(**budget)
     return np.array(tuner.cumulative_runtime), np.array(
         tuner.incumbent_trajectory)
 
 
-def time_to_reach_part(bench, seeds, n_workers, max_time):
+def time_to_reach_part(bench, seeds, num_workers, max_time):
     """Part 1 for one budget: per seed, the simulated time ASHA needs to
     reach random search's final incumbent error, as a fraction of random
     search's budget (the target) and of the time random search itself
     first reached that error (stricter, printed for reference)."""
     print(f'Part 1: time to reach random search\'s final incumbent; '
-          f'{n_workers} workers, {max_time:g} simulated s per run')
+          f'{num_workers} workers, {max_time:g} simulated s per run')
     print(f'{"seed":>4} {"target":>7} {"RS time":>8} '
           f'{"ASHA-stop":>10} {"frac":>6} {"ASHA-prom":>10} {"frac":>6}'
           '   (frac: of the budget)')
@@ -97,14 +97,14 @@ def time_to_reach_part(bench, seeds, n_workers, max_time):
     for seed in seeds:
         rs = d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
             bench.config_space, seed=seed))
-        times, traj = run_d2lhpo(bench, rs, seed, n_workers,
+        times, traj = run_d2lhpo(bench, rs, seed, num_workers,
                                  max_time=max_time)
         target = traj[-1]
         t_rs = d2lhpo.time_to_reach(times, traj, target)
         line = f'{seed:>4} {target:>7.4f} {t_rs:>8.2f}'
         for kind in ('stopping', 'promotion'):
             t, y = run_d2lhpo(bench, asha(bench, seed, kind), seed,
-                              n_workers, max_time=max_time)
+                              num_workers, max_time=max_time)
             t_asha = d2lhpo.time_to_reach(t, y, target)
             of_budget[kind].append(t_asha / max_time)
             of_rs_time[kind].append(t_asha / t_rs)
@@ -209,7 +209,7 @@ def syne_tune_asha(blackbox, seed, max_t):
                 random_seed=seed, grace_period=1, reduction_factor=3)
 
 
-def run_syne_tune_asha(blackbox, seed, budget, n_workers, max_t,
+def run_syne_tune_asha(blackbox, seed, budget, num_workers, max_t,
                        sleep_time, scheduler=None):
     """ASHA in Syne Tune's simulator on the blackbox: Syne Tune's own ASHA,
     or the d2lhpo `scheduler` if one is given. Returns the simulated time
@@ -228,7 +228,7 @@ def run_syne_tune_asha(blackbox, seed, budget, n_workers, max_t,
         scheduler, name = syne_tune_adapter(scheduler), 'd2lhpo'
     callback = SimulatorCallback()
     tuner = Tuner(
-        trial_backend=backend, scheduler=scheduler, n_workers=n_workers,
+        trial_backend=backend, scheduler=scheduler, n_workers=num_workers,
         # it counts metric records, which for ASHA here come to about two
         # per reported result; we ask for more and keep the first `budget`
         stop_criterion=StoppingCriterion(max_num_evaluations=3 * budget),
@@ -261,8 +261,8 @@ def median_curve(runs, grid, by_epochs):
     return np.median(np.array(curves), axis=0)
 
 
-def syne_tune_part(bench, seeds, n_workers, budget, sleep_time):
-    print(f'\nPart 2: stopping-type ASHA, d2lhpo vs Syne Tune; {n_workers} '
+def syne_tune_part(bench, seeds, num_workers, budget, sleep_time):
+    print(f'\nPart 2: stopping-type ASHA, d2lhpo vs Syne Tune; {num_workers} '
           f'workers, {budget} trial-epochs per run, {len(seeds)} seeds')
     for side, (scheduler, simulator) in SIDES.items():
         print(f'  {side}: {scheduler} in the {simulator}')
@@ -277,16 +277,16 @@ def syne_tune_part(bench, seeds, n_workers, budget, sleep_time):
                 tic = time.perf_counter()
                 if side == 'C':
                     t, y = run_d2lhpo(bench, asha(bench, seed), seed,
-                                      n_workers, max_epochs=budget)
+                                      num_workers, max_epochs=budget)
                 elif side == 'D':
                     np.random.seed(seed)  # Syne Tune's ASHA draws from it
                     t, y = run_d2lhpo(
                         bench, from_syne_tune(syne_tune_asha(
                             blackbox, seed, bench.max_epochs)),
-                        seed, n_workers, max_epochs=budget)
+                        seed, num_workers, max_epochs=budget)
                 else:
                     t, y = run_syne_tune_asha(
-                        blackbox, seed, budget, n_workers, bench.max_epochs,
+                        blackbox, seed, budget, num_workers, bench.max_epochs,
                         sleep_time, None if side == 'A' else asha(bench, seed))
                 walls[side] += time.perf_counter() - tic
                 if len(y) < budget:

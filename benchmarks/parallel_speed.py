@@ -89,28 +89,28 @@ def main():
     print(f'\n1. throughput: objective of {iterations} matrix products '
           f'({time.perf_counter() - tic:.2f} s here), {args.trials} trials')
     rates = {}
-    for n_workers in (1, 2):
+    for num_workers in (1, 2):
         backend = d2lhpo.LocalBackend(compute_objective(iterations),
-                                      n_workers=n_workers, num_threads=1)
+                                      num_workers=num_workers, num_threads=1)
         backend.wait_until_ready()
         elapsed = timed_run(backend, args.trials)
         backend.close()
-        rates[n_workers] = args.trials / elapsed * 60
-        print(f'   {n_workers} worker(s): {elapsed:6.2f} s, '
-              f'{rates[n_workers]:5.1f} trials per minute')
+        rates[num_workers] = args.trials / elapsed * 60
+        print(f'   {num_workers} worker(s): {elapsed:6.2f} s, '
+              f'{rates[num_workers]:5.1f} trials per minute')
     ratio = rates[2] / rates[1]
     print(f'   ratio 2 workers / 1 worker: {ratio:.2f} '
           f'({"PASS" if ratio >= 1.8 else "FAIL"}: target >= 1.8)')
 
     print(f'\n2. overhead per trial (objective returns at once)')
-    for n_workers in (1, 2):
-        backend = d2lhpo.LocalBackend(instant, n_workers=n_workers)
+    for num_workers in (1, 2):
+        backend = d2lhpo.LocalBackend(instant, num_workers=num_workers)
         backend.wait_until_ready()
         timed_run(backend, 20)  # warm-up
         elapsed = timed_run(backend, args.overhead_trials, seed=1)
         backend.close()
         ms = elapsed / args.overhead_trials * 1000
-        print(f'   LocalBackend, {n_workers} worker(s): {ms:.2f} ms per trial '
+        print(f'   LocalBackend, {num_workers} worker(s): {ms:.2f} ms per trial '
               f'({"PASS" if ms <= 20 else "FAIL"}: target <= 20 ms)')
     if args.skip_ray:
         return
@@ -121,7 +121,7 @@ def main():
         return
     tic = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    backend = d2lhpo.RayBackend(instant, n_workers=2)
+    backend = d2lhpo.RayBackend(instant, num_workers=2)
     timed_run(backend, 4)  # warm-up: the actors start
     print(f'   (Ray started and actors ready in '
           f'{time.perf_counter() - tic:.1f} s, not counted)')

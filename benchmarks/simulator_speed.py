@@ -89,10 +89,10 @@ class Run:
 
 # ---------------------------------------------------------------- d2lhpo ---
 
-def run_d2lhpo(bench, seed, budget, n_workers):
+def run_d2lhpo(bench, seed, budget, num_workers):
     searcher = d2lhpo.RandomSearcher(bench.config_space, seed=seed)
     scheduler = d2lhpo.BasicScheduler(searcher)
-    backend = d2lhpo.SimulatedBackend(bench, n_workers=n_workers, seed=seed)
+    backend = d2lhpo.SimulatedBackend(bench, num_workers=num_workers, seed=seed)
     tuner = d2lhpo.AsyncTuner(scheduler, backend)
     tic = time.perf_counter()
     tuner.run(max_epochs=budget)
@@ -127,7 +127,7 @@ def syne_tune_blackbox(bench):
         objectives_names=['val_error', 'elapsed_time'])
 
 
-def run_syne_tune(blackbox, seed, budget, n_workers, sleep_time=None):
+def run_syne_tune(blackbox, seed, budget, num_workers, sleep_time=None):
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.backend.simulator_backend.simulator_callback import (
         SimulatorCallback)
@@ -144,7 +144,7 @@ def run_syne_tune(blackbox, seed, budget, n_workers, sleep_time=None):
                              metrics=['val_error'], random_seed=seed)
     callback = SimulatorCallback()
     tuner = Tuner(
-        trial_backend=backend, scheduler=scheduler, n_workers=n_workers,
+        trial_backend=backend, scheduler=scheduler, n_workers=num_workers,
         # stops once *more than* max_num_evaluations results were reported
         stop_criterion=StoppingCriterion(max_num_evaluations=budget - 1),
         sleep_time=0, callbacks=[callback], save_tuner=False,
@@ -196,7 +196,7 @@ def print_runs(runs):
                   f'{run.incumbent:>10.4f}')
 
 
-def summarize(runs, side, n_workers):
+def summarize(runs, side, num_workers):
     """Print the medians of `side`; return its median seconds per budget."""
     side_runs = [r[side] for r in runs.values()]
     median = lambda values: statistics.median(values)  # noqa: E731
@@ -210,14 +210,14 @@ def summarize(runs, side, n_workers):
           f'{median([r.results for r in side_runs]):.0f} trial-epochs, '
           f'{median([r.trials for r in side_runs]):.0f} trials; '
           f'{per_epoch:.4f} simulated s per trial-epoch '
-          f'(x {n_workers} workers = {per_epoch * n_workers:.4f})')
+          f'(x {num_workers} workers = {per_epoch * num_workers:.4f})')
     return per_budget
 
 
-def profile_d2lhpo(bench, budget, n_workers, top=10):
+def profile_d2lhpo(bench, budget, num_workers, top=10):
     profiler = cProfile.Profile()
     profiler.enable()
-    run_d2lhpo(bench, 0, budget, n_workers)
+    run_d2lhpo(bench, 0, budget, num_workers)
     profiler.disable()
     print(f'\ncProfile of one d2lhpo run (seed 0), top {top} by tottime:')
     out = io.StringIO()

@@ -394,10 +394,8 @@ def sample_config(domains, rng):
 import copy
 import dataclasses
 import functools
-import inspect
 import itertools
 import math
-import numbers
 import time
 
 import numpy as np
@@ -410,38 +408,14 @@ from scipy import stats
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class HPOSearcher:
     """Proposes configurations and learns from the errors they get."""
-    def sample_configuration(self):
-        """Return a new configuration (a dict), or None when exhausted."""
+    def sample_configuration(self, trial_id):
+        """Return the configuration (a new dict) of the new trial
+        `trial_id`, or None when the searcher has nothing left."""
         raise NotImplementedError
 
-    def update(self, config, error, additional_info=None):
-        """Learn from a finished trial; `error` is NaN if it failed."""
-
-
-# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
-def check_config(domains, config):
-    """Check `config` against parsed domains; return a completed copy.
-
-    Hyperparameters with a constant domain may be left out.
-    """
-    if not isinstance(config, dict):
-        raise ValueError(f'a configuration must be a dict, got {config!r}')
-    unknown = sorted(set(config) - set(domains))
-    if unknown:
-        raise ValueError(f'unknown hyperparameters {unknown}; the space has '
-                         f'{sorted(domains)}')
-    checked = {}
-    for name, domain in domains.items():
-        if name not in config:
-            if domain.kind != 'constant':
-                raise ValueError(f'hyperparameter {name!r} is missing')
-            checked[name] = domain.choices[0]
-        elif not domain.contains(config[name]):
-            raise ValueError(f'hyperparameter {name!r}: {config[name]!r} is '
-                             f'outside its domain {domain}')
-        else:
-            checked[name] = copy.deepcopy(config[name])
-    return checked
+    def update(self, trial_id, config, error, result=None):
+        """Learn that trial `trial_id` with `config` got `error` (NaN if it
+        failed); `result` is the reported dict, None for a failed trial."""
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -451,9 +425,10 @@ class RandomSearcher(HPOSearcher):
         self.domains = d2lhpo.parse_config_space(config_space)
         self.rng = np.random.default_rng(seed)
         self.initial_config = (None if initial_config is None else
-                               check_config(self.domains, initial_config))
+                               d2lhpo.check_config(self.domains,
+                                                   initial_config))
 
-    def sample_configuration(self):
+    def sample_configuration(self, trial_id):
         if self.initial_config is not None:
             config, self.initial_config = self.initial_config, None
             return config
@@ -465,21 +440,8 @@ class GridSearcher(HPOSearcher):
     """Tries every point of a grid over the space, then stops."""
     def __init__(self, config_space, num_points=5, shuffle=False, seed=None):
         self.domains = d2lhpo.parse_config_space(config_space)
-        if isinstance(num_points, dict):
-            unknown = sorted(set(num_points) - set(self.domains))
-            if unknown:
-                raise ValueError(f'num_points names unknown hyperparameters '
-                                 f'{unknown}')
-            per_name = {name: num_points.get(name, 5)
-                        for name in self.domains}
-        else:
-            per_name = dict.fromkeys(self.domains, num_points)
-        for name, n in per_name.items():
-            if (isinstance(n, bool) or not isinstance(n, numbers.Integral)
-                    or n < 1):
-                raise ValueError(f'hyperparameter {name!r}: num_points must '
-                                 f'be a positive integer, got {n!r}')
-        axes = [domain.grid(per_name[name])
+        sizes = d2lhpo.grid_sizes(self.domains, num_points)  # checked
+        axes = [domain.grid(sizes[name])
                 for name, domain in self.domains.items()]
         self.grid = [dict(zip(self.domains, values))
                      for values in itertools.product(*axes)]
@@ -489,7 +451,7 @@ class GridSearcher(HPOSearcher):
                 len(self.grid))
         self.position = 0
 
-    def sample_configuration(self):
+    def sample_configuration(self, trial_id):
         if self.position >= len(self.grid):
             return None
         config = copy.deepcopy(self.grid[self.order[self.position]])
@@ -506,18 +468,10 @@ class Resume:
     trial_id: int
 
 class HPOScheduler:
-    """Decides which trial runs next and for how long.
-
-    Subclasses implement `suggest` and `update`; the trial events have
-    defaults that run every trial to its end.
-    """
-    def suggest(self):
-        """Return a configuration to start, a `Resume`, or None (nothing
-        to run now)."""
-        raise NotImplementedError
-
-    def update(self, config, error, info=None):
-        """Receive the result of a finished trial (NaN if it failed)."""
+    """Decides which trial runs next and for how long, from trial events."""
+    def suggest(self, trial_id):
+        """A configuration to start as trial `trial_id`, a `Resume`, or
+        None (nothing to run now)."""
         raise NotImplementedError
 
     def on_trial_start(self, trial):
@@ -529,23 +483,52 @@ class HPOScheduler:
 
     def on_trial_complete(self, trial, result):
         """`trial` ran to its end; `result` is its last result."""
-        self.update(trial.config, result['error'], info=result)
 
     def on_trial_error(self, trial, message):
         """`trial` failed; no more results will come from it."""
-        self.update(trial.config, math.nan,
-                    info={'status': 'failed', 'message': message})
 
+
+# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class BasicScheduler(HPOScheduler):
     """Runs each configuration that its searcher proposes to the end."""
     def __init__(self, searcher):
         self.searcher = searcher
 
-    def suggest(self):
-        return self.searcher.sample_configuration()
+    def suggest(self, trial_id):
+        return self.searcher.sample_configuration(trial_id)
 
-    def update(self, config, error, info=None):
-        self.searcher.update(config, error, additional_info=info)
+    def on_trial_complete(self, trial, result):
+        self.inform_searcher(trial, result)
+
+    def on_trial_error(self, trial, message):
+        self.inform_searcher(trial, None)
+
+    def inform_searcher(self, trial, result):
+        """Tell the searcher `result` of `trial` (None: the trial failed)."""
+        error = math.nan if result is None else result['error']
+        self.searcher.update(trial.trial_id, trial.config, error, result)
+
+
+# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+class SchedulerWrapper(HPOScheduler):
+    """Forwards every call to `scheduler`; subclasses change some."""
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+
+    def suggest(self, trial_id):
+        return self.scheduler.suggest(trial_id)
+
+    def on_trial_start(self, trial):
+        self.scheduler.on_trial_start(trial)
+
+    def on_trial_result(self, trial, result):
+        return self.scheduler.on_trial_result(trial, result)
+
+    def on_trial_complete(self, trial, result):
+        self.scheduler.on_trial_complete(trial, result)
+
+    def on_trial_error(self, trial, message):
+        self.scheduler.on_trial_error(trial, message)
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -562,38 +545,6 @@ class TrialRecord:
     message: str = ''         # why the trial failed
     epochs: int = 0           # results reported so far
     worker: int = 0           # the worker it ran on (last)
-
-def as_error(value):
-    """Convert what an objective returned into a Python float."""
-    if isinstance(value, (torch.Tensor, np.ndarray)):
-        if math.prod(value.shape) != 1:
-            raise TypeError('the objective returned an array of shape '
-                            f'{tuple(value.shape)}; return one number')
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError('the objective must return a number, got '
-                        f'{type(value).__name__}')
-    return float(value)
-
-def as_result(value):
-    """Turn a reported value (a number, or a dict with an 'error') into a
-    result dict with a finite float 'error'."""
-    result = dict(value) if isinstance(value, dict) else {'error': value}
-    if 'error' not in result:
-        raise KeyError(f"a reported dict needs an 'error', got {value!r}")
-    result['error'] = as_error(result['error'])
-    if not math.isfinite(result['error']):
-        raise ValueError(f"the objective returned {result['error']}")
-    return result
-
-def objective_steps(objective, config):
-    """Iterate over what `objective(**config)` reports: the values that a
-    generator yields, or the one value that a function returns."""
-    value = objective(**copy.deepcopy(config))
-    if inspect.isgenerator(value):
-        yield from value
-    else:
-        yield value
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -663,17 +614,13 @@ class HPOTuner:
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def run(self, number_of_trials):
         """Run up to `number_of_trials` new trials; return the incumbent."""
-        if (isinstance(number_of_trials, bool)
-                or not isinstance(number_of_trials, numbers.Integral)
-                or number_of_trials <= 0):
-            raise ValueError('number_of_trials must be a positive integer, '
-                             f'got {number_of_trials!r}')
+        d2lhpo.check_integer('number_of_trials', number_of_trials, minimum=1)
         started, offset = time.perf_counter(), self.clock
         now = lambda: offset + time.perf_counter() - started
         new_trials = 0
         try:
             while new_trials < number_of_trials:
-                suggestion = self.scheduler.suggest()
+                suggestion = self.scheduler.suggest(len(self.records))
                 if suggestion is None:  # the searcher has nothing left to propose
                     break
                 new_trials += not isinstance(suggestion, Resume)
@@ -687,12 +634,12 @@ class HPOTuner:
         """Run `trial` until it completes, fails, pauses or is stopped."""
         steps = self.paused.pop(trial.trial_id, None)
         if steps is None:
-            steps = objective_steps(self.objective, trial.config)
+            steps = d2lhpo.objective_steps(self.objective, trial.config)
         status, message, result = 'completed', '', None
         while True:
             tic = time.perf_counter()
             try:
-                result = as_result(next(steps))
+                result = d2lhpo.as_result(next(steps))
             except StopIteration:
                 break
             except Exception as err:  # a failing trial must not end the search
@@ -739,54 +686,6 @@ class HPOTuner:
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
-class ProgressBoard:
-    """Plots step curves of (x, y) points, redrawn live in Jupyter."""
-    def __init__(self, xlabel='wall-clock time (s)',
-                 ylabel='incumbent validation error', xscale='linear',
-                 yscale='linear', figsize=(5, 3.2), live=True, every_n=1):
-        self.xlabel, self.ylabel = xlabel or '', ylabel or ''
-        self.xscale, self.yscale = xscale, yscale
-        self.figsize, self.live, self.every_n = figsize, live, every_n
-        self.lines = {}  # label -> (list of x, list of y)
-        self.num_points = 0
-
-    def draw(self, x, y, label):
-        """Add the point (x, y) to the line `label`."""
-        xs, ys = self.lines.setdefault(label, ([], []))
-        xs.append(float(x))
-        ys.append(float(y))
-        self.num_points += 1
-        if self.live and self.num_points % self.every_n == 0:
-            self.show()
-
-    def figure(self):
-        """Return a matplotlib figure with all lines."""
-        fig, ax = plt.subplots(figsize=self.figsize)
-        for label, (xs, ys) in self.lines.items():
-            ax.step(xs, ys, where='post', marker='.', label=label)
-        ax.set_xlabel(self.xlabel)
-        ax.set_ylabel(self.ylabel)
-        ax.set_xscale(self.xscale)
-        ax.set_yscale(self.yscale)
-        if len(self.lines) > 1:
-            ax.legend()
-        return fig
-
-    def show(self):
-        """Display the figure in Jupyter, replacing the previous one."""
-        try:
-            from IPython import display, get_ipython
-        except ImportError:  # not in IPython: nothing to draw on
-            return
-        if get_ipython() is None:
-            return
-        fig = self.figure()
-        display.display(fig)
-        display.clear_output(wait=True)
-        plt.close(fig)
-
-
-# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 def incumbent_at(times, trajectory, grid):
     """Incumbent error at each time of `grid` (NaN before the first)."""
     times = np.asarray(times, dtype=float)
@@ -795,31 +694,6 @@ def incumbent_at(times, trajectory, grid):
     out = np.where(idx >= 0, values[np.clip(idx, 0, None)], np.nan)
     out[~np.isfinite(out)] = np.nan
     return out
-
-def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
-                 ylabel='incumbent validation error'):
-    """Plot mean any-time curves with a band of one standard error.
-
-    `runs` maps a method's name to a list of (times, trajectory) pairs, one
-    per repetition.
-    """
-    if ax is None:
-        ax = plt.subplots(figsize=(5, 3.2))[1]
-    for name, pairs in runs.items():
-        curves = np.stack([incumbent_at(t, y, grid) for t, y in pairs])
-        n = np.sum(~np.isnan(curves), axis=0)
-        ok = n > 0
-        mean = np.nanmean(curves[:, ok], axis=0)
-        squares = np.nansum((curves[:, ok] - mean) ** 2, axis=0)
-        std = np.sqrt(squares / np.maximum(n[ok] - 1, 1))  # 0 for one run
-        stderr = std / np.sqrt(n[ok])
-        line, = ax.plot(grid[ok], mean, label=f'{name} ({len(pairs)} runs)')
-        ax.fill_between(grid[ok], mean - stderr, mean + stderr,
-                        color=line.get_color(), alpha=0.25)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend()
-    return ax
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -1142,7 +1016,7 @@ class MultiFidelityFunction:
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 class SimulatedBackend:
-    """Runs trials on `n_workers` simulated workers.
+    """Runs trials on `num_workers` simulated workers.
 
     A trial reads its learning curve from `benchmark` (for a training seed
     drawn with `seed`); the result of its epoch e arrives when the recorded
@@ -1150,18 +1024,18 @@ class SimulatedBackend:
     `count_overhead`, the real time the tuner and the scheduler spend
     between two calls is added to the simulated clock.
     """
-    def __init__(self, benchmark, n_workers=4, seed=None,
+    def __init__(self, benchmark, num_workers=4, seed=None,
                  count_overhead=False):
-        if (isinstance(n_workers, bool)
-                or not isinstance(n_workers, numbers.Integral)
-                or n_workers < 1):
-            raise ValueError(f'n_workers must be a positive integer, got '
-                             f'{n_workers!r}')
-        self.benchmark, self.n_workers = benchmark, int(n_workers)
+        if (isinstance(num_workers, bool)
+                or not isinstance(num_workers, numbers.Integral)
+                or num_workers < 1):
+            raise ValueError(f'num_workers must be a positive integer, got '
+                             f'{num_workers!r}')
+        self.benchmark, self.num_workers = benchmark, int(num_workers)
         self.count_overhead = count_overhead
         self.rng = random.Random(seed)  # draws a training seed per trial
         self.now = 0.0                  # the simulated clock (s)
-        self.free = list(range(self.n_workers))  # a heap of free workers
+        self.free = list(range(self.num_workers))  # a heap of free workers
         self.queue = []                 # heap of (time, key, trial_id)
         self.running = {}               # trial_id -> state
         self.completed = []             # trials whose last result is out
@@ -1299,7 +1173,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 while (backend.free_worker() is not None and (
                         number_of_trials is None
                         or new_trials < number_of_trials)):
-                    suggestion = self.scheduler.suggest()
+                    suggestion = self.scheduler.suggest(len(self.records))
                     if suggestion is None:
                         break
                     new_trials += not isinstance(suggestion, d2lhpo.Resume)
@@ -1427,7 +1301,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
             trial_id = event['trial_id']
             if event['event'] == 'start':
                 report_until(event['time'])
-                proposed = self.scheduler.suggest()  # keeps it in step
+                proposed = self.scheduler.suggest(trial_id)  # keeps it in step
                 logged = (d2lhpo.Resume(trial_id) if event['resume']
                           else event['config'])
                 differs |= proposed != logged
@@ -1467,13 +1341,13 @@ def plot_timeline(records, ax=None, xlabel='simulated time (s)'):
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-def simulate(make_scheduler, benchmark, seeds, n_workers=4,
+def simulate(make_scheduler, benchmark, seeds, num_workers=4,
              **budget):
     """Run a fresh scheduler per seed on a simulated backend; return the
     any-time curves as a list of (times, incumbent trajectory) pairs."""
     runs = []
     for seed in seeds:
-        backend = SimulatedBackend(benchmark, n_workers=n_workers, seed=seed)
+        backend = SimulatedBackend(benchmark, num_workers=num_workers, seed=seed)
         tuner = AsyncTuner(make_scheduler(seed), backend)
         tuner.run(**budget)
         runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory))
@@ -1566,24 +1440,22 @@ import torch
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-class SynchronousScheduler(d2lhpo.HPOScheduler):
+class SynchronousScheduler(d2lhpo.SchedulerWrapper):
     """Runs the trials of `scheduler` in batches of `batch_size`: a batch
     starts only when every trial of the previous one has ended."""
     def __init__(self, scheduler, batch_size):
-        self.scheduler, self.batch_size = scheduler, batch_size
+        super().__init__(scheduler)
+        self.batch_size = d2lhpo.check_integer('batch_size', batch_size, 1)
         self.started, self.running = 0, set()
 
-    def suggest(self):
+    def suggest(self, trial_id):
         if self.started == self.batch_size:
             if self.running:
                 return None  # wait for the batch to end
             self.started = 0
-        suggestion = self.scheduler.suggest()
+        suggestion = self.scheduler.suggest(trial_id)
         self.started += suggestion is not None
         return suggestion
-
-    def update(self, config, error, info=None):
-        self.scheduler.update(config, error, info)
 
     def on_trial_start(self, trial):
         self.running.add(trial.trial_id)
@@ -1602,6 +1474,27 @@ class SynchronousScheduler(d2lhpo.HPOScheduler):
     def on_trial_error(self, trial, message):
         self.running.discard(trial.trial_id)
         self.scheduler.on_trial_error(trial, message)
+
+
+# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+def busy_intervals(tuner):
+    """(start, end) of every epoch that a simulated trial computed."""
+    out = []
+    for r in tuner.results:
+        curve = tuner.backend.curves[r['trial_id']]['epoch_time']
+        out.append((r['time'] - curve[r['epoch'] - 1], r['time']))
+    return np.array(out).reshape(-1, 2)
+
+def busy_workers(tuner, grid):
+    """The number of workers computing an epoch at each time of `grid`."""
+    starts, ends = busy_intervals(tuner).T
+    return ((starts[None] <= grid[:, None]) & (ends[None] > grid[:, None])
+            ).sum(axis=1)
+
+def utilization(tuner, num_workers):
+    """The fraction of the workers' time spent computing epochs."""
+    starts, ends = busy_intervals(tuner).T
+    return np.sum(ends - starts) / (num_workers * tuner.clock)
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
@@ -1648,24 +1541,24 @@ class TrialRunner:
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
 class WorkerBackend:
-    """Runs trials on `n_workers` workers, each running one trial at a time.
+    """Runs trials on `num_workers` workers, each running one trial at a time.
 
     A worker computes one result, sends it, and waits: the tuner's
     decision comes back as 'step' (continue) or 'stop'. Subclasses move
     the messages: `_launch`, `_send`, `_wait`, `_kill` and `_death`.
     """
-    def __init__(self, n_workers=2, trial_timeout=None):
-        if (isinstance(n_workers, bool)
-                or not isinstance(n_workers, numbers.Integral)
-                or n_workers < 1):
-            raise ValueError(f'n_workers must be a positive integer, got '
-                             f'{n_workers!r}')
+    def __init__(self, num_workers=2, trial_timeout=None):
+        if (isinstance(num_workers, bool)
+                or not isinstance(num_workers, numbers.Integral)
+                or num_workers < 1):
+            raise ValueError(f'num_workers must be a positive integer, got '
+                             f'{num_workers!r}')
         if trial_timeout is not None and not trial_timeout > 0:
             raise ValueError(f'trial_timeout must be positive seconds, got '
                              f'{trial_timeout!r}')
-        self.n_workers, self.trial_timeout = int(n_workers), trial_timeout
+        self.num_workers, self.trial_timeout = int(num_workers), trial_timeout
         self.started, self.offset = time.perf_counter(), 0.0
-        self.free = list(range(self.n_workers))  # sorted
+        self.free = list(range(self.num_workers))  # sorted
         self.trial_of = {}     # busy worker -> its trial_id
         self.deadlines = {}    # busy worker -> perf_counter() limit
         self.waiting = set()   # workers that sent a result, await a decision
@@ -1801,22 +1694,22 @@ def local_worker_loop(conn, objective_bytes, num_threads):
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
 class LocalBackend(WorkerBackend):
-    """Runs trials in `n_workers` worker processes on this machine.
+    """Runs trials in `num_workers` worker processes on this machine.
 
     The objective travels to the workers with cloudpickle, so functions
     defined in a notebook work. Each worker uses `num_threads` threads
     (by default the cores divided among the workers).
     """
-    def __init__(self, objective, n_workers=2, trial_timeout=None,
+    def __init__(self, objective, num_workers=2, trial_timeout=None,
                  num_threads=None):
-        super().__init__(n_workers, trial_timeout)
+        super().__init__(num_workers, trial_timeout)
         self.objective_bytes = cloudpickle.dumps(objective)
         self.num_threads = num_threads or max(
-            1, (os.cpu_count() or 1) // self.n_workers)
+            1, (os.cpu_count() or 1) // self.num_workers)
         self.context = multiprocessing.get_context('spawn')
-        self.processes = [None] * self.n_workers
-        self.conns = [None] * self.n_workers
-        for worker in range(self.n_workers):
+        self.processes = [None] * self.num_workers
+        self.conns = [None] * self.num_workers
+        for worker in range(self.num_workers):
             self._launch(worker)
 
     def _launch(self, worker):
@@ -1861,7 +1754,7 @@ class LocalBackend(WorkerBackend):
     # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
     def wait_until_ready(self):
         """Block until every idle worker has started up."""
-        for worker in range(self.n_workers):
+        for worker in range(self.num_workers):
             if worker not in self.ready and worker not in self.trial_of:
                 if self.conns[worker].recv()[0] == 'ready':
                     self.ready.add(worker)
@@ -1886,7 +1779,7 @@ class LocalBackend(WorkerBackend):
     # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
     def close(self):
         """End every worker process."""
-        for worker in range(self.n_workers):
+        for worker in range(self.num_workers):
             if self.processes[worker] is not None:
                 self._kill(worker)
                 self.processes[worker] = None
@@ -1894,7 +1787,7 @@ class LocalBackend(WorkerBackend):
         self.deadlines.clear()
         self.waiting.clear()
         self.inbox.clear()
-        self.free = list(range(self.n_workers))
+        self.free = list(range(self.num_workers))
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
@@ -1921,26 +1814,26 @@ def json_default(value):
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
 class RayBackend(WorkerBackend):
-    """Runs trials on `n_workers` Ray actors, on one machine or a cluster.
+    """Runs trials on `num_workers` Ray actors, on one machine or a cluster.
 
     Call `ray.init` first (`ray.init(address=...)` joins a cluster);
     otherwise a local Ray instance is started. Each actor holds a
     `TrialRunner` and reserves `num_cpus` CPUs.
     """
-    def __init__(self, objective, n_workers=2, trial_timeout=None,
+    def __init__(self, objective, num_workers=2, trial_timeout=None,
                  num_cpus=1):
         import ray  # an optional dependency: pip install -e '.[ray]'
-        super().__init__(n_workers, trial_timeout)
+        super().__init__(num_workers, trial_timeout)
         self.ray = ray
         if not ray.is_initialized():
             ray.init(include_dashboard=False, log_to_driver=False)
         self.objective_bytes = cloudpickle.dumps(objective)
         self.actor_class = ray.remote(num_cpus=num_cpus)(TrialRunner)
         self.num_threads = max(1, int(num_cpus))
-        self.actors = [None] * self.n_workers
+        self.actors = [None] * self.num_workers
         self.pending = {}  # ObjectRef of a step -> worker
         self.deaths = {}   # worker -> why its actor died
-        for worker in range(self.n_workers):
+        for worker in range(self.num_workers):
             self._launch(worker)
 
     def _launch(self, worker):
@@ -1988,13 +1881,13 @@ class RayBackend(WorkerBackend):
     # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
     def close(self):
         """Kill every actor."""
-        for worker in range(self.n_workers):
+        for worker in range(self.num_workers):
             self._kill(worker)
         self.trial_of.clear()
         self.deadlines.clear()
         self.waiting.clear()
         self.inbox.clear()
-        self.free = list(range(self.n_workers))
+        self.free = list(range(self.num_workers))
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
@@ -2611,14 +2504,15 @@ def hyperband_brackets(r_min, r_max, eta):
 
 
 # Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
-class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
+class SynchronousMultiFidelityScheduler(d2lhpo.BasicScheduler):
     """Synchronous successive halving over a cycle of brackets, each a pair
     (number of configurations, rung levels). A trial pauses at the level
     it was started or resumed for; a rung is promoted when it is complete.
-    The searcher is told each result at a rung level (`epoch` in info)."""
+    The searcher is told each result at a rung level (with its 'epoch')."""
     def __init__(self, searcher, eta, r_min, r_max, brackets):
         check_fidelity(eta, r_min, r_max)
-        self.searcher, self.eta = searcher, int(eta)
+        super().__init__(searcher)
+        self.eta = int(eta)
         self.r_min, self.r_max = int(r_min), int(r_max)
         self.brackets, self.bracket_index = brackets, -1
         self.queue = []        # what suggest hands out next in this rung
@@ -2635,7 +2529,7 @@ class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
         self.queue = [None] * self.size  # None: a new configuration
         self.rung_errors = {}
 
-    def suggest(self):
+    def suggest(self, trial_id):
         while not self.queue:
             if self.running or self.done:
                 return None  # wait for the rung to complete
@@ -2643,7 +2537,7 @@ class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
         item = self.queue.pop(0)
         if item is not None:
             return item
-        config = self.searcher.sample_configuration()
+        config = self.searcher.sample_configuration(trial_id)
         if config is None:
             self.done, self.queue = True, []
         return config
@@ -2670,8 +2564,7 @@ class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
             return d2lhpo.CONTINUE
         self.running.discard(trial.trial_id)
         self.rung_errors[trial.trial_id] = result['error']
-        self.searcher.update(trial.config, result['error'],
-                             additional_info=dict(result))
+        self.inform_searcher(trial, result)
         if result['epoch'] >= self.r_max:
             return d2lhpo.STOP
         return d2lhpo.PAUSE
@@ -2682,18 +2575,13 @@ class SynchronousMultiFidelityScheduler(d2lhpo.HPOScheduler):
         if trial.trial_id in self.running:
             self.running.discard(trial.trial_id)
             self.rung_errors[trial.trial_id] = math.nan
-            self.searcher.update(trial.config, result['error'],
-                                 additional_info=dict(result))
+            self.inform_searcher(trial, result)
 
     def on_trial_error(self, trial, message):
         self.running.discard(trial.trial_id)
         if self.target.get(trial.trial_id) == self.levels[self.rung]:
             self.rung_errors[trial.trial_id] = math.nan  # ranks last
-        self.searcher.update(trial.config, math.nan,
-                             additional_info={'status': 'failed'})
-
-    def update(self, config, error, info=None):
-        self.searcher.update(config, error, additional_info=info)
+        self.inform_searcher(trial, None)
 
 class SuccessiveHalvingScheduler(SynchronousMultiFidelityScheduler):
     """Synchronous successive halving, repeated: `num_configs` new trials
@@ -2728,33 +2616,33 @@ import torch
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
-class ASHAScheduler(d2lhpo.HPOScheduler):
-    """Asynchronous successive halving, `type` 'stopping' or 'promotion'.
+class ASHAScheduler(d2lhpo.BasicScheduler):
+    """Asynchronous successive halving, `kind` 'stopping' or 'promotion'.
 
     Rungs sit at the levels `rung_levels(r_min, r_max, eta)` but the last;
     a trial that reaches r_max is stopped there (it has finished). The
-    searcher is told each result at a rung level (`epoch` in info).
+    searcher is told each result at a rung level (with its 'epoch').
     """
-    def __init__(self, searcher, eta=3, r_min=1, r_max=27, type='stopping'):
-        if type not in ('stopping', 'promotion'):
-            raise ValueError(f"type must be 'stopping' or 'promotion', got "
-                             f"{type!r}")
+    def __init__(self, searcher, eta=3, r_min=1, r_max=27, kind='stopping'):
+        if kind not in ('stopping', 'promotion'):
+            raise ValueError(f"kind must be 'stopping' or 'promotion', got "
+                             f"{kind!r}")
+        super().__init__(searcher)
         self.levels = d2lhpo.rung_levels(r_min, r_max, eta)
-        self.searcher, self.eta, self.type = searcher, int(eta), type
-        self.r_max = int(r_max)
+        self.eta, self.kind, self.r_max = int(eta), kind, int(r_max)
         # per rung level: all results and those not promoted yet, each a
         # sorted list of (error, trial_id), so ties go to the older trial
         self.rungs = {level: [] for level in self.levels[:-1]}
         self.waiting = {level: [] for level in self.levels[:-1]}
 
-    def suggest(self):
-        if self.type == 'promotion':
+    def suggest(self, trial_id):
+        if self.kind == 'promotion':
             for level in reversed(self.levels[:-1]):
-                trial_id = self.promotable(level)
-                if trial_id is not None:
+                paused_id = self.promotable(level)
+                if paused_id is not None:
                     self.waiting[level].pop(0)
-                    return d2lhpo.Resume(trial_id)
-        return self.searcher.sample_configuration()
+                    return d2lhpo.Resume(paused_id)
+        return self.searcher.sample_configuration(trial_id)
 
     def promotable(self, level):
         """The best trial of `level`'s rung not promoted yet, if it is in
@@ -2768,8 +2656,7 @@ class ASHAScheduler(d2lhpo.HPOScheduler):
     def on_trial_result(self, trial, result):
         epoch, error = result['epoch'], result['error']
         if epoch in self.rungs or epoch >= self.r_max:
-            self.searcher.update(trial.config, error,
-                                 additional_info=dict(result))
+            self.inform_searcher(trial, result)
         if epoch >= self.r_max:
             return d2lhpo.STOP
         if epoch not in self.rungs:
@@ -2777,17 +2664,14 @@ class ASHAScheduler(d2lhpo.HPOScheduler):
         rung, entry = self.rungs[epoch], (error, trial.trial_id)
         better = bisect.bisect_left(rung, (error, -1))  # errors < error
         bisect.insort(rung, entry)
-        if self.type == 'promotion':
+        if self.kind == 'promotion':
             bisect.insort(self.waiting[epoch], entry)
             return d2lhpo.PAUSE
         keep = -(-len(rung) // self.eta)  # ceil(n / eta), n with this one
         return d2lhpo.CONTINUE if better < keep else d2lhpo.STOP
 
     def on_trial_complete(self, trial, result):
-        """The objective ended before r_max; its results are booked."""
-
-    def update(self, config, error, info=None):
-        self.searcher.update(config, error, additional_info=info)
+        """The objective ended before r_max; its rung results were told."""
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
@@ -2822,44 +2706,34 @@ def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
-class MedianStoppingScheduler(d2lhpo.HPOScheduler):
-    """Stops a trial at epoch t >= `grace_period` if its best error so far
-    is worse than the median running average (mean error over epochs
-    1..t) of the other trials at t, once `min_trials` others reached t."""
-    def __init__(self, searcher, r_max=27, grace_period=1, min_trials=3):
-        d2lhpo.check_fidelity(2, grace_period, r_max)
-        self.searcher, self.r_max = searcher, int(r_max)
-        self.grace_period, self.min_trials = grace_period, min_trials
+class MedianStoppingRule(d2lhpo.SchedulerWrapper):
+    """Stops a trial at epoch t >= `r_min` if its best error so far is
+    worse than the median running average (mean error over epochs 1..t)
+    of the other trials at t, once `min_trials` others reached t."""
+    def __init__(self, scheduler, r_min=1, min_trials=3):
+        super().__init__(scheduler)
+        self.r_min = d2lhpo.check_integer('r_min', r_min, minimum=1)
+        self.min_trials = d2lhpo.check_integer('min_trials', min_trials,
+                                               minimum=1)
         self.sums = {}  # trial_id -> (sum of its errors, its best error)
         self.averages = {}  # epoch -> sorted running averages at it
 
-    def suggest(self):
-        return self.searcher.sample_configuration()
-
     def on_trial_result(self, trial, result):
+        decision = self.scheduler.on_trial_result(trial, result)
         epoch, error = result['epoch'], result['error']
         total, best = self.sums.get(trial.trial_id, (0.0, math.inf))
         total, best = total + error, min(best, error)
         self.sums[trial.trial_id] = (total, best)
         others = self.averages.setdefault(epoch, [])
         stop = False
-        if epoch >= self.grace_period and len(others) >= self.min_trials:
+        if epoch >= self.r_min and len(others) >= self.min_trials:
             n = len(others)
-            median = (others[(n - 1) // 2] + others[n // 2]) / 2
-            stop = best > median
+            stop = best > (others[(n - 1) // 2] + others[n // 2]) / 2
         bisect.insort(others, total / epoch)
-        if epoch >= self.r_max or stop:
-            self.searcher.update(trial.config, error,
-                                 additional_info=dict(result))
+        if stop and decision == d2lhpo.CONTINUE:
+            self.scheduler.on_trial_complete(trial, result)
             return d2lhpo.STOP
-        return d2lhpo.CONTINUE
-
-    def on_trial_complete(self, trial, result):
-        self.searcher.update(trial.config, result['error'],
-                             additional_info=dict(result))
-
-    def update(self, config, error, info=None):
-        self.searcher.update(config, error, additional_info=info)
+        return decision
 
 
 # Defined in chapter_hpo/asha.md (:numref:`sec_asha`)
@@ -2879,25 +2753,188 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.min_points = min_points
         self.models = {}  # level -> TPESearcher fitted on its results
 
-    def sample_configuration(self):
+    def sample_configuration(self, trial_id):
         ready = [level for level, model in self.models.items()
                  if len(model.y) >= self.min_points]
         if not ready or self.rng.uniform() < self.random_fraction:
-            return self.random.sample_configuration()
+            return self.random.sample_configuration(trial_id)
+        # The model proposes, but the trial does not run at its level yet
+        # (it starts at r_min), so the model is not told it is pending.
         model = self.models[max(ready)]
-        config = model.sample_configuration()
-        model.pending.clear()  # it runs at lower levels first
-        return config
+        return model.encoder.decode(model.propose())
 
-    def update(self, config, error, additional_info=None):
-        level = (additional_info or {}).get('epoch')
+    def update(self, trial_id, config, error, result=None):
+        level = (result or {}).get('epoch')
         if level is None or not math.isfinite(error):
-            return  # failed trials and final reports of stopped ones
+            return  # failed trials
         if level not in self.models:
             self.models[level] = d2lhpo.TPESearcher(
                 self.config_space, seed=int(self.rng.integers(2 ** 31)),
                 num_init=1, **self.tpe_args)
-        self.models[level].update(config, error)
+        self.models[level].update(trial_id, config, error, result)
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+import copy
+import inspect
+import math
+import numbers
+
+import numpy as np
+import torch
+from matplotlib import pyplot as plt
+from scipy import stats
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def check_config(domains, config):
+    """Check `config` against parsed domains; return a completed copy.
+
+    Hyperparameters with a constant domain may be left out.
+    """
+    if not isinstance(config, dict):
+        raise ValueError(f'a configuration must be a dict, got {config!r}')
+    unknown = sorted(set(config) - set(domains))
+    if unknown:
+        raise ValueError(f'unknown hyperparameters {unknown}; the space has '
+                         f'{sorted(domains)}')
+    checked = {}
+    for name, domain in domains.items():
+        if name not in config:
+            if domain.kind != 'constant':
+                raise ValueError(f'hyperparameter {name!r} is missing')
+            checked[name] = domain.choices[0]
+        elif not domain.contains(config[name]):
+            raise ValueError(f'hyperparameter {name!r}: {config[name]!r} is '
+                             f'outside its domain {domain}')
+        else:
+            checked[name] = copy.deepcopy(config[name])
+    return checked
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def grid_sizes(domains, num_points, default=5):
+    """Grid points per hyperparameter from an int or a dict by name (names
+    left out of a dict get `default`); a ValueError if one is not valid."""
+    if isinstance(num_points, dict):
+        unknown = sorted(set(num_points) - set(domains))
+        if unknown:
+            raise ValueError(f'num_points names unknown hyperparameters '
+                             f'{unknown}')
+        sizes = {name: num_points.get(name, default) for name in domains}
+    else:
+        sizes = dict.fromkeys(domains, num_points)
+    return {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
+            for name, n in sizes.items()}
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def as_error(value):
+    """Convert what an objective returned into a Python float."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        if math.prod(value.shape) != 1:
+            raise TypeError('the objective returned an array of shape '
+                            f'{tuple(value.shape)}; return one number')
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError('the objective must return a number, got '
+                        f'{type(value).__name__}')
+    return float(value)
+
+def as_result(value):
+    """Turn a reported value (a number, or a dict with an 'error') into a
+    result dict with a finite float 'error'."""
+    result = dict(value) if isinstance(value, dict) else {'error': value}
+    if 'error' not in result:
+        raise KeyError(f"a reported dict needs an 'error', got {value!r}")
+    result['error'] = as_error(result['error'])
+    if not math.isfinite(result['error']):
+        raise ValueError(f"the objective returned {result['error']}")
+    return result
+
+def objective_steps(objective, config):
+    """Iterate over what `objective(**config)` reports: the values that a
+    generator yields, or the one value that a function returns."""
+    value = objective(**copy.deepcopy(config))
+    if inspect.isgenerator(value):
+        yield from value
+    else:
+        yield value
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+class ProgressBoard:
+    """Plots step curves of (x, y) points, redrawn live in Jupyter."""
+    def __init__(self, xlabel='wall-clock time (s)',
+                 ylabel='incumbent validation error', xscale='linear',
+                 yscale='linear', figsize=(5, 3.2), live=True, every_n=1):
+        self.xlabel, self.ylabel = xlabel or '', ylabel or ''
+        self.xscale, self.yscale = xscale, yscale
+        self.figsize, self.live, self.every_n = figsize, live, every_n
+        self.lines = {}  # label -> (list of x, list of y)
+        self.num_points = 0
+
+    def draw(self, x, y, label):
+        """Add the point (x, y) to the line `label`."""
+        xs, ys = self.lines.setdefault(label, ([], []))
+        xs.append(float(x))
+        ys.append(float(y))
+        self.num_points += 1
+        if self.live and self.num_points % self.every_n == 0:
+            self.show()
+
+    def figure(self):
+        """Return a matplotlib figure with all lines."""
+        fig, ax = plt.subplots(figsize=self.figsize)
+        for label, (xs, ys) in self.lines.items():
+            ax.step(xs, ys, where='post', marker='.', label=label)
+        ax.set_xlabel(self.xlabel)
+        ax.set_ylabel(self.ylabel)
+        ax.set_xscale(self.xscale)
+        ax.set_yscale(self.yscale)
+        if len(self.lines) > 1:
+            ax.legend()
+        return fig
+
+    def show(self):
+        """Display the figure in Jupyter, replacing the previous one."""
+        try:
+            from IPython import display, get_ipython
+        except ImportError:  # not in IPython: nothing to draw on
+            return
+        if get_ipython() is None:
+            return
+        fig = self.figure()
+        display.display(fig)
+        display.clear_output(wait=True)
+        plt.close(fig)
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
+                 ylabel='incumbent validation error'):
+    """Plot mean any-time curves with a band of one standard error.
+
+    `runs` maps a method's name to a list of (times, trajectory) pairs, one
+    per repetition.
+    """
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    for name, pairs in runs.items():
+        curves = np.stack([incumbent_at(t, y, grid) for t, y in pairs])
+        n = np.sum(~np.isnan(curves), axis=0)
+        ok = n > 0
+        mean = np.nanmean(curves[:, ok], axis=0)
+        squares = np.nansum((curves[:, ok] - mean) ** 2, axis=0)
+        std = np.sqrt(squares / np.maximum(n[ok] - 1, 1))  # 0 for one run
+        stderr = std / np.sqrt(n[ok])
+        line, = ax.plot(grid[ok], mean, label=f'{name} ({len(pairs)} runs)')
+        ax.fill_between(grid[ok], mean - stderr, mean + stderr,
+                        color=line.get_color(), alpha=0.25)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
@@ -3348,7 +3385,7 @@ __all__ = [
     'LogEI',
     'MLP',
     'Matern52',
-    'MedianStoppingScheduler',
+    'MedianStoppingRule',
     'ModelBasedSearcher',
     'MultiFidelityFunction',
     'MultiFidelityTPESearcher',
@@ -3361,6 +3398,7 @@ __all__ = [
     'RayBackend',
     'Resume',
     'STOP',
+    'SchedulerWrapper',
     'SimulatedBackend',
     'SmallCNN',
     'SpaceEncoder',
@@ -3381,6 +3419,8 @@ __all__ = [
     'average_ranks',
     'best_not_running',
     'branin_function',
+    'busy_intervals',
+    'busy_workers',
     'check_config',
     'check_fidelity',
     'check_integer',
@@ -3399,6 +3439,7 @@ __all__ = [
     'get_device',
     'grid_neighbors',
     'grid_points',
+    'grid_sizes',
     'hartmann_function',
     'hyperband_brackets',
     'incumbent_at',
@@ -3447,4 +3488,5 @@ __all__ = [
     'toy_function',
     'train_epoch',
     'train_model',
+    'utilization',
 ]

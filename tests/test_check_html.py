@@ -1,9 +1,11 @@
 """tools/check_html.py on tiny pages written here: a good page passes, and a
 page with each kind of defect fails with a message that names it.
 
-The tests open the pages in headless Chromium and are skipped, saying why,
-where Chromium is not installed (`make test` installs it); the MathJax tests
-also need the MathJax that `make html` fetches (`make mathjax`).
+The tests that open the pages in headless Chromium are marked ``book``:
+`make unit` leaves them out, and `make book-tests` installs Chromium and
+fetches MathJax (`make mathjax`), then runs them with
+``--require-book-tools``, so that they fail rather than skip where their
+tool is missing.  Run alone, they are skipped, saying why.
 """
 import base64
 import json
@@ -18,13 +20,22 @@ sys.path.insert(0, str(ROOT / 'tools'))
 import check_html  # noqa: E402
 
 CHROMIUM = check_html.find_chromium()
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason='Chromium is not installed (make test installs '
-    'the Debian package chromium)')
 MATHJAX = next(iter(sorted(ROOT.glob('_build/vendor/mathjax-*/tex-chtml.js'))),
                None)
-needs_mathjax = pytest.mark.skipif(
-    MATHJAX is None, reason='MathJax is not fetched yet (make mathjax)')
+
+
+def needs_chromium(test):
+    """Mark a test that opens pages in Chromium: a book test."""
+    return pytest.mark.book(pytest.mark.skipif(
+        CHROMIUM is None, reason='Chromium is not installed (make '
+        'book-tests installs the Debian package chromium)')(test))
+
+
+def needs_mathjax(test):
+    """Mark a test that renders maths with MathJax: a book test."""
+    return pytest.mark.book(pytest.mark.skipif(
+        MATHJAX is None, reason='MathJax is not fetched yet (make mathjax)'
+        )(test))
 # A 1x1 PNG.
 PIXEL = base64.b64decode(
     'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB'

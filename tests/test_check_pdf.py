@@ -70,3 +70,35 @@ def test_latex_log_and_figures(tmp_path):
         'book.log: Missing character: There is no \u4e2d in font FreeSerif!',
         'book.tex includes 1 graphics, but the chapters have 2 figures']
     assert list(check_pdf.latex_problems(tmp_path / 'none.tex', 2)) == []
+
+
+def test_the_appendix_is_checked_after_the_main_text():
+    titles = check_pdf.expected_titles()
+    assert titles.index('Hyperparameter Optimization') < titles.index(
+        'Tools and Infrastructure')
+
+
+def test_titles_citations_and_figures_of_two_folders(tmp_path):
+    main, appendix = tmp_path / 'chapter_hpo', tmp_path / 'chapter_appendix'
+    for folder, title, section, body in [
+            (main, 'Main', 'intro', '![A plot](../img/a.svg)\n'),
+            (appendix, 'Appendix', 'logs', ':cite:`Li.2018, Ray.2018`\n')]:
+        folder.mkdir()
+        (folder / 'index.md').write_text(
+            f'# {title}\n\n```toc\n:maxdepth: 2\n\n{section}\n```\n')
+        (folder / f'{section}.md').write_text(f'# {section.title()}\n'
+                                              + body)
+    notebook = tmp_path / 'eval' / 'chapter_appendix' / 'logs.ipynb'
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text('{"cells": [{"outputs": [{"data": '
+                        '{"image/png": ""}}]}]}')
+    dirs = (main, appendix, tmp_path / 'absent')
+    assert check_pdf.expected_titles(dirs) == ['Main', 'Intro', 'Appendix',
+                                               'Logs']
+    assert check_pdf.expected_titles(main) == ['Main', 'Intro']
+    assert check_pdf.cited_keys(dirs) == {'Li.2018', 'Ray.2018'}
+    assert check_pdf.expected_figures(dirs, tmp_path / 'eval') == 2
+    # an empty appendix toc: its title only
+    (appendix / 'index.md').write_text('# Appendix\n\n```toc\n```\n')
+    assert check_pdf.expected_titles(dirs)[-1] == 'Appendix'
+    assert check_pdf.expected_figures(dirs, tmp_path / 'eval') == 1

@@ -63,10 +63,25 @@ def test_other_raw_html_is_left_alone():
 
 
 def test_every_code_figure_in_the_chapters_is_annotated_once():
+    # labels are unique over the whole book: main text and appendix
     labels = []
-    for path in (pathlib.Path(__file__).resolve().parent.parent
-                 / 'chapter_hpo').glob('*.md'):
+    root = pathlib.Path(__file__).resolve().parent.parent
+    for path in sorted(root.glob('chapter_hpo/*.md')) + sorted(
+            root.glob('chapter_appendix/*.md')):
         labels += code_figures.FIGURE.findall(path.read_text())
     names = [label for label, _ in labels]
     assert len(names) == len(set(names)) >= 30
     assert all(caption.strip() for _, caption in labels)
+
+
+def test_main_captions_every_chapter_folder(tmp_path, capsys):
+    """The script is folder-agnostic: it walks all of _build/rst."""
+    for folder, label in [('chapter_hpo', 'fig_a'),
+                          ('chapter_appendix', 'fig_b')]:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / 'x.rst').write_text(
+            CELL.replace('fig_line', label))
+    code_figures.main(tmp_path)
+    assert 'captioned 2 figures' in capsys.readouterr().out
+    assert '.. _fig_b:' in (tmp_path / 'chapter_appendix' / 'x.rst'
+                            ).read_text()

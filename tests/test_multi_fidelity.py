@@ -103,7 +103,7 @@ def test_successive_halving_on_the_simulator():
         d2lhpo.RandomSearcher(b.config_space, seed=0), eta=3, r_min=1,
         r_max=27)
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        b, n_workers=4, seed=0))
+        b, num_workers=4, seed=0))
     tuner.run(max_epochs=81)
     counts = sorted(epochs_per_trial(tuner).values())
     assert counts == [1] * 18 + [3] * 6 + [9] * 2 + [27]
@@ -124,7 +124,7 @@ def test_synchronous_rungs_wait_on_the_simulator():
         d2lhpo.RandomSearcher(b.config_space, seed=3), eta=3, r_min=1,
         r_max=9, num_configs=9)
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        b, n_workers=4, seed=3))
+        b, num_workers=4, seed=3))
     tuner.run(max_epochs=9 + 3 * 2 + 6)
     table = tuner.results_table()
     last_rung0 = table[table.epoch == 1].time.max()
@@ -174,7 +174,7 @@ def test_hyperband_brackets_on_the_simulator():
         d2lhpo.RandomSearcher(b.config_space, seed=0), eta=3, r_min=1,
         r_max=9)
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        b, n_workers=4, seed=0))
+        b, num_workers=4, seed=0))
     # one round: s=2: 9 x 1, 3 x 3, 1 x 9; s=1: 5 x 3, 1 x 9; s=0: 3 x 9
     tuner.run(max_epochs=21 + 21 + 27)
     counts = [r.epochs for r in tuner.records]
@@ -204,7 +204,7 @@ class Ordered(d2lhpo.HPOSearcher):
     def __init__(self, values):
         self.values = list(values)
 
-    def sample_configuration(self):
+    def sample_configuration(self, trial_id):
         return {'x': self.values.pop(0)} if self.values else None
 
 
@@ -218,8 +218,8 @@ class Logged(d2lhpo.ASHAScheduler):
         super().__init__(*args, **kwargs)
         self.log = []
 
-    def suggest(self):
-        suggestion = super().suggest()
+    def suggest(self, trial_id):
+        suggestion = super().suggest(trial_id)
         if isinstance(suggestion, d2lhpo.Resume):
             self.log.append(('resume', suggestion.trial_id))
         return suggestion
@@ -236,7 +236,7 @@ ORDER = [0.5, 0.2, 0.8, 0.1, 0.9, 0.3, 0.7, 0.4, 0.6]
 
 def test_asha_promotion_by_hand():
     scheduler = Logged(Ordered(ORDER), eta=3, r_min=1, r_max=9,
-                       type='promotion')
+                       kind='promotion')
     tuner = d2lhpo.HPOTuner(scheduler, toy_objective)
     tuner.run(number_of_trials=10)
     P, S = d2lhpo.PAUSE, d2lhpo.STOP
@@ -265,14 +265,17 @@ def test_asha_stopping_by_hand():
 
 def test_asha_bad_arguments():
     searcher = d2lhpo.RandomSearcher({'x': [1, 2]}, seed=0)
-    with pytest.raises(ValueError, match="type must be 'stopping'"):
-        d2lhpo.ASHAScheduler(searcher, type='pause')
+    with pytest.raises(ValueError, match="kind must be 'stopping'"):
+        d2lhpo.ASHAScheduler(searcher, kind='pause')
     with pytest.raises(ValueError, match='eta must be >= 2'):
         d2lhpo.ASHAScheduler(searcher, eta=1)
     with pytest.raises(ValueError, match='must be an integer'):
         d2lhpo.ASHAScheduler(searcher, r_max=27.5)
-    with pytest.raises(ValueError, match='must not exceed'):
-        d2lhpo.MedianStoppingScheduler(searcher, r_max=3, grace_period=5)
+    basic = d2lhpo.BasicScheduler(searcher)
+    with pytest.raises(ValueError, match='r_min must be an integer >= 1'):
+        d2lhpo.MedianStoppingRule(basic, r_min=0)
+    with pytest.raises(ValueError, match='min_trials must be an integer'):
+        d2lhpo.MedianStoppingRule(basic, min_trials=2.5)
 
 
 def test_a_failed_trial_never_blocks_asha_promotions():
@@ -284,7 +287,7 @@ def test_a_failed_trial_never_blocks_asha_promotions():
             if x == 0.2:
                 raise RuntimeError('out of memory')
     scheduler = Logged(Ordered(ORDER), eta=3, r_min=1, r_max=9,
-                       type='promotion')
+                       kind='promotion')
     tuner = d2lhpo.HPOTuner(scheduler, objective)
     tuner.run(number_of_trials=10)
     status = [(r.status, r.epochs) for r in tuner.records]
@@ -303,11 +306,11 @@ def schedulers_for(space, seed, r_max):
         'sh': d2lhpo.SuccessiveHalvingScheduler(rs, **fid),
         'hyperband': d2lhpo.HyperbandScheduler(rs, **fid),
         'asha-stopping': d2lhpo.ASHAScheduler(rs, **fid),
-        'asha-promotion': d2lhpo.ASHAScheduler(rs, type='promotion', **fid),
-        'median': d2lhpo.MedianStoppingScheduler(rs, r_max=r_max),
+        'asha-promotion': d2lhpo.ASHAScheduler(rs, kind='promotion', **fid),
+        'median': d2lhpo.MedianStoppingRule(d2lhpo.BasicScheduler(rs)),
         'asha-tpe': d2lhpo.ASHAScheduler(
             d2lhpo.MultiFidelityTPESearcher(space, seed=seed),
-            type='promotion', **fid),
+            kind='promotion', **fid),
     }
 
 
@@ -319,7 +322,7 @@ def test_every_scheduler_on_the_table_is_reproducible(name):
     for _ in range(2):
         scheduler = schedulers_for(b.config_space, 5, 30)[name]
         tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-            b, n_workers=4, seed=5))
+            b, num_workers=4, seed=5))
         tuner.run(max_time=5)
         runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory))
         epochs = [r.epochs for r in tuner.records]
@@ -339,7 +342,7 @@ def test_every_scheduler_on_the_multi_fidelity_function(name):
                                       noise=0.01)
     scheduler = schedulers_for(mf.config_space, 0, 27)[name]
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        mf, n_workers=4, seed=0))
+        mf, num_workers=4, seed=0))
     tuner.run(max_epochs=1500)
     assert tuner.incumbent_error < -2.5
     assert len(tuner.records) > 50
@@ -368,8 +371,8 @@ def test_median_stopping_rule():
     """Curves x + 1/epoch: a trial is stopped once its best error exceeds
     the median running average of the others at that epoch."""
     values = [0.5, 0.4, 0.3, 0.9, 0.1, 0.45]
-    scheduler = d2lhpo.MedianStoppingScheduler(Ordered(values), r_max=9,
-                                               grace_period=2, min_trials=3)
+    scheduler = d2lhpo.MedianStoppingRule(
+        d2lhpo.BasicScheduler(Ordered(values)), r_min=2, min_trials=3)
     tuner = d2lhpo.HPOTuner(scheduler, toy_objective)
     tuner.run(number_of_trials=6)
     epochs = [r.epochs for r in tuner.records]
@@ -388,14 +391,15 @@ def test_model_based_searcher_uses_the_highest_rung():
     searcher = d2lhpo.MultiFidelityTPESearcher(space, min_points=3, seed=0,
                                                random_fraction=0.0)
     for i in range(5):
-        searcher.update({'x': 0.1 * i}, 1.0 + i, {'epoch': 1})
+        searcher.update(i, {'x': 0.1 * i}, 1.0 + i, {'epoch': 1})
     for i in range(3):
-        searcher.update({'x': 0.9 - 0.1 * i}, 1.0 + i, {'epoch': 3})
-    searcher.update({'x': 0.5}, math.nan, {'epoch': 9})  # failed: ignored
+        searcher.update(i, {'x': 0.9 - 0.1 * i}, 1.0 + i, {'epoch': 3})
+    searcher.update(5, {'x': 0.5}, math.nan, None)  # failed: ignored
     assert sorted(searcher.models) == [1, 3]
-    config = searcher.sample_configuration()
+    config = searcher.sample_configuration(6)
     assert 0 <= config['x'] <= 1
-    assert searcher.models[3].pending == []
+    # trial 6 starts at the lowest rung: no model tracks it as pending
+    assert all(not m.pending for m in searcher.models.values())
     assert len(searcher.models[3].y) == 3
 
 
@@ -431,8 +435,8 @@ def test_asha_promotion_resumes_real_training_on_worker_processes(tmp_path):
              'num_epochs': 9}
     scheduler = d2lhpo.ASHAScheduler(d2lhpo.RandomSearcher(space, seed=0),
                                      eta=3, r_min=1, r_max=9,
-                                     type='promotion')
-    backend = d2lhpo.LocalBackend(d2lhpo.cnn_checkpointed, n_workers=2)
+                                     kind='promotion')
+    backend = d2lhpo.LocalBackend(d2lhpo.cnn_checkpointed, num_workers=2)
     backend.checkpoint_dir = str(tmp_path)
     try:
         tuner = d2lhpo.AsyncTuner(scheduler, backend)
@@ -457,7 +461,7 @@ def test_stale_checkpoints_are_not_loaded_by_new_trials(tmp_path):
     import torch
     path = tmp_path / 'trial_0.pt'
     torch.save({'epoch': 99}, path)
-    backend = d2lhpo.LocalBackend(d2lhpo.cnn_checkpointed, n_workers=1)
+    backend = d2lhpo.LocalBackend(d2lhpo.cnn_checkpointed, num_workers=1)
     backend.checkpoint_dir = str(tmp_path)
     try:
         tuner = d2lhpo.AsyncTuner(d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
@@ -488,7 +492,7 @@ def toy_checkpointed(x, checkpoint=None):
 def test_every_scheduler_on_worker_processes(name, tmp_path):
     space = {'x': d2lhpo_uniform()}
     scheduler = schedulers_for(space, 0, 9)[name]
-    backend = d2lhpo.LocalBackend(toy_checkpointed, n_workers=2)
+    backend = d2lhpo.LocalBackend(toy_checkpointed, num_workers=2)
     backend.checkpoint_dir = str(tmp_path)
     try:
         tuner = d2lhpo.AsyncTuner(scheduler, backend)

@@ -73,7 +73,7 @@ def alive(pid):
 
 def test_local_backend_runs_generator_objectives(backends):
     tuner = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=0)),
-                       backends(curve, n_workers=2))
+                       backends(curve, num_workers=2))
     tuner.run(number_of_trials=10)
     assert [r.status for r in tuner.records] == ['completed'] * 10
     assert all(r.epochs == 3 for r in tuner.records)
@@ -95,7 +95,7 @@ def test_scheduler_decisions_reach_the_worker(backends):
 
     tuner = AsyncTuner(StopAfterTwo(RandomSearcher(SPACE, seed=0)),
                        backends(lambda x: curve(x, num_epochs=50),
-                                n_workers=2))
+                                num_workers=2))
     tuner.run(number_of_trials=6)
     assert [r.status for r in tuner.records] == ['stopped'] * 6
     assert [r.epochs for r in tuner.records] == [2] * 6
@@ -105,7 +105,7 @@ def test_scheduler_decisions_reach_the_worker(backends):
 def test_dead_hung_and_failing_trials_are_failed_and_others_go_on(backends):
     values = [0.9, 0.1, 0.8, 0.2, 0.7, 0.3, 0.6, 0.4, 0.5, 0.65]
     space = {'x': values}
-    backend = backends(misbehaving, n_workers=2, trial_timeout=3)
+    backend = backends(misbehaving, num_workers=2, trial_timeout=3)
     tuner = AsyncTuner(BasicScheduler(GridSearcher(space)), backend)
     tuner.run(number_of_trials=len(values))
     by_x = {r.config['x']: r for r in tuner.records}
@@ -132,7 +132,7 @@ def test_keyboard_interrupt_ends_every_worker_and_keeps_results(backends):
                 raise KeyboardInterrupt
             return CONTINUE
 
-    backend = backends(lambda x: curve(x, sleep=0.05), n_workers=2)
+    backend = backends(lambda x: curve(x, sleep=0.05), num_workers=2)
     tuner = AsyncTuner(Interrupting(RandomSearcher(SPACE, seed=0)), backend)
     pids = worker_pids(backend)
     with pytest.raises(KeyboardInterrupt):
@@ -160,7 +160,7 @@ def test_ctrl_c_in_a_real_process_leaves_no_orphans(tmp_path):
             return x
 
         if __name__ == '__main__':
-            backend = d2lhpo.LocalBackend(objective, n_workers=2)
+            backend = d2lhpo.LocalBackend(objective, num_workers=2)
             print(json.dumps([p.pid for p in backend.processes]), flush=True)
             tuner = d2lhpo.AsyncTuner(d2lhpo.BasicScheduler(
                 d2lhpo.RandomSearcher({{'x': stats.uniform(0, 1)}}, seed=0)),
@@ -204,11 +204,11 @@ def objective(x):
     for epoch in range(1, 3):
         yield x / epoch
 
-def make_tuner(n_workers):
+def make_tuner(num_workers):
     scheduler = d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
         {{'x': stats.uniform(0, 1)}}, seed=4))
     return d2lhpo.AsyncTuner(scheduler, d2lhpo.LocalBackend(objective,
-                                                            n_workers))
+                                                            num_workers))
 
 if __name__ == '__main__':
     tuner = make_tuner(1)
@@ -263,17 +263,18 @@ def test_replay_in_process_feeds_the_searcher(tmp_path, backends):
             super().__init__(searcher)
             self.seen = []
 
-        def update(self, config, error, info=None):
-            self.seen.append((config['x'], error))
-            super().update(config, error, info)
+        def inform_searcher(self, trial, result):
+            error = math.nan if result is None else result['error']
+            self.seen.append((trial.config['x'], error))
+            super().inform_searcher(trial, result)
 
     log = str(tmp_path / 'log.jsonl')
     first = AsyncTuner(Recording(RandomSearcher(SPACE, seed=1)),
-                       backends(curve, n_workers=2))
+                       backends(curve, num_workers=2))
     first.log_to(log)
     first.run(number_of_trials=5)
     second = AsyncTuner(Recording(RandomSearcher(SPACE, seed=1)),
-                        backends(curve, n_workers=2))
+                        backends(curve, num_workers=2))
     second.log_to(log)
     assert sorted(second.scheduler.seen) == sorted(first.scheduler.seen)
     assert len(second.records) == 5 and second.results == first.results
@@ -290,26 +291,26 @@ def test_a_torn_last_line_is_ignored_and_garbage_is_an_error(tmp_path,
                                                             backends):
     log = tmp_path / 'log.jsonl'
     tuner = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=1)),
-                       backends(curve, n_workers=1))
+                       backends(curve, num_workers=1))
     tuner.log_to(str(log))
     tuner.run(number_of_trials=2)
     log.write_text(log.read_text() + '{"event": "sta')
     resumed = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=1)),
-                         backends(curve, n_workers=1))
+                         backends(curve, num_workers=1))
     resumed.log_to(str(log))
     assert len(resumed.records) == 2
     bad = tmp_path / 'bad.jsonl'
     bad.write_text('hello\n{}\n')
     with pytest.raises(ValueError, match='line 1'):
         AsyncTuner(BasicScheduler(RandomSearcher(SPACE)),
-                   backends(curve, n_workers=1)).log_to(str(bad))
+                   backends(curve, num_workers=1)).log_to(str(bad))
 
 
 def test_one_worker_reproduces_the_sequential_trajectory(backends):
     seq = HPOTuner(BasicScheduler(RandomSearcher(SPACE, seed=3)), curve)
     seq.run(6)
     par = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=3)),
-                     backends(curve, n_workers=1))
+                     backends(curve, num_workers=1))
     par.run(number_of_trials=6)
     assert [r.config for r in seq.records] == [r.config for r in par.records]
     assert [(r['trial_id'], r['epoch'], r['error']) for r in seq.results] \
@@ -322,7 +323,7 @@ def test_several_workers_propose_a_reproducible_set(backends):
     for _ in range(2):
         tuner = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=8)),
                            backends(lambda x: curve(x, sleep=0.01),
-                                    n_workers=3))
+                                    num_workers=3))
         tuner.run(number_of_trials=12)
         sets.append(sorted(r.config['x'] for r in tuner.records))
     assert sets[0] == sets[1]
@@ -331,7 +332,7 @@ def test_several_workers_propose_a_reproducible_set(backends):
 def test_resuming_without_a_checkpoint_parameter_fails_clearly(backends):
     """An objective that cannot save its state cannot be resumed: the trial
     fails with a message (resuming with checkpoints: test_multi_fidelity)."""
-    backend = backends(curve, n_workers=1)
+    backend = backends(curve, num_workers=1)
     trial = TrialRecord(0, {'x': 0.5}, epochs=2)
     backend.start_trial(trial)
     kind, trial_id, message = backend.next_event()
@@ -340,7 +341,7 @@ def test_resuming_without_a_checkpoint_parameter_fails_clearly(backends):
 
 
 @pytest.mark.parametrize('kwargs, pattern', [
-    ({'n_workers': 0}, 'n_workers'), ({'n_workers': 1.5}, 'n_workers'),
+    ({'num_workers': 0}, 'num_workers'), ({'num_workers': 1.5}, 'num_workers'),
     ({'trial_timeout': -1}, 'trial_timeout'),
 ])
 def test_bad_arguments_are_rejected(kwargs, pattern):
@@ -349,7 +350,7 @@ def test_bad_arguments_are_rejected(kwargs, pattern):
 
 
 def test_closed_backend_starts_fresh_workers_on_demand(backends):
-    backend = backends(curve, n_workers=2)
+    backend = backends(curve, num_workers=2)
     tuner = AsyncTuner(BasicScheduler(RandomSearcher(SPACE, seed=0)),
                        backend)
     tuner.run(number_of_trials=2)
@@ -366,7 +367,7 @@ def test_ray_backend_runs_a_real_tuning_job():
     try:
         space = {'lr': stats.loguniform(1e-2, 1)}
         objective = lambda lr: softmax_objective(lr, num_epochs=2)
-        backend = RayBackend(objective, n_workers=2, trial_timeout=60)
+        backend = RayBackend(objective, num_workers=2, trial_timeout=60)
         tuner = AsyncTuner(BasicScheduler(RandomSearcher(space, seed=0)),
                            backend)
         tuner.run(number_of_trials=4)
@@ -385,7 +386,7 @@ def test_ray_backend_runs_a_real_tuning_job():
             return x
 
         failing = AsyncTuner(BasicScheduler(GridSearcher(
-            {'x': [0.4, 0.9, 0.1]})), RayBackend(fragile, n_workers=2))
+            {'x': [0.4, 0.9, 0.1]})), RayBackend(fragile, num_workers=2))
         failing.run(number_of_trials=3)
         by_x = {r.config['x']: r for r in failing.records}
         assert by_x[0.9].status == 'completed', by_x[0.9].message
@@ -409,11 +410,11 @@ def test_ray_backend_runs_a_real_tuning_job():
                 yield x + 1 / epoch
 
         with tempfile.TemporaryDirectory() as folder:
-            backend = RayBackend(counter, n_workers=2)
+            backend = RayBackend(counter, num_workers=2)
             backend.checkpoint_dir = folder
             asha = d2lhpo.ASHAScheduler(RandomSearcher(
                 {'x': stats.uniform(0, 1)}, seed=0), eta=3, r_min=1,
-                r_max=9, type='promotion')
+                r_max=9, kind='promotion')
             tuner = AsyncTuner(asha, backend)
             tuner.run(max_epochs=30)
             backend.close()

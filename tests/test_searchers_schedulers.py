@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from d2lhpo import (BasicScheduler, GridSearcher, HPOScheduler, HPOSearcher,
-                    RandomSearcher, parse_config_space)
+                    RandomSearcher, TrialRecord, parse_config_space)
 
 
 
@@ -27,22 +27,32 @@ def make_space():
 
 SPACE = make_space()          # only read, never handed to a searcher
 DOMAINS = parse_config_space(make_space())
-INFO = {'status': 'completed', 'runtime': 0.1, 'message': ''}
+RESULT = {'error': 0.25, 'epoch': 1, 'time': 0.1}
 
 
 class Adapter:
-    """Gives searchers and schedulers one interface for the contract."""
+    """Gives searchers and schedulers one interface for the contract: a
+    scheduler hears about trials through events only."""
     def __init__(self, make, is_scheduler):
         self.make, self.is_scheduler = make, is_scheduler
+        self.next_id = {}
 
     def draw(self, obj):
-        return obj.suggest() if self.is_scheduler else \
-            obj.sample_configuration()
+        trial_id = self.next_id.get(id(obj), 0)
+        self.next_id[id(obj)] = trial_id + 1
+        return obj.suggest(trial_id) if self.is_scheduler else \
+            obj.sample_configuration(trial_id)
 
-    def update(self, obj, config, error, info):
-        if self.is_scheduler:
-            return obj.update(config, error, info=info)
-        return obj.update(config, error, additional_info=info)
+    def update(self, obj, trial_id, config, error, result):
+        if not self.is_scheduler:
+            return obj.update(trial_id, config, error, result)
+        trial = TrialRecord(trial_id, config)
+        obj.on_trial_start(trial)
+        if result is None:
+            return obj.on_trial_error(trial, 'boom')
+        assert obj.on_trial_result(trial, result) in ('continue', 'stop',
+                                                       'pause')
+        return obj.on_trial_complete(trial, result)
 
 
 SEARCHER_FACTORIES = {
@@ -93,13 +103,13 @@ def test_contract_configs_have_the_space_names_and_in_domain_values(adapter):
         assert config['num_epochs'] == 3
 
 
-def test_contract_update_accepts_finite_nan_and_info(adapter):
+def test_contract_update_accepts_finite_nan_and_failures(adapter):
     obj = adapter.make(0)
-    config = adapter.draw(obj)
-    assert adapter.update(obj, config, 0.25, INFO) is None
-    assert adapter.update(obj, config, math.nan, {
-        'status': 'failed', 'runtime': 0.0, 'message': 'boom'}) is None
-    assert adapter.update(obj, config, 0.5, None) is None
+    configs = draw_many(adapter, obj, 3)
+    assert adapter.update(obj, 0, configs[0], 0.25, RESULT) is None
+    assert adapter.update(obj, 1, configs[1], math.nan, None) is None
+    assert adapter.update(obj, 2, configs[2], 0.5,
+                          dict(RESULT, error=0.5)) is None
     nxt = adapter.draw(obj)
     assert set(nxt) == set(SPACE)
 
@@ -141,34 +151,43 @@ def test_contract_pickle_before_first_draw_keeps_the_whole_sequence(adapter):
 # ------------------------------------------------------------ base classes
 def test_base_searcher_sample_configuration_is_abstract():
     with pytest.raises(NotImplementedError):
-        HPOSearcher().sample_configuration()
+        HPOSearcher().sample_configuration(0)
 
 
 def test_base_searcher_update_is_a_no_op():
-    assert HPOSearcher().update({'x': 1}, 0.5, additional_info={}) is None
+    assert HPOSearcher().update(0, {'x': 1}, 0.5, RESULT) is None
 
 
-def test_base_scheduler_suggest_and_update_are_abstract():
+def test_base_scheduler_suggest_is_abstract_and_events_default():
     with pytest.raises(NotImplementedError):
-        HPOScheduler().suggest()
-    with pytest.raises(NotImplementedError):
-        HPOScheduler().update({'x': 1}, 0.5, info={})
+        HPOScheduler().suggest(0)
+    assert not hasattr(HPOScheduler, 'update')  # events are the channel
+    trial = TrialRecord(0, {'x': 1})
+    assert HPOScheduler().on_trial_result(trial, RESULT) == 'continue'
+    assert HPOScheduler().on_trial_complete(trial, RESULT) is None
+    assert HPOScheduler().on_trial_error(trial, 'boom') is None
 
 
-def test_basic_scheduler_forwards_update_with_info_to_its_searcher():
+def test_basic_scheduler_tells_its_searcher_by_trial_id():
     calls = []
 
     class Recorder(HPOSearcher):
-        def sample_configuration(self):
-            return {'x': 1}
+        def sample_configuration(self, trial_id):
+            return {'x': trial_id}
 
-        def update(self, config, error, additional_info=None):
-            calls.append((config, error, additional_info))
+        def update(self, trial_id, config, error, result=None):
+            calls.append((trial_id, config, error, result))
 
     scheduler = BasicScheduler(Recorder())
-    assert scheduler.suggest() == {'x': 1}
-    scheduler.update({'x': 1}, 0.3, info=INFO)
-    assert calls == [({'x': 1}, 0.3, INFO)]
+    assert scheduler.suggest(4) == {'x': 4}
+    trial = TrialRecord(4, {'x': 4})
+    assert scheduler.on_trial_result(trial, RESULT) == 'continue'
+    assert calls == []  # an intermediate result: nothing learnt yet
+    scheduler.on_trial_complete(trial, RESULT)
+    scheduler.on_trial_error(TrialRecord(5, {'x': 5}), 'boom')
+    assert calls[0] == (4, {'x': 4}, 0.25, RESULT)
+    assert calls[1][:2] == (5, {'x': 5}) and math.isnan(calls[1][2])
+    assert calls[1][3] is None
 
 
 # ---------------------------------------------------------- RandomSearcher
@@ -180,14 +199,14 @@ def test_random_searcher_returns_initial_config_first_as_a_copy():
     initial = {'lr': 0.1, 'bs': 32, 'layers': [16, 16], 'epochs': 5}
     before = copy.deepcopy(initial)
     searcher = RandomSearcher(SMALL_SPACE, initial_config=initial, seed=0)
-    first = searcher.sample_configuration()
+    first = searcher.sample_configuration(0)
     assert first == initial
     assert first is not initial
     assert first['layers'] is not initial['layers']
     first['layers'].append(99)
     first['lr'] = 0.5
     assert initial == before  # the caller's dict is never touched
-    second = searcher.sample_configuration()  # now a random draw
+    second = searcher.sample_configuration(0)  # now a random draw
     assert second is not first
     assert set(second) == set(SMALL_SPACE)
 
@@ -197,14 +216,14 @@ def test_random_searcher_copies_initial_config_at_construction():
     searcher = RandomSearcher(SMALL_SPACE, initial_config=initial, seed=0)
     initial['lr'] = 0.9
     initial['layers'].append(99)
-    assert searcher.sample_configuration() == {
+    assert searcher.sample_configuration(0) == {
         'lr': 0.1, 'bs': 32, 'layers': [16, 16], 'epochs': 5}
 
 
 def test_random_searcher_initial_config_may_omit_constants():
     searcher = RandomSearcher(SMALL_SPACE, seed=0, initial_config={
         'lr': 0.1, 'bs': 32, 'layers': [8]})
-    assert searcher.sample_configuration() == {
+    assert searcher.sample_configuration(0) == {
         'lr': 0.1, 'bs': 32, 'layers': [8], 'epochs': 5}
 
 
@@ -233,7 +252,7 @@ def test_random_searcher_rejects_an_invalid_space():
 def test_random_searcher_configs_share_no_mutable_values_with_the_space():
     space = {'layers': [[8], [16, 16]]}
     searcher = RandomSearcher(space, seed=0)
-    configs = [searcher.sample_configuration() for _ in range(10)]
+    configs = [searcher.sample_configuration(0) for _ in range(10)]
     for config in configs:
         assert all(config['layers'] is not choice
                    for choice in space['layers'])
@@ -244,7 +263,7 @@ def test_random_searcher_configs_share_no_mutable_values_with_the_space():
 
 def test_random_searcher_never_runs_out():
     searcher = RandomSearcher({'a': ['x', 'y']}, seed=0)
-    assert all(searcher.sample_configuration() is not None
+    assert all(searcher.sample_configuration(0) is not None
                for _ in range(100))
 
 
@@ -256,7 +275,7 @@ GRID_SPACE = {'lr': stats.loguniform(1e-3, 1), 'bs': stats.randint(16, 19),
 def drain(searcher, limit=10_000):
     configs = []
     for _ in range(limit):
-        config = searcher.sample_configuration()
+        config = searcher.sample_configuration(0)
         if config is None:
             return configs
         configs.append(config)
@@ -284,8 +303,8 @@ def test_grid_enumerates_the_cartesian_product_exactly_once(shuffle):
     assert as_keys(configs) == as_keys(expected_product(4))
     assert len(set(as_keys(configs))) == len(configs)
     # once exhausted, it stays exhausted
-    assert searcher.sample_configuration() is None
-    assert searcher.sample_configuration() is None
+    assert searcher.sample_configuration(0) is None
+    assert searcher.sample_configuration(0) is None
 
 
 def test_grid_without_shuffle_varies_the_last_hyperparameter_fastest():

@@ -23,10 +23,10 @@ def table():
     return TabularBenchmark()
 
 
-def random_tuner(benchmark, n_workers, seed=0, scheduler=None, **kwargs):
+def random_tuner(benchmark, num_workers, seed=0, scheduler=None, **kwargs):
     scheduler = scheduler or BasicScheduler(
         RandomSearcher(benchmark.config_space, seed=seed))
-    backend = SimulatedBackend(benchmark, n_workers=n_workers, seed=seed,
+    backend = SimulatedBackend(benchmark, num_workers=num_workers, seed=seed,
                                **kwargs)
     return AsyncTuner(scheduler, backend)
 
@@ -42,7 +42,7 @@ def worker_intervals(tuner):
 def test_one_worker_returns_the_tables_values_in_order(table):
     searcher = GridSearcher(table.config_space)
     tuner = AsyncTuner(BasicScheduler(searcher),
-                       SimulatedBackend(table, n_workers=1, seed=3))
+                       SimulatedBackend(table, num_workers=1, seed=3))
     tuner.run(number_of_trials=12)
     expected_errors, expected_times, clock = [], [], 0.0
     for record in tuner.records:
@@ -72,7 +72,7 @@ def test_one_worker_matches_the_sequential_tuner_on_the_same_curves():
     seq = HPOTuner(BasicScheduler(RandomSearcher(space, seed=5)), objective)
     seq.run(4)
     sim = AsyncTuner(BasicScheduler(RandomSearcher(space, seed=5)),
-                     SimulatedBackend(MF, n_workers=1))
+                     SimulatedBackend(MF, num_workers=1))
     sim.backend.training_seeds = {}  # (MF's seed 0 is drawn or not: force)
     sim.backend.rng.randrange = lambda n: 0
     sim.run(number_of_trials=4)
@@ -82,10 +82,10 @@ def test_one_worker_matches_the_sequential_tuner_on_the_same_curves():
 
 
 # --------------------------------------------------- several workers
-@pytest.mark.parametrize('n_workers', [2, 4, 7])
+@pytest.mark.parametrize('num_workers', [2, 4, 7])
 def test_no_worker_runs_two_trials_at_once_and_time_never_goes_back(
-        n_workers):
-    tuner = random_tuner(MF, n_workers)
+        num_workers):
+    tuner = random_tuner(MF, num_workers)
     tuner.run(max_epochs=600)
     times = [r['time'] for r in tuner.results]
     assert all(b >= a for a, b in zip(times, times[1:]))
@@ -93,7 +93,7 @@ def test_no_worker_runs_two_trials_at_once_and_time_never_goes_back(
         intervals.sort()
         for (s0, e0), (s1, e1) in zip(intervals, intervals[1:]):
             assert s0 <= e0 <= s1 <= e1
-    assert len({r.worker for r in tuner.records}) == n_workers
+    assert len({r.worker for r in tuner.records}) == num_workers
     assert len(tuner.results) == 600
 
 
@@ -115,11 +115,8 @@ class StopAtEpoch(HPOScheduler):
         self.searcher = RandomSearcher(space, seed=0)
         self.epoch, self.decision = epoch, decision
 
-    def suggest(self):
-        return self.searcher.sample_configuration()
-
-    def update(self, config, error, info=None):
-        pass
+    def suggest(self, trial_id):
+        return self.searcher.sample_configuration(trial_id)
 
     def on_trial_result(self, trial, result):
         if trial.trial_id % 2 == 0 and result['epoch'] == self.epoch:
@@ -153,15 +150,12 @@ class PauseAndResume(HPOScheduler):
                       {'x0': 0.5, 'x1': 0.5, 'x2': 0.5}]
         self.paused = []
 
-    def suggest(self):
+    def suggest(self, trial_id):
         if self.queue:
             return self.queue.pop(0)
         if self.paused:
             return Resume(self.paused.pop())
         return None
-
-    def update(self, config, error, info=None):
-        pass
 
     def on_trial_result(self, trial, result):
         if trial.trial_id == 0 and result['epoch'] == 2:
@@ -212,14 +206,14 @@ def test_bad_budgets_are_rejected(kwargs, pattern):
 
 @pytest.mark.parametrize('n', [0, -2, 1.5, True, None])
 def test_bad_number_of_workers_is_rejected(n):
-    with pytest.raises(ValueError, match='n_workers'):
-        SimulatedBackend(MF, n_workers=n)
+    with pytest.raises(ValueError, match='num_workers'):
+        SimulatedBackend(MF, num_workers=n)
 
 
 def test_exhausted_searcher_ends_the_run_when_all_trials_are_done():
     space = {'x0': [0.1, 0.9], 'x1': [0.5], 'x2': [0.2, 0.3]}
     tuner = AsyncTuner(BasicScheduler(GridSearcher(space)),
-                       SimulatedBackend(MF, n_workers=3))
+                       SimulatedBackend(MF, num_workers=3))
     tuner.run(number_of_trials=100)
     assert len(tuner.records) == 4
     assert all(r.status == 'completed' for r in tuner.records)
@@ -241,9 +235,9 @@ def test_same_seed_same_trajectory():
 
 def test_overhead_is_counted_only_when_asked():
     class Slow(BasicScheduler):
-        def suggest(self):
+        def suggest(self, trial_id):
             time.sleep(0.02)
-            return super().suggest()
+            return super().suggest(trial_id)
 
     clocks = {}
     for count in (False, True):
@@ -308,9 +302,9 @@ def test_a_replayed_log_reproduces_interleaved_results(tmp_path, kind):
 
     def make():
         scheduler = d2lhpo.ASHAScheduler(d2lhpo.RandomSearcher(
-            bench.config_space, seed=3), eta=3, r_min=1, r_max=9, type=kind)
+            bench.config_space, seed=3), eta=3, r_min=1, r_max=9, kind=kind)
         return d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-            bench, n_workers=4, seed=3))
+            bench, num_workers=4, seed=3))
     log = str(tmp_path / 'log.jsonl')
     first = make()
     first.log_to(log)

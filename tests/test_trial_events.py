@@ -23,14 +23,11 @@ class ListScheduler(HPOScheduler):
         self.decide = decide or (lambda trial, result: CONTINUE)
         self.events, self.updates = [], []
 
-    def suggest(self):
+    def suggest(self, trial_id):
         if self.position >= len(self.configs):
             return None
         self.position += 1
         return self.configs[self.position - 1]
-
-    def update(self, config, error, info=None):
-        self.updates.append((config, error))
 
     def on_trial_start(self, trial):
         self.events.append(('start', trial.trial_id))
@@ -41,11 +38,11 @@ class ListScheduler(HPOScheduler):
 
     def on_trial_complete(self, trial, result):
         self.events.append(('complete', trial.trial_id))
-        super().on_trial_complete(trial, result)
+        self.updates.append((trial.config, result['error']))
 
     def on_trial_error(self, trial, message):
         self.events.append(('error', trial.trial_id))
-        super().on_trial_error(trial, message)
+        self.updates.append((trial.config, math.nan))
 
 
 def test_generator_objective_reports_every_epoch_in_order():
@@ -62,7 +59,7 @@ def test_generator_objective_reports_every_epoch_in_order():
         [('start', 0)] + [('result', 0, e) for e in range(1, 6)]
         + [('complete', 0), ('start', 1)]
         + [('result', 1, e) for e in range(1, 6)] + [('complete', 1)])
-    # the default on_trial_complete hands the last error to update
+    # on_trial_complete gets the last result
     assert scheduler.updates == [({'x': 1.0}, 0.2), ({'x': 0.5}, 0.1)]
     assert [r.epochs for r in tuner.records] == [5, 5]
     assert tuner.incumbent == {'x': 0.5} and tuner.incumbent_error == 0.1
@@ -108,11 +105,8 @@ class PauseThenResume(HPOScheduler):
     def __init__(self):
         self.queue = [{'x': 1.0}, {'x': 0.5}, Resume(0)]
 
-    def suggest(self):
+    def suggest(self, trial_id):
         return self.queue.pop(0) if self.queue else None
-
-    def update(self, config, error, info=None):
-        pass
 
     def on_trial_result(self, trial, result):
         if trial.trial_id == 0 and result['epoch'] == 2:
@@ -227,13 +221,11 @@ def test_invalid_decision_is_a_clear_error():
         HPOTuner(scheduler, curve_objective).run(1)
 
 
-def test_default_events_drive_a_basic_scheduler():
-    """A scheduler written for suggest/update needs nothing else."""
+def test_default_events_run_every_trial_to_its_end():
+    """Only suggest is abstract; every event has a harmless default."""
     base = HPOScheduler()
     trial = TrialRecord(0, {'x': 1})
     assert base.on_trial_start(trial) is None
     assert base.on_trial_result(trial, {'error': 0.5, 'epoch': 1}) == CONTINUE
-    with pytest.raises(NotImplementedError):
-        base.on_trial_complete(trial, {'error': 0.5})
-    with pytest.raises(NotImplementedError):
-        base.on_trial_error(trial, 'boom')
+    assert base.on_trial_complete(trial, {'error': 0.5}) is None
+    assert base.on_trial_error(trial, 'boom') is None

@@ -36,25 +36,23 @@ class ListSearcher(HPOSearcher):
         self.configs = configs
         self.position = 0
 
-    def sample_configuration(self):
+    def sample_configuration(self, trial_id):
         if self.position >= len(self.configs):
             return None
         self.position += 1
         return self.configs[self.position - 1]
 
 
-class RecordingScheduler(HPOScheduler):
-    """A BasicScheduler that remembers every update it receives."""
+class RecordingScheduler(BasicScheduler):
+    """A BasicScheduler that remembers what it tells its searcher."""
     def __init__(self, searcher):
-        self.inner = BasicScheduler(searcher)
+        super().__init__(searcher)
         self.updates = []
 
-    def suggest(self):
-        return self.inner.suggest()
-
-    def update(self, config, error, info=None):
-        self.updates.append((copy.deepcopy(config), error, info))
-        self.inner.update(config, error, info=info)
+    def inform_searcher(self, trial, result):
+        error = math.nan if result is None else result['error']
+        self.updates.append((copy.deepcopy(trial.config), error, result))
+        super().inform_searcher(trial, result)
 
 
 def values_tuner(values):
@@ -264,19 +262,19 @@ def test_all_trials_failing_leaves_no_incumbent():
     assert [r.status for r in tuner.records] == ['failed', 'failed']
 
 
-def test_scheduler_update_receives_nan_and_info_for_failures():
+def test_searcher_is_told_nan_for_failures():
     tuner, scheduler = values_tuner([0.5, KeyError('lr'), math.inf])
     tuner.run(3)
     assert len(scheduler.updates) == 3
     (c0, e0, i0), (c1, e1, i1), (c2, e2, i2) = scheduler.updates
-    # a completed trial's info is its last result
+    # a completed trial's result is its last result
     assert c0 == {'i': 0} and e0 == 0.5
     assert i0 == tuner.results[0]
     assert set(i0) == {'error', 'time', 'trial_id', 'epoch'}
-    assert math.isnan(e1) and i1['status'] == 'failed'
-    assert 'KeyError' in i1['message']
-    assert math.isnan(e2) and i2['status'] == 'failed'
-    assert 'inf' in i2['message']
+    assert math.isnan(e1) and i1 is None
+    assert 'KeyError' in tuner.records[1].message
+    assert math.isnan(e2) and i2 is None
+    assert 'inf' in tuner.records[2].message
 
 
 def test_keyboard_interrupt_propagates_and_keeps_finished_trials():

@@ -1,10 +1,11 @@
 """Check the executed chapters: every section ran, and no cell errored.
 
-d2lbook's eval build writes one executed notebook per section; this script
-fails (exit 1) if a section is missing, a code cell was not executed, or a
-cell's output is an error.
+d2lbook's eval build writes one executed notebook per section, in a folder
+per chapter (``_build/eval/chapter_hpo``, ``_build/eval/chapter_appendix``);
+this script fails (exit 1) if a section of the main text or of the appendix
+is missing, a code cell was not executed, or a cell's output is an error.
 
-Usage: python tools/check_eval.py _build/eval/chapter_hpo
+Usage: python tools/check_eval.py [_build/eval]
 """
 import pathlib
 import sys
@@ -12,13 +13,17 @@ import sys
 import nbformat
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from build_lib import chapter_files  # noqa: E402
+from build_lib import BOOK_DIRS, book_files  # noqa: E402
 
 
-def problems(eval_dir):
-    eval_dir = pathlib.Path(eval_dir)
-    for md in chapter_files():
-        nb_path = eval_dir / (md.stem + '.ipynb')
+def problems(eval_root, dirs=BOOK_DIRS):
+    """Yield what is wrong with the notebooks of the sections of ``dirs``.
+
+    The notebook of ``chapter_x/y.md`` is ``eval_root/chapter_x/y.ipynb``.
+    """
+    eval_root = pathlib.Path(eval_root)
+    for md in book_files(dirs):
+        nb_path = eval_root / md.parent.name / (md.stem + '.ipynb')
         if not nb_path.exists():
             yield f'{nb_path}: missing (did the section fail to execute?)'
             continue
@@ -35,8 +40,7 @@ def problems(eval_dir):
 
 
 def main(argv):
-    found = list(problems(argv[1] if len(argv) > 1 else
-                          '_build/eval/chapter_hpo'))
+    found = list(problems(argv[1] if len(argv) > 1 else '_build/eval'))
     for line in found:
         print(line, file=sys.stderr)
     if not found:

@@ -3,14 +3,15 @@
 Extracts the PDF's text with ``pdftotext`` (Debian's poppler-utils) and
 fails, naming what is wrong, unless
 
-* the chapter's title and every section's title (the ``# `` heading of each
-  file in ``chapter_hpo/index.md``'s toc) appear, each at least twice: in the
+* the title of the chapter and of the appendix, and every section's title
+  (the ``# `` heading of each file in the toc of ``chapter_hpo/index.md``
+  and of ``chapter_appendix/index.md``) appear, each at least twice: in the
   table of contents and as a heading;
 * there is a bibliography, with the title of every entry of ``d2lhpo.bib``
-  that a chapter cites;
+  that the chapter or the appendix cites;
 * no reference is left unresolved (LaTeX prints ``??``);
 * XeLaTeX found a glyph for every character (its log has no "Missing
-  character") and every figure of the chapters reached the LaTeX source.
+  character") and every figure of both folders reached the LaTeX source.
 
 Text is compared with letters and digits only, lower-cased, so that line
 breaks and hyphenation in the PDF do not matter.
@@ -28,7 +29,7 @@ import sys
 import warnings
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from build_lib import CHAPTER_DIR, ROOT, chapter_files  # noqa: E402
+from build_lib import BOOK_DIRS, ROOT, chapter_files  # noqa: E402
 
 CITATION = re.compile(r':cite[pt]?:`([^`]+)`')
 FIGURE = re.compile(r'^!\[[^\]]*\]\([^)]+\)', re.MULTILINE)
@@ -62,16 +63,29 @@ def title_of(md: pathlib.Path) -> str:
     raise ValueError(f'{md}: no "# " heading')
 
 
-def expected_titles(chapter_dir: pathlib.Path = CHAPTER_DIR) -> list[str]:
-    """The chapter's title and its sections' titles, in toc order."""
-    return [title_of(chapter_dir / 'index.md')] + [
-        title_of(md) for md in chapter_files(chapter_dir)]
+def book_dirs(dirs=BOOK_DIRS) -> list[pathlib.Path]:
+    """The folders of ``dirs`` (or the one folder ``dirs``) that exist.
+
+    A tree without an appendix folder is checked as the main text alone.
+    """
+    if isinstance(dirs, pathlib.Path):
+        dirs = [dirs]
+    return [d for d in dirs if (d / 'index.md').exists()]
 
 
-def cited_keys(chapter_dir: pathlib.Path = CHAPTER_DIR) -> set[str]:
-    """The bibliography keys that the chapters cite."""
+def expected_titles(dirs=BOOK_DIRS) -> list[str]:
+    """Each folder's title and its sections' titles, in toc order."""
+    titles = []
+    for chapter_dir in book_dirs(dirs):
+        titles.append(title_of(chapter_dir / 'index.md'))
+        titles += [title_of(md) for md in chapter_files(chapter_dir)]
+    return titles
+
+
+def cited_keys(dirs=BOOK_DIRS) -> set[str]:
+    """The bibliography keys that the chapter and the appendix cite."""
     keys = set()
-    for md in chapter_dir.glob('*.md'):
+    for md in (md for d in book_dirs(dirs) for md in d.glob('*.md')):
         for group in CITATION.findall(md.read_text()):
             keys.update(key.strip() for key in group.split(','))
     return keys
@@ -89,13 +103,15 @@ def bib_titles(bib: pathlib.Path, keys: set[str]) -> dict[str, str]:
     return {key: entries[key].fields['title'] for key in keys}
 
 
-def expected_figures(chapter_dir: pathlib.Path,
-                     eval_dir: pathlib.Path) -> int:
-    """Figures in the chapters' Markdown plus images among their outputs."""
+def expected_figures(dirs, eval_root: pathlib.Path) -> int:
+    """Figures in the sections' Markdown plus images among their outputs.
+
+    The outputs of ``chapter_x/y.md`` are in ``eval_root/chapter_x/y.ipynb``.
+    """
     count = 0
-    for md in chapter_files(chapter_dir):
+    for md in (md for d in book_dirs(dirs) for md in chapter_files(d)):
         count += len(FIGURE.findall(md.read_text()))
-        notebook = eval_dir / (md.stem + '.ipynb')
+        notebook = eval_root / md.parent.name / (md.stem + '.ipynb')
         if notebook.exists():
             for cell in json.loads(notebook.read_text())['cells']:
                 for output in cell.get('outputs', []):
@@ -140,9 +156,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('pdf', nargs='?', type=pathlib.Path,
                         default=ROOT / '_build' / 'pdf' / 'd2lhpo.pdf')
-    parser.add_argument('--bib', type=pathlib.Path, default=ROOT / 'd2lhpo.bib')
+    parser.add_argument('--bib', type=pathlib.Path,
+                        default=ROOT / 'd2lhpo.bib')
     parser.add_argument('--eval-dir', type=pathlib.Path,
-                        default=ROOT / '_build' / 'eval' / 'chapter_hpo')
+                        default=ROOT / '_build' / 'eval',
+                        help="d2lbook's eval build, a folder per chapter")
     args = parser.parse_args(argv)
     if not args.pdf.exists():
         print(f'{args.pdf}: no such file (make pdf)', file=sys.stderr)
@@ -151,7 +169,7 @@ def main(argv=None):
     references = bib_titles(args.bib, cited_keys())
     found = list(problems(text, expected_titles(), references))
     found += latex_problems(args.pdf.with_suffix('.tex'),
-                            expected_figures(CHAPTER_DIR, args.eval_dir))
+                            expected_figures(BOOK_DIRS, args.eval_dir))
     for problem in found:
         print(f'{args.pdf.name}: {problem}', file=sys.stderr)
     size = args.pdf.stat().st_size / 2**20

@@ -12,11 +12,11 @@ the chapters as downloadable notebooks.
   Google (the book has no CJK text);
 * unused files of the theme's Material Design Lite copy (one CSS file per
   colour pair, source maps) are deleted, 43 MB in all;
-* the executed notebooks (``_build/ipynb``, outputs included) are copied
-  next to their pages, ``chapter_hpo/asha.html`` beside
-  ``chapter_hpo/asha.ipynb``, and zipped together into
-  ``d2lhpo-notebooks.zip``.  The links to them are in every page's header
-  (``theme/header.html``).
+* the executed notebooks (``_build/ipynb``, outputs included) of every
+  folder, the appendix's included, are copied next to their pages,
+  ``chapter_hpo/asha.html`` beside ``chapter_hpo/asha.ipynb``, and zipped
+  together into ``d2lhpo-notebooks.zip``.  The links to them are in every
+  page's header (``theme/header.html``).
 
 Running it twice is harmless.
 
