@@ -3325,8 +3325,7 @@ def plot_regret_curves(curves, ax, title=''):
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
-def plot_tpe_step(axes, searcher, rng, num_candidates=64,
-                  truth=None):
+def plot_tpe_step(axes, searcher, rng, truth, num_candidates=64):
     """One step of TPE on a space of one column, on three axes: the good
     and bad observations, l and g, and log l - log g at candidates drawn
     from l with `rng`; return the good and the bad points and the best
@@ -3337,8 +3336,7 @@ def plot_tpe_step(axes, searcher, rng, num_candidates=64,
     candidates = l.sample(rng, num_candidates)
     X, y = searcher.observed()
     u = np.linspace(0, 1, 300)[:, None]
-    if truth is not None:
-        axes[0].plot(u, truth(u), 'k--', lw=0.8)
+    axes[0].plot(u, truth(u), 'k--', lw=0.8)  # the true function
     is_good = np.isin(X[:, 0], good[:, 0])
     axes[0].plot(X[~is_good, 0], y[~is_good], 'C0.', label='bad',
                  markersize=8)
