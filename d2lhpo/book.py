@@ -16,11 +16,7 @@ d2lhpo = sys.modules[__name__]
 import copy
 import dataclasses
 import functools
-import gzip
-import math
 import numbers
-import os
-import struct
 import time
 
 import numpy as np
@@ -45,27 +41,6 @@ def get_device():
 
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
-def check_integer(name, value, minimum=None):
-    """Return `value` as an int; a ValueError naming `name` unless it is an
-    integer (not a bool) of at least `minimum`."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or (minimum is not None and value < minimum)):
-        bound = '' if minimum is None else f' >= {minimum}'
-        raise ValueError(f'{name} must be an integer{bound}, got {value!r}')
-    return int(value)
-
-def check_positive(name, value, allow_none=False):
-    """Return `value` as a float; a ValueError naming `name` unless it is a
-    finite real number > 0 (or None, if `allow_none`)."""
-    if value is None and allow_none:
-        return None
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value) or not value > 0):
-        raise ValueError(f'{name} must be a positive number, got {value!r}')
-    return float(value)
-
-
-# Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
 @dataclasses.dataclass
 class DataSplits:
     """Training, validation and test tensors `(X, y)` of one data set."""
@@ -79,6 +54,8 @@ class DataSplits:
                           for s in ('train', 'val', 'test'))
         return f'DataSplits({self.name!r}, {sizes})'
 
+
+# Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
 @functools.lru_cache(maxsize=None)
 def _digits_arrays(num_val, num_test):
     """The digits as numpy arrays, split once per process."""
@@ -102,70 +79,6 @@ def load_digits_data(num_val=300, num_test=300):
     splits = [(torch.tensor(X), torch.tensor(y))
               for X, y in _digits_arrays(num_val, num_test)]
     return DataSplits('digits', *splits)
-
-
-# Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: '>i2', 0x0C: '>i4',
-              0x0D: '>f4', 0x0E: '>f8'}
-
-def read_idx(path):
-    """Read an IDX file (optionally gzipped) into a numpy array."""
-    opener = gzip.open if str(path).endswith('.gz') else open
-    with opener(path, 'rb') as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
-        raise ValueError(f'{path} is not an IDX file (bad magic number)')
-    ndim = raw[3]
-    if len(raw) < 4 + 4 * ndim:
-        raise ValueError(f'{path} is truncated inside its header')
-    shape = struct.unpack(f'>{ndim}I', raw[4:4 + 4 * ndim])
-    array = np.frombuffer(raw, dtype=np.dtype(IDX_DTYPES[raw[2]]),
-                          offset=4 + 4 * ndim)
-    if array.size != math.prod(shape):
-        raise ValueError(f'{path} is truncated: header says shape {shape}, '
-                         f'file holds {array.size} values')
-    return array.reshape(shape)
-
-FASHION_MNIST_FILES = {
-    'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
-    'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
-
-def load_fashion_mnist(data_dir=os.path.join('..', 'data', 'fashion-mnist'),
-                       num_val=10000):
-    """Load Fashion-MNIST from its IDX files in `data_dir`.
-
-    The last `num_val` images of a fixed permutation (seed 0) of the
-    training files form the validation split; the test files are the test
-    split. Images are scaled to [0, 1] with shape (1, 28, 28).
-    """
-    def find(name):
-        for candidate in (name, name + '.gz'):
-            path = os.path.join(data_dir, candidate)
-            if os.path.exists(path):
-                return path
-        raise FileNotFoundError(
-            f'Fashion-MNIST file {name}[.gz] not found in '
-            f'{os.path.abspath(data_dir)}. Nothing is downloaded at run '
-            'time: copy the four IDX files (train-images-idx3-ubyte, '
-            'train-labels-idx1-ubyte, t10k-images-idx3-ubyte, '
-            't10k-labels-idx1-ubyte, gzipped or not) from '
-            'https://github.com/zalandoresearch/fashion-mnist into that '
-            'directory, or pass data_dir=...')
-    splits = {}
-    for split, (images, labels) in FASHION_MNIST_FILES.items():
-        X = read_idx(find(images)).astype(np.float32)[:, None] / 255.0
-        y = read_idx(find(labels)).astype(np.int64)
-        if len(X) != len(y):
-            raise ValueError(f'{split}: {len(X)} images but {len(y)} labels')
-        splits[split] = (torch.tensor(X), torch.tensor(y))
-    X, y = splits['train']
-    if (isinstance(num_val, bool) or not isinstance(num_val, numbers.Integral)
-            or not 0 < num_val < len(y)):
-        raise ValueError(f'num_val={num_val} must lie in (0, {len(y)})')
-    perm = torch.tensor(np.random.default_rng(0).permutation(len(y)))
-    train, val = perm[:-num_val], perm[-num_val:]
-    return DataSplits('fashion-mnist', (X[train], y[train]),
-                      (X[val], y[val]), splits['test'])
 
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
@@ -218,13 +131,12 @@ def train_epoch(model, optimizer, X, y, batch_size, generator):
         total += loss.item() * len(idx)
     return total / len(y)
 
+
+# Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
 def train_model(model, data, lr, batch_size, num_epochs, momentum=0.0,
                 weight_decay=0.0, seed=0, device=None):
-    """Train `model` with minibatch SGD on `data.train`.
-
-    Returns the list of validation errors, one after each epoch. `seed`
-    fixes the order of the minibatches.
-    """
+    """Train `model` with minibatch SGD on `data.train`; return the list
+    of validation errors, one after each epoch."""
     device = get_device() if device is None else device
     model.to(device)
     X, y = (t.to(device) for t in data.train)
@@ -290,6 +202,7 @@ class Domain:
                                             np.log(self.high))))
         return float(rng.uniform(self.low, self.high))
 
+    # Added in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
     def grid(self, num_points):
         """Return at most `num_points` values spread over the domain."""
         if self.kind in ('constant', 'categorical'):
@@ -302,6 +215,7 @@ class Domain:
             return [int(v) for v in np.unique(np.round(values))]
         return [float(v) for v in values]
 
+    # Added in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
     def contains(self, value):
         """Whether `value` is a member of the domain."""
         if self.kind in ('constant', 'categorical'):
@@ -316,78 +230,15 @@ class Domain:
 
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
-def _frozen_params(spec, names):
-    """The parameters of a frozen scipy distribution, by name."""
-    params = dict(zip(names, spec.args))
-    params.update(spec.kwds)
-    return params
-
-def make_domain(name, spec):
-    """Check the domain `spec` of hyperparameter `name`; return a Domain."""
-    if isinstance(spec, (list, tuple)):
-        if len(spec) == 0:
-            raise ValueError(f'hyperparameter {name!r}: the list of '
-                             'categorical choices is empty')
-        return Domain(name, 'categorical',
-                      choices=tuple(copy.deepcopy(spec)))
-    if isinstance(spec, (bool, numbers.Number, str)):
-        return Domain(name, 'constant', choices=(spec,))
-    family = getattr(getattr(spec, 'dist', None), 'name', None)
-    if family == 'uniform':
-        p = _frozen_params(spec, ('loc', 'scale'))
-        low = p.get('loc', 0.0)
-        high = low + p.get('scale', 1.0)
-        log, kind = False, 'float'
-    elif family in ('loguniform', 'reciprocal'):
-        p = _frozen_params(spec, ('a', 'b', 'loc', 'scale'))
-        if p.get('loc', 0) != 0 or p.get('scale', 1) != 1:
-            raise ValueError(f'hyperparameter {name!r}: loguniform with '
-                             'loc or scale is not supported')
-        low, high = p['a'], p['b']
-        log, kind = True, 'float'
-        if low <= 0:
-            raise ValueError(f'hyperparameter {name!r}: a log-scale range '
-                             f'needs bounds > 0, got lower bound {low}')
-    elif family == 'randint':
-        p = _frozen_params(spec, ('low', 'high', 'loc'))
-        if not all(isinstance(p.get(k, 0), numbers.Integral)
-                   for k in ('low', 'high', 'loc')):
-            raise ValueError(f'hyperparameter {name!r}: randint needs '
-                             f'integer bounds, got {spec.args}')
-        low = p['low'] + p.get('loc', 0)
-        high = p['high'] + p.get('loc', 0) - 1  # randint excludes `high`
-        log, kind = False, 'int'
-    else:
-        shown = f'scipy.stats.{family}' if family else type(spec).__name__
-        raise ValueError(
-            f'hyperparameter {name!r}: unsupported domain {shown}; use '
-            'stats.uniform, stats.loguniform, stats.randint, a non-empty '
-            'list of choices, or a constant')
-    # A float range needs low < high; an int range may hold a single value.
-    if (not (np.isfinite(low) and np.isfinite(high)) or low > high
-            or (kind == 'float' and low == high)):
-        shown = f'[{low}, {high}]' if kind == 'float' else \
-            f'integers {low}..{high}'
-        raise ValueError(f'hyperparameter {name!r}: empty or reversed range '
-                         f'{shown}; the lower bound must be below the upper')
-    return Domain(name, kind, float(low) if kind == 'float' else int(low),
-                  float(high) if kind == 'float' else int(high), log)
-
-def parse_config_space(config_space):
-    """Check a configuration space; return a dict of name -> Domain."""
-    if not isinstance(config_space, dict) or not config_space:
-        raise ValueError('the configuration space must be a non-empty dict '
-                         f'of name -> domain, got {config_space!r}')
-    for name in config_space:
-        if not isinstance(name, str):
-            raise ValueError(f'hyperparameter names must be strings, got '
-                             f'{name!r}')
-    return {name: make_domain(name, spec)
-            for name, spec in config_space.items()}
-
 def sample_config(domains, rng):
     """Draw one configuration (a new dict) from parsed domains."""
     return {name: domain.sample(rng) for name, domain in domains.items()}
+
+
+# Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
+CNN_SPACE = {'lr': stats.loguniform(1e-3, 1),
+             'batch_size': stats.randint(16, 129),
+             'channels': [8, 16, 32]}
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -2774,6 +2625,189 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.models[level].update(trial_id, config, error, result)
 
 
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+import copy
+import gzip
+import math
+import numbers
+import os
+import struct
+
+import numpy as np
+import torch
+from scipy import stats
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def check_integer(name, value, minimum=None):
+    """Return `value` as an int; a ValueError naming `name` unless it is an
+    integer (not a bool) of at least `minimum`."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or (minimum is not None and value < minimum)):
+        bound = '' if minimum is None else f' >= {minimum}'
+        raise ValueError(f'{name} must be an integer{bound}, got {value!r}')
+    return int(value)
+
+def check_positive(name, value, allow_none=False):
+    """Return `value` as a float; a ValueError naming `name` unless it is a
+    finite real number > 0 (or None, if `allow_none`)."""
+    if value is None and allow_none:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or not value > 0):
+        raise ValueError(f'{name} must be a positive number, got {value!r}')
+    return float(value)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: '>i2', 0x0C: '>i4',
+              0x0D: '>f4', 0x0E: '>f8'}
+
+def read_idx(path):
+    """Read an IDX file (optionally gzipped) into a numpy array."""
+    opener = gzip.open if str(path).endswith('.gz') else open
+    with opener(path, 'rb') as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
+        raise ValueError(f'{path} is not an IDX file (bad magic number)')
+    ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f'{path} is truncated inside its header')
+    shape = struct.unpack(f'>{ndim}I', raw[4:4 + 4 * ndim])
+    array = np.frombuffer(raw, dtype=np.dtype(IDX_DTYPES[raw[2]]),
+                          offset=4 + 4 * ndim)
+    if array.size != math.prod(shape):
+        raise ValueError(f'{path} is truncated: header says shape {shape}, '
+                         f'file holds {array.size} values')
+    return array.reshape(shape)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+FASHION_MNIST_FILES = {
+    'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+    'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
+
+def _find_idx_file(data_dir, name):
+    """The path of IDX file `name` (or `name.gz`) in `data_dir`."""
+    for candidate in (name, name + '.gz'):
+        path = os.path.join(data_dir, candidate)
+        if os.path.exists(path):
+            return path
+    raise FileNotFoundError(
+        f'Fashion-MNIST file {name}[.gz] not found in '
+        f'{os.path.abspath(data_dir)}. Nothing is downloaded at run '
+        'time: copy the four IDX files (train-images-idx3-ubyte, '
+        'train-labels-idx1-ubyte, t10k-images-idx3-ubyte, '
+        't10k-labels-idx1-ubyte, gzipped or not) from '
+        'https://github.com/zalandoresearch/fashion-mnist into that '
+        'directory, or pass data_dir=...')
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def load_fashion_mnist(data_dir=os.path.join('..', 'data', 'fashion-mnist'),
+                       num_val=10000):
+    """Load Fashion-MNIST from its IDX files in `data_dir`.
+
+    The last `num_val` images of a fixed permutation (seed 0) of the
+    training files form the validation split; the test files are the test
+    split. Images are scaled to [0, 1] with shape (1, 28, 28).
+    """
+    num_val = check_integer('num_val', num_val, minimum=1)
+    splits = {}
+    for split, (images, labels) in FASHION_MNIST_FILES.items():
+        X = read_idx(_find_idx_file(data_dir, images))
+        y = read_idx(_find_idx_file(data_dir, labels)).astype(np.int64)
+        if len(X) != len(y):
+            raise ValueError(f'{split}: {len(X)} images but {len(y)} labels')
+        X = X.astype(np.float32)[:, None] / 255.0
+        splits[split] = (torch.tensor(X), torch.tensor(y))
+    X, y = splits['train']
+    if num_val >= len(y):
+        raise ValueError(f'num_val={num_val} must be below the {len(y)} '
+                         'training images')
+    perm = torch.tensor(np.random.default_rng(0).permutation(len(y)))
+    train, val = perm[:-num_val], perm[-num_val:]
+    return d2lhpo.DataSplits('fashion-mnist', (X[train], y[train]),
+                             (X[val], y[val]), splits['test'])
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _frozen_params(spec, names):
+    """The parameters of a frozen scipy distribution, by name."""
+    params = dict(zip(names, spec.args))
+    params.update(spec.kwds)
+    return params
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _scipy_bounds(name, spec):
+    """(kind, low, high, log) of the scipy distribution `spec`."""
+    family = getattr(getattr(spec, 'dist', None), 'name', None)
+    if family == 'uniform':
+        p = _frozen_params(spec, ('loc', 'scale'))
+        low = p.get('loc', 0.0)
+        return 'float', low, low + p.get('scale', 1.0), False
+    if family in ('loguniform', 'reciprocal'):
+        p = _frozen_params(spec, ('a', 'b', 'loc', 'scale'))
+        if p.get('loc', 0) != 0 or p.get('scale', 1) != 1:
+            raise ValueError(f'hyperparameter {name!r}: loguniform with '
+                             'loc or scale is not supported')
+        if p['a'] <= 0:
+            raise ValueError(f'hyperparameter {name!r}: a log-scale range '
+                             f'needs bounds > 0, got lower bound {p["a"]}')
+        return 'float', p['a'], p['b'], True
+    if family == 'randint':
+        p = _frozen_params(spec, ('low', 'high', 'loc'))
+        if not all(isinstance(p.get(k, 0), numbers.Integral)
+                   for k in ('low', 'high', 'loc')):
+            raise ValueError(f'hyperparameter {name!r}: randint needs '
+                             f'integer bounds, got {spec.args}')
+        loc = p.get('loc', 0)  # randint excludes `high`
+        return 'int', p['low'] + loc, p['high'] + loc - 1, False
+    shown = f'scipy.stats.{family}' if family else type(spec).__name__
+    raise ValueError(
+        f'hyperparameter {name!r}: unsupported domain {shown}; use '
+        'stats.uniform, stats.loguniform, stats.randint, a non-empty '
+        'list of choices, or a constant')
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def make_domain(name, spec):
+    """Check the domain `spec` of hyperparameter `name`; return a Domain."""
+    if isinstance(spec, (list, tuple)):
+        if len(spec) == 0:
+            raise ValueError(f'hyperparameter {name!r}: the list of '
+                             'categorical choices is empty')
+        return d2lhpo.Domain(name, 'categorical',
+                             choices=tuple(copy.deepcopy(spec)))
+    if isinstance(spec, (bool, numbers.Number, str)):
+        return d2lhpo.Domain(name, 'constant', choices=(spec,))
+    kind, low, high, log = _scipy_bounds(name, spec)
+    # A float range needs low < high; an int range may hold a single value.
+    if (not (np.isfinite(low) and np.isfinite(high)) or low > high
+            or (kind == 'float' and low == high)):
+        shown = f'[{low}, {high}]' if kind == 'float' else \
+            f'integers {low}..{high}'
+        raise ValueError(f'hyperparameter {name!r}: empty or reversed range '
+                         f'{shown}; the lower bound must be below the upper')
+    cast = float if kind == 'float' else int
+    return d2lhpo.Domain(name, kind, cast(low), cast(high), log)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def parse_config_space(config_space):
+    """Check a configuration space; return a dict of name -> Domain."""
+    if not isinstance(config_space, dict) or not config_space:
+        raise ValueError('the configuration space must be a non-empty dict '
+                         f'of name -> domain, got {config_space!r}')
+    for name in config_space:
+        if not isinstance(name, str):
+            raise ValueError(f'hyperparameter names must be strings, got '
+                             f'{name!r}')
+    return {name: make_domain(name, spec)
+            for name, spec in config_space.items()}
+
+
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 import copy
 import inspect
@@ -3362,6 +3396,7 @@ __all__ = [
     'BRANIN',
     'BasicScheduler',
     'BayesOptSearcher',
+    'CNN_SPACE',
     'CONTINUE',
     'DIGITS_MLP_SPACE',
     'DIGITS_MLP_TABLE',

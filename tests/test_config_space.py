@@ -1,11 +1,14 @@
-"""Configuration spaces: parse_config_space, make_domain, Domain, sample_config."""
+"""Configuration spaces (parse_config_space, make_domain, Domain,
+sample_config, CNN_SPACE) and the argument checks check_integer and
+check_positive."""
 import math
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from d2lhpo import Domain, make_domain, parse_config_space, sample_config
+from d2lhpo import (CNN_SPACE, Domain, check_integer, check_positive,
+                    make_domain, parse_config_space, sample_config)
 
 
 # ------------------------------------------------------------ make_domain
@@ -288,3 +291,69 @@ def test_sample_config_returns_new_dict_with_every_name_in_its_domain():
         assert list(config) == list(SPACE)
         assert all(domains[n].contains(v) for n, v in config.items())
         assert config['epochs'] == 10
+
+
+# ----------------------------------------------------------- CNN_SPACE
+def test_cnn_space_is_the_running_example():
+    domains = parse_config_space(CNN_SPACE)
+    assert list(domains) == ['lr', 'batch_size', 'channels']
+    assert domains['lr'] == Domain('lr', 'float', 1e-3, 1.0, True)
+    assert domains['batch_size'] == Domain('batch_size', 'int', 16, 128)
+    assert domains['channels'].choices == (8, 16, 32)
+
+
+def test_extending_cnn_space_leaves_the_saved_space_unchanged():
+    space = dict(CNN_SPACE, num_epochs=9)
+    assert parse_config_space(space)['num_epochs'].kind == 'constant'
+    assert 'num_epochs' not in CNN_SPACE
+
+
+# -------------------------------------------------------- check_integer
+@pytest.mark.parametrize('value', [0, 3, -7, np.int64(5), np.int32(2)])
+def test_check_integer_returns_a_python_int(value):
+    result = check_integer('num_init', value)
+    assert type(result) is int and result == value
+
+
+@pytest.mark.parametrize('value', [True, False, 2.0, 2.5, '3', None,
+                                   math.nan])
+def test_check_integer_rejects_bools_and_non_integers(value):
+    with pytest.raises(ValueError, match='^num_init must be an integer'):
+        check_integer('num_init', value)
+
+
+def test_check_integer_enforces_the_minimum_and_says_so():
+    assert check_integer('num_workers', 1, minimum=1) == 1
+    with pytest.raises(ValueError,
+                       match=r'^num_workers must be an integer >= 1, got 0$'):
+        check_integer('num_workers', 0, minimum=1)
+    with pytest.raises(ValueError, match='>= 1, got True'):
+        check_integer('num_workers', True, minimum=1)
+
+
+def test_check_integer_without_minimum_accepts_negative_values():
+    assert check_integer('offset', -3) == -3
+
+
+# ------------------------------------------------------- check_positive
+@pytest.mark.parametrize('value', [1, 0.5, 1e-12, np.float32(2.5),
+                                   np.int64(3)])
+def test_check_positive_returns_a_python_float(value):
+    result = check_positive('eta', value)
+    assert type(result) is float and result == pytest.approx(float(value))
+
+
+@pytest.mark.parametrize('value', [0, 0.0, -1, -0.5, True, False, math.nan,
+                                   math.inf, -math.inf, np.nan, '1', None])
+def test_check_positive_rejects_non_positive_bool_nan_inf_and_none(value):
+    with pytest.raises(ValueError,
+                       match=r'^eta must be a positive number, got '):
+        check_positive('eta', value)
+
+
+def test_check_positive_allows_none_only_when_asked():
+    assert check_positive('max_time', None, allow_none=True) is None
+    with pytest.raises(ValueError, match='max_time'):
+        check_positive('max_time', None)
+    with pytest.raises(ValueError, match='max_time'):
+        check_positive('max_time', 0, allow_none=True)
