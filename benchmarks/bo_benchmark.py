@@ -35,7 +35,8 @@ TARGET_MS = 100.0
 
 
 def ours(make):
-    """Regret of one of our searchers after `num_evals` evaluations."""
+    """Regret of one of our searchers after `num_evals` evaluations
+    (`regret_curves` drives the searcher directly, by trial id)."""
     def regret(function, num_evals, seed):
         curves = d2lhpo.regret_curves(
             lambda s: make(function.config_space, s), function, num_evals,
@@ -90,17 +91,17 @@ def suggestion_time(num_obs=100, dim=6, repeats=20, seed=0):
     assert len(function.bounds) == dim
     rng = np.random.default_rng(seed)
     searcher = d2lhpo.BayesOptSearcher(function.config_space, seed=seed)
-    for _ in range(num_obs):
+    for trial_id in range(num_obs):  # observations it never suggested
         config = {name: float(v) for name, v in
                   zip(function.names, rng.uniform(size=dim))}
-        searcher.update(config, function(**config))
+        searcher.update(trial_id, config, function(**config))
     searcher.num_suggested = searcher.num_init  # past the initial design
     times = []
-    for _ in range(repeats):
+    for trial_id in range(num_obs, num_obs + repeats):
         tic = time.perf_counter()
-        config = searcher.sample_configuration()
+        config = searcher.sample_configuration(trial_id)
         times.append(time.perf_counter() - tic)
-        searcher.update(config, function(**config))
+        searcher.update(trial_id, config, function(**config))
     return float(np.median(times)), float(np.max(times))
 
 

@@ -1751,10 +1751,8 @@ def time_to_reach(times, trajectory, target):
 
 # Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
 import copy
-import itertools
 import math
 import numbers
-import warnings
 
 import numpy as np
 import torch
@@ -1778,56 +1776,11 @@ def rbf(r2):
     """The squared exponential kernel as a function of r^2."""
     return torch.exp(-0.5 * r2)
 
-class Matern52(torch.autograd.Function):
-    """The Matern 5/2 kernel as a function of r^2, with a derivative that
-    stays finite at r = 0."""
-    @staticmethod
-    def forward(ctx, r2):
-        s = torch.sqrt(5 * r2)
-        e = torch.exp(-s)
-        ctx.save_for_backward(s, e)
-        return (1 + s + s ** 2 / 3) * e
-
-    @staticmethod
-    def backward(ctx, grad):
-        s, e = ctx.saved_tensors
-        return grad * (-5 / 6) * (1 + s) * e
-
 def matern52(r2):
-    return Matern52.apply(r2)
+    """The Matern 5/2 kernel as a function of r^2."""
+    return d2lhpo.Matern52.apply(r2)  # a derivative finite at r = 0
 
-
-# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
 KERNELS = {'rbf': rbf, 'matern52': matern52}
-
-def kernel_with_slope(kernel, r2):
-    """k(r^2) and its derivative dk/d(r^2), sharing the work."""
-    if kernel == 'rbf':
-        k = torch.exp(-0.5 * r2)
-        return k, -0.5 * k
-    s = torch.sqrt(5 * r2)
-    e = torch.exp(-s)
-    return (1 + s + s ** 2 / 3) * e, -5 / 6 * (1 + s) * e
-
-
-# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-def cholesky_with_jitter(K, max_tries=10):
-    """Lower Cholesky factor of K and the jitter (0 if none) that had to
-    be added to its diagonal to make K numerically positive definite."""
-    if not torch.isfinite(K).all():
-        raise ValueError('the kernel matrix has NaN or infinite entries')
-    eye = torch.eye(len(K), dtype=K.dtype)
-    jitter, scale = 0.0, max(K.diagonal().abs().mean().item(), 1e-300)
-    for _ in range(max_tries):
-        L, info = torch.linalg.cholesky_ex(K + jitter * eye)
-        if info.item() == 0:
-            if jitter:
-                warnings.warn(f'added jitter {jitter:.1e} to the diagonal '
-                              'of a kernel matrix', RuntimeWarning)
-            return L, jitter
-        jitter = 1e-9 * scale if jitter == 0 else 10 * jitter
-    raise np.linalg.LinAlgError('the kernel matrix is not positive definite '
-                                f'even with jitter {jitter / 10:.1e}')
 
 
 # Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
@@ -1855,21 +1808,17 @@ class GaussianProcess:
         r2 = scaled_sqdist(X1, X2, self.lengthscales)
         return self.variance * KERNELS[self.kernel](r2)
 
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def condition(self, X, y):
         """Condition on the observations y at the rows of X."""
-        X, y = as_f64(X), as_f64(y)
-        if X.ndim != 2 or y.shape != (len(X),):
-            raise ValueError(f'X must have shape (n, d) and y (n,), got '
-                             f'{tuple(X.shape)} and {tuple(y.shape)}')
-        if not (torch.isfinite(X).all() and torch.isfinite(y).all()):
-            raise ValueError('X and y must be finite; leave out the '
-                             'observations of failed trials')
+        X, y = d2lhpo.check_observations(X, y)
         K = self.k(X, X) + self.noise * torch.eye(len(X), dtype=X.dtype)
-        self.L, self.jitter = cholesky_with_jitter(K)
+        self.L, self.jitter = d2lhpo.cholesky_with_jitter(K)
         self.alpha = torch.cholesky_solve(y[:, None], self.L)[:, 0]
         self.X, self.y = X, y
         return self
 
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def predict(self, X_test, full_cov=False):
         """Mean and variance (or covariance) of f at the rows of X_test."""
         X_test = as_f64(X_test)
@@ -1879,19 +1828,18 @@ class GaussianProcess:
                 return mean, self.k(X_test, X_test)
             return mean, self.variance.expand(len(X_test))
         K_s = self.k(self.X, X_test)
-        mean = K_s.T @ self.alpha
         V = torch.linalg.solve_triangular(self.L, K_s, upper=False)
         if full_cov:
-            return mean, self.k(X_test, X_test) - V.T @ V
+            return K_s.T @ self.alpha, self.k(X_test, X_test) - V.T @ V
         var = self.variance - (V ** 2).sum(dim=0)
-        return mean, var.clamp(min=1e-12 * self.variance.item())
+        return K_s.T @ self.alpha, var.clamp(min=1e-12 * self.variance.item())
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def log_marginal_likelihood(self, X, y):
         """log p(y | X) under the current hyperparameters."""
         X, y = as_f64(X), as_f64(y)
         K = self.k(X, X) + self.noise * torch.eye(len(X), dtype=X.dtype)
-        L, _ = cholesky_with_jitter(K)
+        L, _ = d2lhpo.cholesky_with_jitter(K)
         alpha = torch.cholesky_solve(y[:, None], L)[:, 0]
         return (-0.5 * y @ alpha - L.diagonal().log().sum()
                 - 0.5 * len(y) * math.log(2 * math.pi))
@@ -1903,33 +1851,6 @@ class GaussianProcess:
         return (-0.5 * ((log_ls - math.log(0.25)) ** 2).sum()    # log-normal
                 + self.variance.log() - self.variance            # Gamma(2, 1)
                 + 0.1 * self.noise.log() - 30 * self.noise)      # Gamma(1.1, 30)
-
-    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-    def neg_log_posterior(self, theta, sqdiff, y):
-        """-(log p(y | X) + log prior) and its gradient with respect to theta,
-        the logs of the length scales, the variance and the noise; `sqdiff`
-        holds the squared differences (x_ij - x_kj)^2 of the inputs."""
-        d = sqdiff.shape[-1]
-        ls2, var, noise = theta[:d].exp() ** 2, theta[d].exp(), theta[d + 1].exp()
-        r2 = sqdiff @ (1 / ls2)
-        k, slope = kernel_with_slope(self.kernel, r2)
-        K = var * k + noise * torch.eye(len(y), dtype=y.dtype)
-        L, _ = cholesky_with_jitter(K)
-        alpha = torch.cholesky_solve(y[:, None], L)
-        mll = (-0.5 * (y @ alpha[:, 0]) - L.diagonal().log().sum()
-               - 0.5 * len(y) * math.log(2 * math.pi))
-        W = 0.5 * (alpha @ alpha.T - torch.cholesky_inverse(L))
-        W_var = W * var
-        grad = torch.cat([-2 / ls2 * (sqdiff.reshape(-1, d).T
-                                      @ (W_var * slope).reshape(-1)),
-                          (W_var * k).sum()[None],
-                          (noise * W.diagonal().sum())[None]])
-        log_ls = theta[:d]
-        prior = (-0.5 * ((log_ls - math.log(0.25)) ** 2).sum()
-                 + var.log() - var + 0.1 * noise.log() - 30 * noise)
-        prior_grad = torch.cat([-(log_ls - math.log(0.25)), (1 - var)[None],
-                                (0.1 - 30 * noise)[None]])
-        return -(mll + prior).item(), -(grad + prior_grad).numpy()
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def fit(self, X, y, restart=False, maxiter=30):
@@ -1947,18 +1868,21 @@ class GaussianProcess:
                              self.noise.log()[None]]).numpy()]
         if restart:
             starts.append(np.r_[[math.log(0.25)] * d, 0.0, math.log(1e-4)])
-        best = None
-        for theta0 in starts:
-            result = optimize.minimize(
-                lambda theta: self.neg_log_posterior(as_f64(theta), sqdiff, y),
-                np.clip(theta0, lo, hi), jac=True, method='L-BFGS-B',
-                bounds=list(zip(lo, hi)), options={'maxiter': maxiter})
-            if best is None or result.fun < best.fun:
-                best = result
+        best = min((optimize.minimize(  # the first of the best on ties
+            lambda theta: d2lhpo.neg_log_posterior(self.kernel, as_f64(theta),
+                                                   sqdiff, y),
+            np.clip(theta0, lo, hi), jac=True, method='L-BFGS-B',
+            bounds=list(zip(lo, hi)), options={'maxiter': maxiter})
+            for theta0 in starts), key=lambda result: result.fun)
         theta = as_f64(best.x)
         self.lengthscales, self.variance, self.noise = (
             theta[:d].exp(), theta[d].exp(), theta[d + 1].exp())
         return self.condition(X, y)
+
+
+# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+def toy_function(x):
+    return np.sin(9 * x) + 0.5 * np.cos(23 * x) + 2 * x
 
 
 # Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
@@ -1968,43 +1892,8 @@ def expected_improvement(mean, std, best):
     return std * (z * torch.special.ndtr(z)
                   + torch.exp(-0.5 * z ** 2) / math.sqrt(2 * math.pi))
 
-def log_h(z):
-    """log(phi(z) + z Phi(z)), accurate for very negative z too."""
-    c1, c2 = 0.5 * math.log(2 * math.pi), 0.5 * math.log(math.pi / 2)
-    z_far = -1 / math.sqrt(torch.finfo(torch.float64).eps)
-    z1 = z.clamp(min=-1)  # every branch sees only inputs where it is safe
-    direct = torch.log(torch.exp(-0.5 * z1 ** 2) / math.sqrt(2 * math.pi)
-                       + z1 * torch.special.ndtr(z1))
-    z2 = z.clamp(min=z_far, max=-1)
-    u = torch.log(torch.special.erfcx(-z2 / math.sqrt(2)) * -z2) + c2
-    log1mexp = torch.where(u > -math.log(2), torch.log(-torch.expm1(u)),
-                           torch.log1p(-torch.exp(u)))
-    tail = -0.5 * z2 ** 2 - c1 + log1mexp
-    z3 = z.clamp(max=z_far)
-    far = -0.5 * z3 ** 2 - c1 - 2 * torch.log(-z3)
-    return torch.where(z > -1, direct, torch.where(z > z_far, tail, far))
-
-
-# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-class LogEI(torch.autograd.Function):
-    """log EI with its derivatives with respect to the mean and std."""
-    @staticmethod
-    def forward(ctx, mean, std, best):
-        z = (best - mean) / std
-        log_hz = log_h(z)
-        ctx.save_for_backward(z, std, log_hz)
-        return torch.log(std) + log_hz
-
-    @staticmethod
-    def backward(ctx, grad):
-        z, std, log_hz = ctx.saved_tensors
-        Phi_over_h = torch.exp(torch.special.log_ndtr(z) - log_hz)
-        phi_over_h = torch.exp(-0.5 * z ** 2 - 0.5 * math.log(2 * math.pi)
-                               - log_hz)
-        return -grad * Phi_over_h / std, grad * phi_over_h / std, None
-
 def log_expected_improvement(mean, std, best):
-    return LogEI.apply(mean, std, as_f64(best))
+    return d2lhpo.LogEI.apply(mean, std, as_f64(best))
 
 def log_probability_of_improvement(mean, std, best):
     return torch.special.log_ndtr((best - mean) / std)
@@ -2034,19 +1923,18 @@ class SpaceEncoder:
                     kind, width = 'onehot', len(dom.choices)
             self.parts.append((name, kind, self.dim, width, levels))
             self.dim += width
-        self.continuous = np.zeros(self.dim, dtype=bool)
-        for _, kind, j, _, _ in self.parts:
-            if kind == 'float':
-                self.continuous[j] = True
+        self.continuous = np.zeros(self.dim, dtype=bool)  # float columns
+        self.continuous[[j for _, kind, j, _, _ in self.parts
+                         if kind == 'float']] = True
 
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def encode(self, config):
         """The point of [0, 1]^D of a (checked) configuration."""
         u = np.zeros(self.dim)
         for name, kind, j, width, levels in self.parts:
             dom, value = self.domains[name], config[name]
             if kind == 'float' and dom.log:
-                u[j] = (math.log(value / dom.low)
-                        / math.log(dom.high / dom.low))
+                u[j] = math.log(value / dom.low) / math.log(dom.high / dom.low)
             elif kind in ('float', 'int'):
                 u[j] = (value - dom.low) / (dom.high - dom.low)
             elif kind == 'ordinal':
@@ -2104,100 +1992,6 @@ def standardize(y):
 
 
 # Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-def grid_points(encoder, limit):
-    """Every point of an encoded space without float columns, or None if it
-    has float columns or more than `limit` points."""
-    axes = []
-    for _, kind, _, width, levels in encoder.parts:
-        if kind == 'float':
-            return None
-        if levels:
-            axes.append(np.linspace(0, 1, levels)[:, None])
-        elif kind == 'onehot':
-            axes.append(np.eye(width))
-    if math.prod(len(a) for a in axes) > limit:
-        return None
-    return np.array([np.concatenate(p) for p in itertools.product(*axes)
-                     ]).reshape(-1, encoder.dim)
-
-def grid_neighbors(encoder, u):
-    """The points that differ from u by one step in one discrete column."""
-    out = []
-    for _, kind, j, width, levels in encoder.parts:
-        if levels:
-            for step in (-1, 1):
-                v = u.copy()
-                v[j] = round(u[j] * (levels - 1) + step) / (levels - 1)
-                if 0 <= v[j] <= 1:
-                    out.append(v)
-        elif kind == 'onehot':
-            for i in np.flatnonzero(u[j:j + width] != 1):
-                v = u.copy()
-                v[j:j + width] = 0
-                v[j + i] = 1
-                out.append(v)
-    return np.array(out).reshape(-1, encoder.dim)
-
-
-# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-def maximize_acquisition(acq, encoder, rng, X_obs=None, exclude=None,
-                         num_random=512, num_starts=4, maxiter=25):
-    """The point of the encoded space (snapped) that maximizes `acq`, a
-    function of an (m, D) tensor that returns m values."""
-    def values(U):
-        with torch.no_grad():
-            return acq(as_f64(U)).numpy()
-
-    U = grid_points(encoder, limit=4 * num_random)
-    exhaustive = U is not None
-    if not exhaustive:
-        U = qmc.Sobol(encoder.dim, seed=rng).random(num_random)
-        if X_obs is not None:
-            U = np.concatenate([U, X_obs])
-        U = encoder.snap(U)
-    points, vals = [U], [values(U)]
-    starts = U[np.argsort(-vals[0])[:num_starts]]
-    cont = encoder.continuous
-    if cont.any():  # L-BFGS-B on the float columns of every start at once
-        k = len(starts)
-
-        def loss(z):
-            z = torch.tensor(z.reshape(k, -1), requires_grad=True)
-            U = as_f64(starts).clone()
-            U[:, cont] = z
-            value = -acq(U).sum()
-            value.backward()
-            return value.item(), z.grad.numpy().ravel()
-
-        result = optimize.minimize(
-            loss, starts[:, cont].ravel(), jac=True, method='L-BFGS-B',
-            bounds=[(0, 1)] * starts[:, cont].size,
-            options={'maxiter': maxiter})
-        starts = starts.copy()
-        starts[:, cont] = result.x.reshape(k, -1)
-        points.append(starts)
-        vals.append(values(starts))
-    if not exhaustive and not cont.all():  # climb to better neighbors
-        pool, pool_vals = starts, values(starts)
-        for _ in range(3):
-            nb = np.concatenate([grid_neighbors(encoder, u) for u in pool])
-            if not len(nb):
-                break
-            points.append(nb)
-            vals.append(values(nb))
-            pool = np.concatenate([pool, nb])
-            pool_vals = np.concatenate([pool_vals, vals[-1]])
-            top = np.argsort(-pool_vals)[:num_starts]
-            pool, pool_vals = pool[top], pool_vals[top]
-    points, vals = np.concatenate(points), np.concatenate(vals)
-    if exclude is not None and len(exclude):
-        taken = (np.abs(points[:, None, :] - np.asarray(exclude)[None])
-                 .max(axis=2) < 1e-9).any(axis=1)
-        vals = np.where(taken, -np.inf, vals)
-    return points[int(np.argmax(vals))]
-
-
-# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
 class ModelBasedSearcher(d2lhpo.HPOSearcher):
     """Bookkeeping for searchers that learn from their trials: the encoded
     space, an initial design, and the observed, pending and failed trials.
@@ -2208,14 +2002,9 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
         self.encoder = SpaceEncoder(self.domains)
         self.rng = np.random.default_rng(seed)
         dim = self.encoder.dim
-        if num_init is None:
-            num_init = min(10, max(4, dim))
-        if (isinstance(num_init, bool)
-                or not isinstance(num_init, numbers.Integral)
-                or num_init < 1):
-            raise ValueError(f'num_init must be a positive integer, got '
-                             f'{num_init!r}')
-        self.num_init = int(num_init)
+        self.num_init = d2lhpo.check_integer(
+            'num_init', min(10, max(4, dim)) if num_init is None
+            else num_init, minimum=1)
         self.initial_config = (None if initial_config is None else
                                d2lhpo.check_config(self.domains,
                                                    initial_config))
@@ -2225,8 +2014,8 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
                 math.ceil(math.log2(self.num_init)))
             self.design = list(self.encoder.snap(sobol[:self.num_init]))
         self.X, self.y = [], []  # observed: encoded configurations, errors
-        self.pending = {}  # trial_id -> encoded configuration
-        self.failed = []
+        self.pending = {}        # trial id -> encoded configuration
+        self.failed = []         # encoded configurations
         self.num_suggested = 0
 
     def propose(self):
@@ -2251,9 +2040,8 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def update(self, trial_id, config, error, result=None):
-        config = d2lhpo.check_config(self.domains, config)
+        u = self.encoder.encode(d2lhpo.check_config(self.domains, config))
         self.pending.pop(trial_id, None)
-        u = self.encoder.encode(config)
         error = math.nan if error is None else float(error)
         if math.isfinite(error):
             self.X.append(u)
@@ -2270,8 +2058,8 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def unfinished(self):
         """The encoded configurations of pending and failed trials."""
-        pending = list(self.pending.values())
-        return np.array(pending + self.failed).reshape(-1, self.encoder.dim)
+        return np.array(list(self.pending.values()) + self.failed).reshape(
+            -1, self.encoder.dim)
 
 
 # Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
@@ -2313,10 +2101,9 @@ class BayesOptSearcher(ModelBasedSearcher):
                               torch.cat([as_f64(y), fantasies]))
         with torch.no_grad():
             self.best = self.gp.predict(self.gp.X)[0].min()
-        return maximize_acquisition(self.acquisition_function, self.encoder,
-                                    self.rng, X_obs=X, exclude=X_u,
-                                    num_random=self.num_random,
-                                    num_starts=self.num_starts)
+        return d2lhpo.maximize_acquisition(
+            self.acquisition_function, self.encoder, self.rng, X_obs=X,
+            exclude=X_u, num_random=self.num_random, num_starts=self.num_starts)
 
 
 # Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
@@ -2325,68 +2112,51 @@ def regret_curves(make_searcher, function, num_evals, seeds):
     (a fresh searcher `make_searcher(seed)` for each)."""
     curves = []
     for seed in seeds:
-        tuner = d2lhpo.HPOTuner(d2lhpo.BasicScheduler(make_searcher(seed)),
-                                function)
-        tuner.run(number_of_trials=num_evals)
-        curves.append(np.array(tuner.incumbent_trajectory)
-                      - function.min_value)
+        searcher, errors = make_searcher(seed), []
+        for trial_id in range(num_evals):
+            config = searcher.sample_configuration(trial_id)
+            errors.append(function(**config))
+            searcher.update(trial_id, config, errors[-1])
+        curves.append(np.minimum.accumulate(errors) - function.min_value)
     return np.array(curves)
 
-def plot_regret_curves(curves, ax, title=''):
-    """Median and 95% bootstrap band of each method's regret curves."""
-    for name, c in curves.items():
-        evals = np.arange(1, c.shape[1] + 1)
-        center, low, high = d2lhpo.anytime_band(c)
-        line, = ax.plot(evals, center, label=name)
-        ax.fill_between(evals, low, high, color=line.get_color(), alpha=0.2)
-    ax.set_yscale('log')
-    ax.set_xlabel('evaluations')
-    ax.set_ylabel('simple regret')
-    ax.set_title(title, fontsize=10)
-    ax.legend()
+def compare_on_functions(searchers, budgets, seeds, axes):
+    """Regret curves of each searcher (name -> class) on each function
+    (problem -> (function, num_evals)): printed and plotted."""
+    for ax, (problem, (function, num_evals)) in zip(axes, budgets.items()):
+        curves = {name: regret_curves(
+            lambda seed: cls(function.config_space, seed=seed), function,
+            num_evals, seeds) for name, cls in searchers.items()}
+        d2lhpo.plot_regret_curves(curves, ax, problem)
+        for name, c in curves.items():
+            print(f'{problem:>9}, {name:>16}: median regret after '
+                  f'{num_evals} evaluations {np.median(c[:, -1]):.2e}')
 
 
 # Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-class FinalEpochBenchmark:
-    """A learning-curve benchmark whose trials report only their final
-    error, after the time that all their epochs took."""
-    def __init__(self, benchmark):
-        self.benchmark = benchmark
-        self.config_space = benchmark.config_space
-        self.seeds = benchmark.seeds
-
-    def learning_curve(self, config, seed):
-        curve = self.benchmark.learning_curve(config, seed)
-        return {'error': curve['error'][-1:],
-                'epoch_time': [sum(curve['epoch_time'])]}
-
-    def best_error(self):
-        return self.benchmark.best_error(epoch=self.benchmark.max_epochs)
+def compare_on_table(searchers, benchmark, seeds, ax, num_trials=40):
+    """Run each searcher (name -> class) on `benchmark`, a
+    FinalEpochBenchmark, with four simulated workers; print and plot the
+    regret of the final errors."""
+    best = benchmark.best_error()
+    runs = {name: d2lhpo.simulate(
+        lambda seed: d2lhpo.BasicScheduler(cls(benchmark.config_space,
+                                               seed=seed)),
+        benchmark, seeds, num_workers=4, number_of_trials=num_trials)
+        for name, cls in searchers.items()}
+    for name, name_runs in runs.items():
+        regrets = np.array([trajectory[-1] for _, trajectory in name_runs])
+        print(f'   digits, {name:>16}: median final regret '
+              f'{np.median(regrets - best):.4f}')
+    d2lhpo.plot_anytime_band(runs, np.linspace(0.5, 5, 100), ax=ax,
+                             transform=lambda c: c - best,
+                             ylabel='regret of the final error')
 
 
 # Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
-import math
-
 import numpy as np
 from scipy import special, stats
-from scipy.stats import qmc
 from sklearn.ensemble import RandomForestRegressor
-
-
-# Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
-def neighbor_bandwidths(mus):
-    """Kernel widths for the rows of `mus` (n, d): per column, the distance
-    to the farther neighbor among the sorted values, clipped below."""
-    n, d = mus.shape
-    sigmas = np.ones((n, d))
-    for c in range(d):
-        order = np.argsort(mus[:, c], kind='stable')
-        pts = np.concatenate([[0.0], mus[order, c], [1.0]])
-        gaps = np.maximum(pts[1:-1] - pts[:-2], pts[2:] - pts[1:-1])
-        if n >= 2:  # the outermost points: their one inner neighbor
-            gaps[0], gaps[-1] = pts[2] - pts[1], pts[-2] - pts[-3]
-        sigmas[order, c] = gaps
-    return np.clip(sigmas, 1 / min(100, n + 2), 1.0)
 
 
 # Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
@@ -2406,8 +2176,8 @@ class ParzenEstimator:
         self.weights = weights / weights.sum()
         d = len(self.numeric)
         self.mus = np.vstack([U[:, self.numeric], np.full((1, d), 0.5)])
-        self.sigmas = np.vstack([neighbor_bandwidths(U[:, self.numeric]),
-                                 np.ones((1, d))])
+        self.sigmas = np.vstack([
+            d2lhpo.neighbor_bandwidths(U[:, self.numeric]), np.ones((1, d))])
         smoothing = 1 / (n + 1)
         self.probs = [(np.vstack([U[:, j:j + w], np.full((1, w), 1 / w)])
                        + smoothing) / (1 + w * smoothing)
@@ -2457,7 +2227,7 @@ class TPESearcher(d2lhpo.ModelBasedSearcher):
     def split(self):
         """Encoded good and bad configurations; unfinished ones are bad."""
         X, y = self.observed()
-        num_good = min(math.ceil(self.gamma * len(y)), self.max_good)
+        num_good = min(int(np.ceil(self.gamma * len(y))), self.max_good)
         order = np.argsort(y, kind='stable')
         bad = np.concatenate([X[order[num_good:]], self.unfinished()])
         return X[order[:num_good]], bad
@@ -2467,13 +2237,8 @@ class TPESearcher(d2lhpo.ModelBasedSearcher):
         l = ParzenEstimator(self.encoder, good, self.prior_weight)
         g = ParzenEstimator(self.encoder, bad, self.prior_weight)
         V = l.sample(self.rng, self.num_candidates)
-        score = l.log_pdf(V) - g.log_pdf(V)
-        X_u = self.unfinished()
-        if len(X_u):  # never propose a configuration that is still running
-            taken = (np.abs(V[:, None] - X_u[None]).max(axis=2)
-                     < 1e-9).any(axis=1)
-            score = np.where(taken, -np.inf, score)
-        return V[int(np.argmax(score))]
+        return d2lhpo.best_not_running(V, l.log_pdf(V) - g.log_pdf(V),
+                                       self.unfinished())
 
 
 # Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
@@ -2503,11 +2268,10 @@ class RFSearcher(d2lhpo.ModelBasedSearcher):
         self.random_fraction, self.num_random = random_fraction, num_random
 
     def fit_forest(self, X, y):
-        forest = RandomForestRegressor(
+        return RandomForestRegressor(
             self.num_trees, max_features=self.max_features,
             min_samples_leaf=self.min_samples_leaf,
-            random_state=int(self.rng.integers(2 ** 31)))
-        return forest.fit(X, y)
+            random_state=int(self.rng.integers(2 ** 31))).fit(X, y)
 
     # Added in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
     def propose(self):
@@ -2528,25 +2292,9 @@ class RFSearcher(d2lhpo.ModelBasedSearcher):
                 d2lhpo.as_f64(mean), d2lhpo.as_f64(np.sqrt(var + 1e-12)),
                 best).numpy()
 
-        U = d2lhpo.grid_points(self.encoder, limit=4 * self.num_random)
-        if U is None:  # random candidates, then local search around the best
-            U = self.encoder.snap(np.concatenate([qmc.Sobol(
-                self.encoder.dim, seed=self.rng).random(self.num_random), X]))
-            values = log_ei(U)
-            for scale in (0.1, 0.03, 0.01):
-                top = U[np.argsort(-values)[:8]]
-                near = self.encoder.snap(np.repeat(top, 16, axis=0) + scale
-                                         * self.rng.standard_normal(
-                                             (len(top) * 16, self.encoder.dim)))
-                U, values = np.concatenate([U, near]), np.concatenate(
-                    [values, log_ei(near)])
-        else:
-            values = log_ei(U)
-        if len(X_u):  # never propose a configuration that is still running
-            taken = (np.abs(U[:, None] - X_u[None]).max(axis=2)
-                     < 1e-9).any(axis=1)
-            values = np.where(taken, -np.inf, values)
-        return U[int(np.argmax(values))]
+        U, values = d2lhpo.random_local_search(log_ei, self.encoder, self.rng, X,
+                                               self.num_random)
+        return d2lhpo.best_not_running(U, values, X_u)
 
 
 # Defined in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
@@ -3266,6 +3014,425 @@ def print_medians(runs, times):
               ', '.join(f'{v:.4f}' for v in at))
 
 
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+import itertools
+import math
+import warnings
+
+import numpy as np
+import torch
+from matplotlib import pyplot as plt
+from scipy import optimize
+from scipy.stats import qmc
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+class Matern52(torch.autograd.Function):
+    """The Matern 5/2 kernel as a function of r^2, with a derivative that
+    stays finite at r = 0."""
+    @staticmethod
+    def forward(ctx, r2):
+        s = torch.sqrt(5 * r2)
+        e = torch.exp(-s)
+        ctx.save_for_backward(s, e)
+        return (1 + s + s ** 2 / 3) * e
+
+    @staticmethod
+    def backward(ctx, grad):
+        s, e = ctx.saved_tensors
+        return grad * (-5 / 6) * (1 + s) * e
+
+def kernel_with_slope(kernel, r2):
+    """k(r^2) and its derivative dk/d(r^2), sharing the work."""
+    if kernel == 'rbf':
+        k = torch.exp(-0.5 * r2)
+        return k, -0.5 * k
+    s = torch.sqrt(5 * r2)
+    e = torch.exp(-s)
+    return (1 + s + s ** 2 / 3) * e, -5 / 6 * (1 + s) * e
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def cholesky_with_jitter(K, max_tries=10):
+    """Lower Cholesky factor of K and the jitter (0 if none) that had to
+    be added to its diagonal to make K numerically positive definite."""
+    if not torch.isfinite(K).all():
+        raise ValueError('the kernel matrix has NaN or infinite entries')
+    eye = torch.eye(len(K), dtype=K.dtype)
+    jitter, scale = 0.0, max(K.diagonal().abs().mean().item(), 1e-300)
+    for _ in range(max_tries):
+        L, info = torch.linalg.cholesky_ex(K + jitter * eye)
+        if info.item() == 0:
+            if jitter:
+                warnings.warn(f'added jitter {jitter:.1e} to the diagonal '
+                              'of a kernel matrix', RuntimeWarning)
+            return L, jitter
+        jitter = 1e-9 * scale if jitter == 0 else 10 * jitter
+    raise np.linalg.LinAlgError('the kernel matrix is not positive definite '
+                                f'even with jitter {jitter / 10:.1e}')
+
+def check_observations(X, y):
+    """X and y as float64 tensors; a ValueError for bad shapes or NaNs."""
+    X, y = d2lhpo.as_f64(X), d2lhpo.as_f64(y)
+    if X.ndim != 2 or y.shape != (len(X),):
+        raise ValueError(f'X must have shape (n, d) and y (n,), got '
+                         f'{tuple(X.shape)} and {tuple(y.shape)}')
+    if not (torch.isfinite(X).all() and torch.isfinite(y).all()):
+        raise ValueError('X and y must be finite; leave out the '
+                         'observations of failed trials')
+    return X, y
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def neg_log_posterior(kernel, theta, sqdiff, y):
+    """-(log p(y | X) + log prior) of a GP with the kernel `kernel` and
+    its gradient with respect to theta, the logs of the length scales, the
+    variance and the noise; `sqdiff` holds the squared differences
+    (x_ij - x_kj)^2 of the inputs."""
+    d = sqdiff.shape[-1]
+    ls2, var, noise = theta[:d].exp() ** 2, theta[d].exp(), theta[d + 1].exp()
+    r2 = sqdiff @ (1 / ls2)
+    k, slope = kernel_with_slope(kernel, r2)
+    K = var * k + noise * torch.eye(len(y), dtype=y.dtype)
+    L, _ = cholesky_with_jitter(K)
+    alpha = torch.cholesky_solve(y[:, None], L)
+    mll = (-0.5 * (y @ alpha[:, 0]) - L.diagonal().log().sum()
+           - 0.5 * len(y) * math.log(2 * math.pi))
+    W = 0.5 * (alpha @ alpha.T - torch.cholesky_inverse(L))
+    W_var = W * var
+    grad = torch.cat([-2 / ls2 * (sqdiff.reshape(-1, d).T
+                                  @ (W_var * slope).reshape(-1)),
+                      (W_var * k).sum()[None],
+                      (noise * W.diagonal().sum())[None]])
+    log_ls = theta[:d]
+    prior = (-0.5 * ((log_ls - math.log(0.25)) ** 2).sum()
+             + var.log() - var + 0.1 * noise.log() - 30 * noise)
+    prior_grad = torch.cat([-(log_ls - math.log(0.25)), (1 - var)[None],
+                            (0.1 - 30 * noise)[None]])
+    return -(mll + prior).item(), -(grad + prior_grad).numpy()
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def log_h(z):
+    """log(phi(z) + z Phi(z)), accurate for very negative z too."""
+    c1, c2 = 0.5 * math.log(2 * math.pi), 0.5 * math.log(math.pi / 2)
+    z_far = -1 / math.sqrt(torch.finfo(torch.float64).eps)
+    z1 = z.clamp(min=-1)  # every branch sees only inputs where it is safe
+    direct = torch.log(torch.exp(-0.5 * z1 ** 2) / math.sqrt(2 * math.pi)
+                       + z1 * torch.special.ndtr(z1))
+    z2 = z.clamp(min=z_far, max=-1)
+    u = torch.log(torch.special.erfcx(-z2 / math.sqrt(2)) * -z2) + c2
+    log1mexp = torch.where(u > -math.log(2), torch.log(-torch.expm1(u)),
+                           torch.log1p(-torch.exp(u)))
+    tail = -0.5 * z2 ** 2 - c1 + log1mexp
+    z3 = z.clamp(max=z_far)
+    far = -0.5 * z3 ** 2 - c1 - 2 * torch.log(-z3)
+    return torch.where(z > -1, direct, torch.where(z > z_far, tail, far))
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+class LogEI(torch.autograd.Function):
+    """log EI with its derivatives with respect to the mean and std."""
+    @staticmethod
+    def forward(ctx, mean, std, best):
+        z = (best - mean) / std
+        log_hz = log_h(z)
+        ctx.save_for_backward(z, std, log_hz)
+        return torch.log(std) + log_hz
+
+    @staticmethod
+    def backward(ctx, grad):
+        z, std, log_hz = ctx.saved_tensors
+        Phi_over_h = torch.exp(torch.special.log_ndtr(z) - log_hz)
+        phi_over_h = torch.exp(-0.5 * z ** 2 - 0.5 * math.log(2 * math.pi)
+                               - log_hz)
+        return -grad * Phi_over_h / std, grad * phi_over_h / std, None
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def grid_points(encoder, limit):
+    """Every point of an encoded space without float columns, or None if it
+    has float columns or more than `limit` points."""
+    axes = []
+    for _, kind, _, width, levels in encoder.parts:
+        if kind == 'float':
+            return None
+        if levels:
+            axes.append(np.linspace(0, 1, levels)[:, None])
+        elif kind == 'onehot':
+            axes.append(np.eye(width))
+    if math.prod(len(a) for a in axes) > limit:
+        return None
+    return np.array([np.concatenate(p) for p in itertools.product(*axes)
+                     ]).reshape(-1, encoder.dim)
+
+def is_running(U, X_u):
+    """Which rows of U coincide with a row of X_u."""
+    if X_u is None or not len(X_u):
+        return np.zeros(len(U), dtype=bool)
+    return (np.abs(U[:, None, :] - np.asarray(X_u)[None])
+            .max(axis=2) < 1e-9).any(axis=1)
+
+def best_not_running(U, values, X_u):
+    """The row of U with the largest value among those not in X_u."""
+    return U[int(np.argmax(np.where(is_running(U, X_u), -np.inf, values)))]
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def grid_neighbors(encoder, u):
+    """The points that differ from u by one step in one discrete column."""
+    out = []
+    for _, kind, j, width, levels in encoder.parts:
+        if levels:
+            for step in (-1, 1):
+                v = u.copy()
+                v[j] = round(u[j] * (levels - 1) + step) / (levels - 1)
+                if 0 <= v[j] <= 1:
+                    out.append(v)
+        elif kind == 'onehot':
+            for i in np.flatnonzero(u[j:j + width] != 1):
+                v = u.copy()
+                v[j:j + width] = 0
+                v[j + i] = 1
+                out.append(v)
+    return np.array(out).reshape(-1, encoder.dim)
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def polish_floats(acq, starts, cont, maxiter):
+    """L-BFGS-B on the float columns `cont` of every start at once."""
+    k = len(starts)
+
+    def loss(z):
+        z = torch.tensor(z.reshape(k, -1), requires_grad=True)
+        U = d2lhpo.as_f64(starts).clone()
+        U[:, cont] = z
+        value = -acq(U).sum()
+        value.backward()
+        return value.item(), z.grad.numpy().ravel()
+
+    result = optimize.minimize(
+        loss, starts[:, cont].ravel(), jac=True, method='L-BFGS-B',
+        bounds=[(0, 1)] * starts[:, cont].size, options={'maxiter': maxiter})
+    starts = starts.copy()
+    starts[:, cont] = result.x.reshape(k, -1)
+    return starts
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def climb_neighbors(values, encoder, starts, num_starts, rounds=3):
+    """Hill-climb from `starts` to better grid neighbors; every point
+    visited and its value."""
+    points, vals = [], []
+    pool, pool_vals = starts, values(starts)
+    for _ in range(rounds):
+        nb = np.concatenate([grid_neighbors(encoder, u) for u in pool])
+        if not len(nb):
+            break
+        points.append(nb)
+        vals.append(values(nb))
+        pool = np.concatenate([pool, nb])
+        pool_vals = np.concatenate([pool_vals, vals[-1]])
+        top = np.argsort(-pool_vals)[:num_starts]
+        pool, pool_vals = pool[top], pool_vals[top]
+    return points, vals
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def maximize_acquisition(acq, encoder, rng, X_obs=None, exclude=None,
+                         num_random=512, num_starts=4, maxiter=25):
+    """The point of the encoded space (snapped) that maximizes `acq`, a
+    function of an (m, D) tensor that returns m values."""
+    def values(U):
+        with torch.no_grad():
+            return acq(d2lhpo.as_f64(U)).numpy()
+
+    U = grid_points(encoder, limit=4 * num_random)
+    exhaustive = U is not None
+    if not exhaustive:
+        U = qmc.Sobol(encoder.dim, seed=rng).random(num_random)
+        if X_obs is not None:
+            U = np.concatenate([U, X_obs])
+        U = encoder.snap(U)
+    points, vals = [U], [values(U)]
+    starts = U[np.argsort(-vals[0])[:num_starts]]
+    if encoder.continuous.any():
+        starts = polish_floats(acq, starts, encoder.continuous, maxiter)
+        points.append(starts)
+        vals.append(values(starts))
+    if not exhaustive and not encoder.continuous.all():
+        more_points, more_vals = climb_neighbors(values, encoder, starts,
+                                                 num_starts)
+        points, vals = points + more_points, vals + more_vals
+    points, vals = np.concatenate(points), np.concatenate(vals)
+    vals = np.where(is_running(points, exclude), -np.inf, vals)
+    return points[int(np.argmax(vals))]
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def random_local_search(score, encoder, rng, X_obs, num_random=512):
+    """Candidates (snapped) and their scores: every grid point of a small
+    grid, else Sobol points and a local search around the best ones."""
+    U = grid_points(encoder, limit=4 * num_random)
+    if U is not None:
+        return U, score(U)
+    U = encoder.snap(np.concatenate([qmc.Sobol(
+        encoder.dim, seed=rng).random(num_random), X_obs]))
+    values = score(U)
+    for scale in (0.1, 0.03, 0.01):
+        top = U[np.argsort(-values)[:8]]
+        near = encoder.snap(np.repeat(top, 16, axis=0) + scale
+                            * rng.standard_normal((len(top) * 16,
+                                                   encoder.dim)))
+        U, values = (np.concatenate([U, near]),
+                     np.concatenate([values, score(near)]))
+    return U, values
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def neighbor_bandwidths(mus):
+    """Kernel widths for the rows of `mus` (n, d): per column, the distance
+    to the farther neighbor among the sorted values, clipped below."""
+    n, d = mus.shape
+    sigmas = np.ones((n, d))
+    for c in range(d):
+        order = np.argsort(mus[:, c], kind='stable')
+        pts = np.concatenate([[0.0], mus[order, c], [1.0]])
+        gaps = np.maximum(pts[1:-1] - pts[:-2], pts[2:] - pts[1:-1])
+        if n >= 2:  # the outermost points: their one inner neighbor
+            gaps[0], gaps[-1] = pts[2] - pts[1], pts[-2] - pts[-3]
+        sigmas[order, c] = gaps
+    return np.clip(sigmas, 1 / min(100, n + 2), 1.0)
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+class FinalEpochBenchmark:
+    """A learning-curve benchmark whose trials report only their final
+    error, after the time that all their epochs took."""
+    def __init__(self, benchmark):
+        self.benchmark = benchmark
+        self.config_space = benchmark.config_space
+        self.seeds = benchmark.seeds
+
+    def learning_curve(self, config, seed):
+        curve = self.benchmark.learning_curve(config, seed)
+        return {'error': curve['error'][-1:],
+                'epoch_time': [sum(curve['epoch_time'])]}
+
+    def best_error(self):
+        return self.benchmark.best_error(epoch=self.benchmark.max_epochs)
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def plot_band(ax, x, mean, std, label=None):
+    """A mean and a band of two standard deviations around it."""
+    ax.plot(x, mean, 'C0', label=label)
+    ax.fill_between(x, mean - 2 * std, mean + 2 * std, color='C0',
+                    alpha=0.2, label=label and 'mean $\\pm$ 2 std')
+
+def plot_gp(gp, ax, x, num_samples=0, X=None, y=None, seed=0):
+    """The posterior of `gp` on the grid `x` (an (m, 1) tensor), with
+    `num_samples` functions drawn from it and the observations (X, y)."""
+    mean, cov = gp.predict(x, full_cov=True)
+    plot_band(ax, x[:, 0], mean, cov.diagonal().clamp(min=0).sqrt(), 'mean')
+    if num_samples:
+        L, _ = cholesky_with_jitter(cov + 1e-8 * torch.eye(len(x)))
+        z = torch.randn(len(x), num_samples, dtype=torch.float64,
+                        generator=torch.Generator().manual_seed(seed))
+        ax.plot(x[:, 0], mean[:, None] + L @ z, 'C1', lw=0.8, alpha=0.8)
+    if X is not None:
+        ax.plot(X[:, 0], y, 'k.', markersize=9, label='observations')
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def plot_bo_step(searcher, axes, x_axis, next_x, truth=None):
+    """One step of BO on a space with one hyperparameter, on two axes."""
+    ax, ax_acq = axes
+    name = next(iter(searcher.domains))
+    U = np.array([searcher.encoder.encode({name: v}) for v in x_axis])
+    with torch.no_grad():
+        mean, var = searcher.gp.predict(U)
+        acq = searcher.acquisition_function(d2lhpo.as_f64(U)).exp()
+    mean = searcher.y_center + searcher.y_scale * mean.numpy()
+    std = searcher.y_scale * var.sqrt().numpy()
+    if truth is not None:
+        ax.plot(*truth, 'k--', lw=0.8)
+    plot_band(ax, x_axis, mean, std)
+    X, y = searcher.observed()
+    ax.plot([searcher.encoder.decode(u)[name] for u in X], y, 'k.',
+            markersize=8)
+    ax_acq.plot(x_axis, acq / acq.max(), 'C2')
+    for a in axes:
+        a.axvline(next_x, color='C3', lw=1)
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def plot_branin(ax, observed=(), suggestions=()):
+    """Contours of log Branin, its minima, observations and suggestions."""
+    x0, x1 = np.meshgrid(np.linspace(-5, 10, 150), np.linspace(0, 15, 150))
+    values = d2lhpo.BRANIN.evaluate(np.stack([x0.ravel(), x1.ravel()], 1))
+    ax.contourf(x0, x1, np.log(values.reshape(x0.shape)), levels=30)
+    ax.plot([c['x0'] for c in observed], [c['x1'] for c in observed], 'wo',
+            markersize=5, markeredgecolor='k', label='observed')
+    ax.plot(*d2lhpo.BRANIN.argmins.T, 'w*', markersize=11,
+            markeredgecolor='k', label='minima')
+    for i, config in enumerate(suggestions):
+        ax.annotate(str(i + 1), (config['x0'], config['x1']), color='C3',
+                    fontsize=12, fontweight='bold', ha='center', va='center')
+    ax.set_xlim(-5.5, 10.5)
+    ax.set_ylim(-0.5, 15.5)
+    ax.set_xlabel('$x_1$')
+    ax.set_ylabel('$x_2$')
+    ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1))
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def plot_regret_curves(curves, ax, title=''):
+    """Median and 95% bootstrap band of each method's regret curves."""
+    for name, c in curves.items():
+        evals = np.arange(1, c.shape[1] + 1)
+        center, low, high = d2lhpo.anytime_band(c)
+        line, = ax.plot(evals, center, label=name)
+        ax.fill_between(evals, low, high, color=line.get_color(), alpha=0.2)
+    ax.set_yscale('log')
+    ax.set_xlabel('evaluations')
+    ax.set_ylabel('simple regret')
+    ax.set_title(title, fontsize=10)
+    ax.legend()
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def plot_tpe_step(axes, searcher, rng, truth, num_candidates=64):
+    """One step of TPE on a space of one column, on three axes: the good
+    and bad observations, l and g, and log l - log g at candidates drawn
+    from l with `rng`; return the good and the bad points and the best
+    candidate."""
+    good, bad = searcher.split()
+    l = d2lhpo.ParzenEstimator(searcher.encoder, good)
+    g = d2lhpo.ParzenEstimator(searcher.encoder, bad)
+    candidates = l.sample(rng, num_candidates)
+    X, y = searcher.observed()
+    u = np.linspace(0, 1, 300)[:, None]
+    axes[0].plot(u, truth(u), 'k--', lw=0.8)  # the true function
+    is_good = np.isin(X[:, 0], good[:, 0])
+    axes[0].plot(X[~is_good, 0], y[~is_good], 'C0.', label='bad',
+                 markersize=8)
+    axes[0].plot(X[is_good, 0], y[is_good], 'C1.', label='good',
+                 markersize=8)
+    axes[1].plot(u, np.exp(l.log_pdf(u)), 'C1', label='$l(x)$')
+    axes[1].plot(u, np.exp(g.log_pdf(u)), 'C0', label='$g(x)$')
+    ratio = l.log_pdf(candidates) - g.log_pdf(candidates)
+    axes[2].plot(u, l.log_pdf(u) - g.log_pdf(u), 'C2')
+    axes[2].plot(candidates[:, 0], ratio, 'k|', markersize=10)
+    best = candidates[np.argmax(ratio), 0]
+    for ax in axes:
+        ax.axvline(best, color='C3', lw=1)
+    axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=8)
+    axes[2].set(ylabel='$\\log l - \\log g$', xlabel='$x$')
+    return good, bad, best
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -3327,17 +3494,22 @@ __all__ = [
     'as_f64',
     'as_result',
     'average_ranks',
+    'best_not_running',
     'branin_function',
     'busy_intervals',
     'busy_workers',
     'check_config',
     'check_fidelity',
     'check_integer',
+    'check_observations',
     'check_positive',
     'cholesky_with_jitter',
+    'climb_neighbors',
     'cnn_checkpointed',
     'cnn_curve',
     'cnn_objective',
+    'compare_on_functions',
+    'compare_on_table',
     'error_rate',
     'expected_improvement',
     'forest_predict',
@@ -3348,6 +3520,7 @@ __all__ = [
     'hartmann_function',
     'hyperband_brackets',
     'incumbent_at',
+    'is_running',
     'json_default',
     'kernel_with_slope',
     'load_digits_data',
@@ -3360,16 +3533,24 @@ __all__ = [
     'make_domain',
     'matern52',
     'maximize_acquisition',
+    'neg_log_posterior',
     'neighbor_bandwidths',
     'normalized_regret',
     'objective_steps',
     'parse_config_space',
     'plot_anytime',
     'plot_anytime_band',
+    'plot_band',
+    'plot_bo_step',
+    'plot_branin',
+    'plot_gp',
     'plot_learning_curves',
     'plot_regret_curves',
     'plot_timeline',
+    'plot_tpe_step',
+    'polish_floats',
     'print_medians',
+    'random_local_search',
     'rbf',
     'read_idx',
     'record_learning_curve',
@@ -3383,6 +3564,7 @@ __all__ = [
     'standardize',
     'successive_halving_rungs',
     'time_to_reach',
+    'toy_function',
     'train_epoch',
     'train_model',
     'utilization',

@@ -66,8 +66,8 @@ def test_closed_form_gradient_equals_autograd(kernel):
                                               theta[2].exp(), theta[3].exp())
     value = -(gp.log_marginal_likelihood(X, y) + gp.log_prior())
     grad, = torch.autograd.grad(value, theta)
-    closed, closed_grad = gp.neg_log_posterior(
-        theta.detach(), (X[:, None] - X[None]) ** 2, y)
+    closed, closed_grad = d2lhpo.neg_log_posterior(
+        kernel, theta.detach(), (X[:, None] - X[None]) ** 2, y)
     assert closed == pytest.approx(value.item(), rel=1e-12)
     np.testing.assert_allclose(closed_grad, grad.numpy(), rtol=1e-8,
                                atol=1e-10)
@@ -273,11 +273,13 @@ def factory(request):
     return FACTORIES[request.param]
 
 
-def run(searcher, n, error=fake_error, mutate=False):
-    """Draw and update n times; return copies of the configurations."""
+def run(searcher, n, error=fake_error, mutate=False, first_id=None):
+    """Draw and update n times, with trial ids counting on from the
+    searcher's number of suggestions; return copies of the configs."""
     configs = []
-    for _ in range(n):
-        config = searcher.sample_configuration()
+    start = searcher.num_suggested if first_id is None else first_id
+    for trial_id in range(start, start + n):
+        config = searcher.sample_configuration(trial_id)
         configs.append(copy.deepcopy(config))
         value = error(config)
         if mutate:
@@ -285,9 +287,9 @@ def run(searcher, n, error=fake_error, mutate=False):
             config['layers'].append('MUTATED') if isinstance(
                 config['layers'], list) else None
             config['extra'] = 'MUTATED'
-            searcher.update(copy.deepcopy(configs[-1]), value)
+            searcher.update(trial_id, copy.deepcopy(configs[-1]), value)
         else:
-            searcher.update(config, value)
+            searcher.update(trial_id, config, value)
     return configs
 
 
@@ -320,13 +322,13 @@ def test_contract_pickled_copy_continues_the_same_sequence(factory):
 def test_contract_update_accepts_nan_and_info_and_never_fits_nan(factory):
     searcher = factory(0)
     for i in range(14):
-        config = searcher.sample_configuration()
+        config = searcher.sample_configuration(i)
         error = math.nan if i % 3 == 0 else fake_error(config)
-        searcher.update(config, error, additional_info={'status': 'x'})
+        searcher.update(i, config, error, result={'status': 'x'})
     X, y = searcher.observed()
     assert len(y) == 14 - 5 and np.isfinite(y).all()
     assert len(searcher.failed) == 5 and not searcher.pending
-    assert set(searcher.sample_configuration()) == set(SPACE)
+    assert set(searcher.sample_configuration(14)) == set(SPACE)
 
 
 def test_contract_works_with_the_scheduler_and_tuner_with_failures(factory):
@@ -345,7 +347,7 @@ def test_contract_initial_config_comes_first_and_is_copied(factory):
     initial = {'lr': 0.1, 'momentum': 0.5, 'batch_size': 17,
                'activation': 'tanh', 'layers': [16]}
     searcher = factory(0, initial_config=initial)
-    first = searcher.sample_configuration()
+    first = searcher.sample_configuration(0)
     assert first == dict(initial, num_epochs=3)
     first['layers'].append(99)
     assert initial['layers'] == [16]
@@ -354,14 +356,31 @@ def test_contract_initial_config_comes_first_and_is_copied(factory):
 def test_contract_pending_configurations_are_not_repeated(factory):
     searcher = factory(0)
     run(searcher, 12)
-    parallel = [searcher.sample_configuration() for _ in range(4)]
+    parallel = {i: searcher.sample_configuration(i) for i in range(12, 16)}
     keys = [tuple(sorted((k, str(v)) for k, v in c.items()))
-            for c in parallel]
+            for c in parallel.values()]
     assert len(set(keys)) == 4
-    assert len(searcher.pending) == 4
-    for config in parallel:
-        searcher.update(config, fake_error(config))
+    assert sorted(searcher.pending) == [12, 13, 14, 15]
+    for trial_id, config in parallel.items():
+        searcher.update(trial_id, config, fake_error(config))
     assert not searcher.pending
+
+
+def test_contract_equal_pending_configs_are_told_apart_by_id(factory):
+    searcher = factory(0, initial_config={
+        'lr': 0.1, 'momentum': 0.5, 'batch_size': 17, 'activation': 'tanh',
+        'layers': [16]})
+    first = searcher.sample_configuration(7)
+    searcher.pending[8] = searcher.encoder.encode(first)  # a second worker
+    # finishing trial 7 leaves trial 8, with an equal config, pending
+    searcher.update(7, first, fake_error(first))
+    assert list(searcher.pending) == [8]
+    np.testing.assert_array_equal(searcher.unfinished(),
+                                  [searcher.encoder.encode(first)])
+    searcher.update(8, copy.deepcopy(first), fake_error(first))
+    assert not searcher.pending
+    X, y = searcher.observed()
+    assert len(y) == 2
 
 
 def test_contract_is_better_than_its_own_start(factory):
@@ -382,10 +401,10 @@ def test_empty_space_is_a_clear_error(cls):
 def test_space_of_constants_returns_its_one_configuration(cls):
     searcher = cls({'epochs': 5, 'act': ['relu'], 'k': stats.randint(3, 4)},
                    seed=0)
-    for _ in range(5):
-        config = searcher.sample_configuration()
+    for trial_id in range(5):
+        config = searcher.sample_configuration(trial_id)
         assert config == {'epochs': 5, 'act': 'relu', 'k': 3}
-        searcher.update(config, 0.5)
+        searcher.update(trial_id, config, 0.5)
 
 
 @pytest.mark.parametrize('cls', [BayesOptSearcher, TPESearcher, RFSearcher])
@@ -393,13 +412,13 @@ def test_constant_objective_and_all_failures_are_survived(cls):
     searcher = cls({'x': stats.uniform(0, 1), 'y': stats.uniform(0, 1)},
                    seed=0)
     for i in range(12):
-        config = searcher.sample_configuration()
-        searcher.update(config, 1.0 if i % 2 else math.nan)
-    assert set(searcher.sample_configuration()) == {'x', 'y'}
+        config = searcher.sample_configuration(i)
+        searcher.update(i, config, 1.0 if i % 2 else math.nan)
+    assert set(searcher.sample_configuration(12)) == {'x', 'y'}
     searcher = cls({'x': stats.uniform(0, 1)}, seed=0)
-    for _ in range(8):
-        searcher.update(searcher.sample_configuration(), math.nan)
-    assert 0 <= searcher.sample_configuration()['x'] <= 1
+    for i in range(8):
+        searcher.update(i, searcher.sample_configuration(i), math.nan)
+    assert 0 <= searcher.sample_configuration(8)['x'] <= 1
 
 
 @pytest.mark.parametrize('cls', [BayesOptSearcher, TPESearcher, RFSearcher])
@@ -408,23 +427,24 @@ def test_duplicate_observations_are_survived(cls):
     config = {'x': 0.25, 'c': 'a'}
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # no jitter needed: noise >= 1e-6
-        for _ in range(10):
-            searcher.update(config, 0.3)
-        searcher.update({'x': 0.75, 'c': 'b'}, 0.1)
-        for _ in range(3):
-            nxt = searcher.sample_configuration()
-            searcher.update(nxt, 0.2)
+        for trial_id in range(10):  # never suggested: nothing pending
+            searcher.update(trial_id, config, 0.3)
+        searcher.update(10, {'x': 0.75, 'c': 'b'}, 0.1)
+        for trial_id in range(11, 14):
+            nxt = searcher.sample_configuration(trial_id)
+            searcher.update(trial_id, nxt, 0.2)
 
 
 def test_update_with_a_config_outside_the_space_is_a_clear_error():
     searcher = BayesOptSearcher({'x': stats.uniform(0, 1)}, seed=0)
     with pytest.raises(ValueError, match="'x'"):
-        searcher.update({'x': 2.0}, 0.1)
+        searcher.update(0, {'x': 2.0}, 0.1)
 
 
 @pytest.mark.parametrize('kwargs, pattern', [
     ({'acquisition': 'ucb'}, 'acquisition'), ({'kernel': 'linear'}, 'kernel'),
-    ({'num_init': 0}, 'num_init'), ({'num_init': 2.5}, 'num_init')])
+    ({'num_init': 0}, 'num_init'), ({'num_init': 2.5}, 'num_init'),
+    ({'num_init': True}, 'num_init')])
 def test_bad_arguments_are_clear_errors(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         BayesOptSearcher({'x': stats.uniform(0, 1)}, **kwargs)
@@ -436,7 +456,7 @@ def test_async_tuner_on_the_table_proposes_grid_configs_without_repeats(cls):
     bench = d2lhpo.FinalEpochBenchmark(d2lhpo.TabularBenchmark())
     tuner = d2lhpo.AsyncTuner(d2lhpo.BasicScheduler(
         cls(bench.config_space, seed=0)),
-        d2lhpo.SimulatedBackend(bench, n_workers=4, seed=0))
+        d2lhpo.SimulatedBackend(bench, num_workers=4, seed=0))
     tuner.run(number_of_trials=24)
     configs = [r.config for r in tuner.records]
     assert len(configs) == 24
@@ -451,11 +471,10 @@ def test_async_tuner_on_the_table_proposes_grid_configs_without_repeats(cls):
 
 def test_kriging_believer_sends_parallel_workers_to_different_places():
     searcher = BayesOptSearcher(d2lhpo.BRANIN.config_space, seed=0)
-    for _ in range(12):
-        config = searcher.sample_configuration()
-        searcher.update(config, d2lhpo.BRANIN(**config))
+    run(searcher, 12, error=lambda config: d2lhpo.BRANIN(**config))
     batch = np.array([[c['x0'], c['x1']] for c in
-                      (searcher.sample_configuration() for _ in range(4))])
+                      (searcher.sample_configuration(i)
+                       for i in range(12, 16))])
     distances = np.linalg.norm(batch[:, None] - batch[None], axis=2)
     assert distances[np.triu_indices(4, 1)].min() > 0.05
 
