@@ -2914,106 +2914,6 @@ def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
     return ax
 
 
-# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
-import math
-import os
-
-import numpy as np
-import torch
-from matplotlib import pyplot as plt
-
-
-# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
-def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
-                     checkpoint=None):
-    """`cnn_curve` that saves its state to the file `checkpoint` after
-    every epoch, and continues from it if the file exists."""
-    torch.manual_seed(seed)
-    data, model = d2lhpo.load_digits_data(), d2lhpo.SmallCNN(channels)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-    generator = torch.Generator().manual_seed(seed)
-    done = 0
-    if checkpoint is not None and os.path.exists(checkpoint):
-        state = torch.load(checkpoint)
-        model.load_state_dict(state['model'])
-        optimizer.load_state_dict(state['optimizer'])
-        generator.set_state(state['generator'])
-        torch.set_rng_state(state['torch_rng'])
-        done = state['epoch']
-    for epoch in range(done + 1, num_epochs + 1):
-        d2lhpo.train_epoch(model, optimizer, *data.train, batch_size,
-                           generator)
-        error = d2lhpo.error_rate(model, *data.val)
-        if checkpoint is not None:
-            state = {'model': model.state_dict(), 'epoch': epoch,
-                     'optimizer': optimizer.state_dict(),
-                     'generator': generator.get_state(),
-                     'torch_rng': torch.get_rng_state()}
-            torch.save(state, checkpoint + '.tmp')
-            os.replace(checkpoint + '.tmp', checkpoint)
-        yield error
-
-
-# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
-def check_fidelity(eta, r_min, r_max):
-    """Return eta, r_min, r_max as ints; ValueError unless they are
-    integers (they count epochs) with eta >= 2 and 1 <= r_min <= r_max."""
-    eta = d2lhpo.check_integer('eta', eta)
-    r_min = d2lhpo.check_integer('r_min', r_min, minimum=1)
-    r_max = d2lhpo.check_integer('r_max', r_max)
-    if eta < 2:
-        raise ValueError(f'the reduction factor eta must be >= 2, got {eta}')
-    if r_min > r_max:
-        raise ValueError(f'r_min ({r_min}) must not exceed r_max ({r_max})')
-    return eta, r_min, r_max
-
-
-# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
-class TracedScheduler(d2lhpo.SchedulerWrapper):
-    """Forwards to `scheduler`; `log` lists ('resume', trial_id) for each
-    resume it suggests and (decision, trial_id, epoch) for each decision
-    other than CONTINUE."""
-    def __init__(self, scheduler):
-        super().__init__(scheduler)
-        self.log = []
-
-    def suggest(self, trial_id):
-        suggestion = self.scheduler.suggest(trial_id)
-        if isinstance(suggestion, d2lhpo.Resume):
-            self.log.append(('resume', suggestion.trial_id))
-        return suggestion
-
-    def on_trial_result(self, trial, result):
-        decision = self.scheduler.on_trial_result(trial, result)
-        if decision != d2lhpo.CONTINUE:
-            self.log.append((decision, trial.trial_id, result['epoch']))
-        return decision
-
-
-# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
-def plot_learning_curves(curves, ax=None):
-    """Draw learning curves, each a pair (epochs, errors), on log-log
-    axes; return the axes."""
-    ax = ax if ax is not None else plt.subplots(figsize=(5, 3.2))[1]
-    for epochs, errors in curves:
-        ax.plot(epochs, errors, color='C0', alpha=0.5, linewidth=1)
-    ax.set(xscale='log', yscale='log', xlabel='epoch',
-           ylabel='validation error')
-    return ax
-
-
-# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
-def print_medians(runs, times):
-    """Print each method's median incumbent error over its runs (pairs of
-    times and incumbent trajectory) at the given times."""
-    for name, pairs in runs.items():
-        at = np.median([d2lhpo.incumbent_at(t, y, times) for t, y in pairs],
-                       axis=0)
-        print(f'{name:>18}: median error at',
-              ', '.join(f'{x:g}' for x in times), 's:',
-              ', '.join(f'{v:.4f}' for v in at))
-
-
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
 import itertools
 import math
@@ -3431,6 +3331,106 @@ def plot_tpe_step(axes, searcher, rng, truth, num_candidates=64):
     axes[1].legend(fontsize=8)
     axes[2].set(ylabel='$\\log l - \\log g$', xlabel='$x$')
     return good, bad, best
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+import math
+import os
+
+import numpy as np
+import torch
+from matplotlib import pyplot as plt
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
+                     checkpoint=None):
+    """`cnn_curve` that saves its state to the file `checkpoint` after
+    every epoch, and continues from it if the file exists."""
+    torch.manual_seed(seed)
+    data, model = d2lhpo.load_digits_data(), d2lhpo.SmallCNN(channels)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    generator = torch.Generator().manual_seed(seed)
+    done = 0
+    if checkpoint is not None and os.path.exists(checkpoint):
+        state = torch.load(checkpoint)
+        model.load_state_dict(state['model'])
+        optimizer.load_state_dict(state['optimizer'])
+        generator.set_state(state['generator'])
+        torch.set_rng_state(state['torch_rng'])
+        done = state['epoch']
+    for epoch in range(done + 1, num_epochs + 1):
+        d2lhpo.train_epoch(model, optimizer, *data.train, batch_size,
+                           generator)
+        error = d2lhpo.error_rate(model, *data.val)
+        if checkpoint is not None:
+            state = {'model': model.state_dict(), 'epoch': epoch,
+                     'optimizer': optimizer.state_dict(),
+                     'generator': generator.get_state(),
+                     'torch_rng': torch.get_rng_state()}
+            torch.save(state, checkpoint + '.tmp')
+            os.replace(checkpoint + '.tmp', checkpoint)
+        yield error
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def check_fidelity(eta, r_min, r_max):
+    """Return eta, r_min, r_max as ints; ValueError unless they are
+    integers (they count epochs) with eta >= 2 and 1 <= r_min <= r_max."""
+    eta = d2lhpo.check_integer('eta', eta)
+    r_min = d2lhpo.check_integer('r_min', r_min, minimum=1)
+    r_max = d2lhpo.check_integer('r_max', r_max)
+    if eta < 2:
+        raise ValueError(f'the reduction factor eta must be >= 2, got {eta}')
+    if r_min > r_max:
+        raise ValueError(f'r_min ({r_min}) must not exceed r_max ({r_max})')
+    return eta, r_min, r_max
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+class TracedScheduler(d2lhpo.SchedulerWrapper):
+    """Forwards to `scheduler`; `log` lists ('resume', trial_id) for each
+    resume it suggests and (decision, trial_id, epoch) for each decision
+    other than CONTINUE."""
+    def __init__(self, scheduler):
+        super().__init__(scheduler)
+        self.log = []
+
+    def suggest(self, trial_id):
+        suggestion = self.scheduler.suggest(trial_id)
+        if isinstance(suggestion, d2lhpo.Resume):
+            self.log.append(('resume', suggestion.trial_id))
+        return suggestion
+
+    def on_trial_result(self, trial, result):
+        decision = self.scheduler.on_trial_result(trial, result)
+        if decision != d2lhpo.CONTINUE:
+            self.log.append((decision, trial.trial_id, result['epoch']))
+        return decision
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def plot_learning_curves(curves, ax=None):
+    """Draw learning curves, each a pair (epochs, errors), on log-log
+    axes; return the axes."""
+    ax = ax if ax is not None else plt.subplots(figsize=(5, 3.2))[1]
+    for epochs, errors in curves:
+        ax.plot(epochs, errors, color='C0', alpha=0.5, linewidth=1)
+    ax.set(xscale='log', yscale='log', xlabel='epoch',
+           ylabel='validation error')
+    return ax
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def print_medians(runs, times):
+    """Print each method's median incumbent error over its runs (pairs of
+    times and incumbent trajectory) at the given times."""
+    for name, pairs in runs.items():
+        at = np.median([d2lhpo.incumbent_at(t, y, times) for t, y in pairs],
+                       axis=0)
+        print(f'{name:>18}: median error at',
+              ', '.join(f'{x:g}' for x in times), 's:',
+              ', '.join(f'{v:.4f}' for v in at))
 
 
 __all__ = [
