@@ -840,39 +840,15 @@ def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 import copy
+import dataclasses
 import heapq
 import itertools
-import json
-import numbers
 import os
 import random
 import time
 
 import numpy as np
-import torch
 from scipy import stats
-from torch import nn
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-class MLP(nn.Module):
-    """A multilayer perceptron on flattened images.
-
-    `depth` hidden layers of `width` ReLU units, each followed by dropout.
-    """
-    def __init__(self, width=64, depth=2, dropout=0.0, num_inputs=64,
-                 num_classes=10):
-        super().__init__()
-        layers, fan_in = [nn.Flatten()], num_inputs
-        for _ in range(depth):
-            layers += [nn.Linear(fan_in, width), nn.ReLU(),
-                       nn.Dropout(dropout)]
-            fan_in = width
-        layers.append(nn.Linear(fan_in, num_classes))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, X):
-        return self.net(X)
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -884,36 +860,6 @@ DIGITS_MLP_SPACE = {
     'dropout': [0.0, 0.5],
     'weight_decay': [0.0, 1e-4, 1e-3],
 }
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-def record_learning_curve(config, seed, num_epochs=30, data=None,
-                          device=None):
-    """Train `MLP` with `config`; per-epoch lists 'val_error',
-    'train_loss', 'epoch_time', and the final 'test_error', 'num_params'."""
-    data = d2lhpo.load_digits_data() if data is None else data
-    device = d2lhpo.get_device() if device is None else device
-    torch.manual_seed(seed)
-    model = MLP(config['width'], config['depth'], config['dropout']).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config['lr'],
-                                momentum=0.9,
-                                weight_decay=config['weight_decay'])
-    generator = torch.Generator().manual_seed(seed)
-    X, y = (t.to(device) for t in data.train)
-    X_val, y_val = (t.to(device) for t in data.val)
-    curve = {'val_error': [], 'train_loss': [], 'epoch_time': []}
-    for _ in range(num_epochs):
-        tic = time.perf_counter()
-        loss = d2lhpo.train_epoch(model, optimizer, X, y,
-                                  config['batch_size'], generator)
-        error = d2lhpo.error_rate(model, X_val, y_val)
-        curve['epoch_time'].append(time.perf_counter() - tic)
-        curve['train_loss'].append(loss)
-        curve['val_error'].append(error)
-    curve['test_error'] = d2lhpo.error_rate(model, *(t.to(device)
-                                                     for t in data.test))
-    curve['num_params'] = sum(p.numel() for p in model.parameters())
-    return curve
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -1020,15 +966,18 @@ class MultiFidelityFunction:
                  epoch_time=1.0, seeds=(0, 1, 2)):
         self.function, self.max_epochs = function, max_epochs
         self.noise, self.epoch_time = noise, epoch_time
-        self.seeds = list(seeds)
-        self.config_space = function.config_space
+        self.seeds, self.config_space = list(seeds), function.config_space
         if gap is None:  # the spread of f over the box
             lo, hi = function.bounds.T
             X = np.random.default_rng(0).uniform(lo, hi, (1000, len(lo)))
             gap = float(np.std(function.evaluate(X)))
-        self.gap = gap
-        self.epochs = np.arange(1, max_epochs + 1)
+        self.gap, self.epochs = gap, np.arange(1, max_epochs + 1)
 
+    def best_error(self, epoch=None):
+        """The minimum of the function: the error at the last epoch."""
+        return self.function.min_value
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def learning_curve(self, config, seed=0):
         x = np.array([config[n] for n in self.function.names])
         lo, hi = self.function.bounds.T
@@ -1045,10 +994,6 @@ class MultiFidelityFunction:
         times = np.full(self.max_epochs, self.epoch_time * (0.5 + z[-1]))
         return {'error': error.tolist(), 'epoch_time': times.tolist()}
 
-    def best_error(self, epoch=None):
-        """The minimum of the function: the error at the last epoch."""
-        return self.function.min_value
-
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 @dataclasses.dataclass(frozen=True)
@@ -1063,7 +1008,6 @@ class TrialEvent:
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 class Backend:
     """Runs trials on `num_workers` workers and reports their events."""
-    num_workers = 1
 
     def time(self):
         """The backend's clock, in seconds (simulated or real)."""
@@ -2653,8 +2597,63 @@ import math
 import numbers
 import os
 
+import time
+
 import numpy as np
+import torch
 from matplotlib import pyplot as plt
+from torch import nn
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+class MLP(nn.Module):
+    """A multilayer perceptron on flattened images.
+
+    `depth` hidden layers of `width` ReLU units, each followed by dropout.
+    """
+    def __init__(self, width=64, depth=2, dropout=0.0, num_inputs=64,
+                 num_classes=10):
+        super().__init__()
+        layers, fan_in = [nn.Flatten()], num_inputs
+        for _ in range(depth):
+            layers += [nn.Linear(fan_in, width), nn.ReLU(),
+                       nn.Dropout(dropout)]
+            fan_in = width
+        layers.append(nn.Linear(fan_in, num_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.net(X)
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def record_learning_curve(config, seed, num_epochs=30, data=None,
+                          device=None):
+    """Train `MLP` with `config`; per-epoch lists 'val_error',
+    'train_loss', 'epoch_time', and the final 'test_error', 'num_params'."""
+    data = d2lhpo.load_digits_data() if data is None else data
+    device = d2lhpo.get_device() if device is None else device
+    torch.manual_seed(seed)
+    model = MLP(config['width'], config['depth'], config['dropout']).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config['lr'],
+                                momentum=0.9,
+                                weight_decay=config['weight_decay'])
+    generator = torch.Generator().manual_seed(seed)
+    X, y = (t.to(device) for t in data.train)
+    X_val, y_val = (t.to(device) for t in data.val)
+    curve = {'val_error': [], 'train_loss': [], 'epoch_time': []}
+    for _ in range(num_epochs):
+        tic = time.perf_counter()
+        loss = d2lhpo.train_epoch(model, optimizer, X, y,
+                                  config['batch_size'], generator)
+        error = d2lhpo.error_rate(model, X_val, y_val)
+        curve['epoch_time'].append(time.perf_counter() - tic)
+        curve['train_loss'].append(loss)
+        curve['val_error'].append(error)
+    curve['test_error'] = d2lhpo.error_rate(model, *(t.to(device)
+                                                     for t in data.test))
+    curve['num_params'] = sum(p.numel() for p in model.parameters())
+    return curve
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
@@ -2852,6 +2851,7 @@ class TrialRunner:
         self.steps = d2lhpo.objective_steps(self.objective, config)
         return self.step()
 
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def step(self):
         try:
             return 'result', d2lhpo.as_result(next(self.steps))
@@ -2862,6 +2862,7 @@ class TrialRunner:
             self.steps = None
             return 'failed', f'{type(err).__name__}: {err}'
 
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def stop(self):
         if self.steps is not None:
             self.steps.close()
@@ -2971,8 +2972,8 @@ class WorkerBackend(d2lhpo.Backend):
         self._release(worker)
         self._kill(worker)
         self._launch(worker)
-        return d2lhpo.TrialEvent('failed', trial_id,
-                                 message=f'timed out after {self.trial_timeout} s')
+        return d2lhpo.TrialEvent(
+            'failed', trial_id, message=f'timed out after {self.trial_timeout:g} s')
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _on_message(self, worker, message):
@@ -3054,6 +3055,7 @@ class LocalBackend(WorkerBackend):
         child_conn.close()
         self.processes[worker], self.conns[worker] = process, conn
 
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _send(self, worker, message):
         if self.processes[worker] is None:  # after `close`
             self._launch(worker)
@@ -3150,6 +3152,7 @@ class RayBackend(WorkerBackend):
                                                       self.num_threads)
         self.ready.add(worker)  # Ray queues calls until the actor is up
 
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _send(self, worker, message):
         if self.actors[worker] is None:  # after `close`
             self._launch(worker)
