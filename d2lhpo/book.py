@@ -877,16 +877,14 @@ class TabularBenchmark:
     def __init__(self, path=DIGITS_MLP_TABLE):
         self.path = path
         arrays = d2lhpo.load_benchmark_table(path)  # checked
-        self.config_space, self.metadata = arrays['space'], arrays['metadata']
-        self.names = [str(n) for n in arrays['names']]
-        self.seeds = [int(s) for s in arrays['seeds']]
-        for key in ('val_error', 'train_loss', 'epoch_time', 'test_error',
-                    'num_params'):
-            setattr(self, key, arrays[key])
+        configs = arrays.pop('configs')  # rows of indices into the space
+        # names, seeds, config_space, metadata; val_error, train_loss,
+        # epoch_time, test_error, num_params
+        vars(self).update(arrays)
         self.max_epochs = self.val_error.shape[2]
         self.grid = [{name: self.config_space[name][i]
                       for name, i in zip(self.names, row)}
-                     for row in arrays['configs'].tolist()]
+                     for row in configs.tolist()]
         self.positions = {tuple(c.values()): i
                           for i, c in enumerate(self.grid)}
         self.seed_positions = {seed: i for i, seed in enumerate(self.seeds)}
@@ -933,28 +931,6 @@ class TabularBenchmark:
             return float(np.nanmin(self.val_error))
         d2lhpo.check_query(self, self.seeds[0], epoch)
         return float(np.nanmin(self.val_error[:, :, epoch - 1]))
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-class SyntheticFunction:
-    """A test function on a box, with its known minimum; call it with
-    keyword arguments x0, x1, ... or `evaluate` an array of points."""
-    def __init__(self, name, function, bounds, min_value, argmins):
-        self.name, self.function = name, function
-        self.bounds = np.asarray(bounds, dtype=float)
-        self.min_value, self.argmins = min_value, np.asarray(argmins)
-        self.names = [f'x{i}' for i in range(len(self.bounds))]
-        self.config_space = {n: stats.uniform(lo, hi - lo) for n, (lo, hi)
-                             in zip(self.names, self.bounds)}
-
-    def evaluate(self, X):
-        return self.function(np.atleast_2d(np.asarray(X, dtype=float)))
-
-    def __call__(self, **config):
-        return float(self.evaluate([[config[n] for n in self.names]])[0])
-
-    def __repr__(self):
-        return f'{self.name} on {self.bounds.tolist()}, min {self.min_value}'
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -2602,6 +2578,7 @@ import time
 import numpy as np
 import torch
 from matplotlib import pyplot as plt
+from scipy import stats
 from torch import nn
 
 
@@ -2667,8 +2644,9 @@ TABLE_ARRAYS = ('space', 'names', 'configs', 'seeds', 'val_error',
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
 def load_benchmark_table(path):
-    """The arrays of the table at `path`, checked; 'space' and 'metadata'
-    decoded from JSON. Errors say how to regenerate the table."""
+    """The arrays of the table at `path`, checked, with 'config_space'
+    and 'metadata' decoded from JSON and 'names' and 'seeds' as lists.
+    Errors say how to regenerate the table."""
     if not os.path.exists(path):
         raise FileNotFoundError(f'no benchmark table at {path}; '
                                 + REGENERATE_HINT)
@@ -2690,6 +2668,9 @@ def load_benchmark_table(path):
             raise ValueError(f'the benchmark table {path} is corrupt '
                              f'({key} has shape {arrays[key].shape}, '
                              f'expected {shape}); ' + REGENERATE_HINT)
+    arrays['names'] = [str(n) for n in arrays['names']]
+    arrays['seeds'] = [int(s) for s in arrays['seeds']]
+    arrays['config_space'] = arrays.pop('space')
     return arrays
 
 
@@ -2730,6 +2711,28 @@ def check_query(benchmark, seed, epoch=None):
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+class SyntheticFunction:
+    """A test function on a box, with its known minimum; call it with
+    keyword arguments x0, x1, ... or `evaluate` an array of points."""
+    def __init__(self, name, function, bounds, min_value, argmins):
+        self.name, self.function = name, function
+        self.bounds = np.asarray(bounds, dtype=float)
+        self.min_value, self.argmins = min_value, np.asarray(argmins)
+        self.names = [f'x{i}' for i in range(len(self.bounds))]
+        self.config_space = {n: stats.uniform(lo, hi - lo) for n, (lo, hi)
+                             in zip(self.names, self.bounds)}
+
+    def evaluate(self, X):
+        return self.function(np.atleast_2d(np.asarray(X, dtype=float)))
+
+    def __call__(self, **config):
+        return float(self.evaluate([[config[n] for n in self.names]])[0])
+
+    def __repr__(self):
+        return f'{self.name} on {self.bounds.tolist()}, min {self.min_value}'
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
 def branin_function(X):
     x1, x2 = X[:, 0], X[:, 1]
     b, c, t = 5.1 / (4 * np.pi ** 2), 5 / np.pi, 1 / (8 * np.pi)
@@ -2745,16 +2748,16 @@ def hartmann_function(A, P):
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
-BRANIN = d2lhpo.SyntheticFunction(
+BRANIN = SyntheticFunction(
     'Branin', branin_function, [(-5, 10), (0, 15)], 0.397887,
     [(-np.pi, 12.275), (np.pi, 2.275), (9.42478, 2.475)])
-HARTMANN3 = d2lhpo.SyntheticFunction(
+HARTMANN3 = SyntheticFunction(
     'Hartmann3', hartmann_function(
         [[3, 10, 30], [0.1, 10, 35], [3, 10, 30], [0.1, 10, 35]],
         [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547],
          [381, 5743, 8828]]),
     [(0, 1)] * 3, -3.86278, [(0.114614, 0.555649, 0.852547)])
-HARTMANN6 = d2lhpo.SyntheticFunction(
+HARTMANN6 = SyntheticFunction(
     'Hartmann6', hartmann_function(
         [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
          [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]],
