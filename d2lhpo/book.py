@@ -1308,7 +1308,7 @@ def simulate(make_scheduler, benchmark, seeds, num_workers=4,
     any-time curves as a list of (times, incumbent trajectory) pairs."""
     runs = []
     for seed in seeds:
-        backend = SimulatedBackend(benchmark, num_workers=num_workers, seed=seed)
+        backend = SimulatedBackend(benchmark, num_workers, seed=seed)
         tuner = AsyncTuner(make_scheduler(seed), backend)
         tuner.run(**budget)
         runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory))
@@ -3051,8 +3051,9 @@ class LocalBackend(WorkerBackend):
     def _launch(self, worker):
         self.ready.discard(worker)  # until it says 'ready'
         conn, child_conn = self.context.Pipe()
-        process = self.context.Process(  # the package's copy: a fresh
-            target=d2lhpo.local_worker_loop, daemon=True,  # process can import it
+        # the package's copy of the loop: a fresh process can import it
+        process = self.context.Process(
+            target=d2lhpo.local_worker_loop, daemon=True,
             args=(child_conn, self.objective_bytes, self.num_threads))
         process.start()
         child_conn.close()
