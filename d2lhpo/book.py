@@ -549,39 +549,15 @@ def incumbent_at(times, trajectory, grid):
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 import copy
+import dataclasses
 import heapq
 import itertools
-import json
-import numbers
 import os
 import random
 import time
 
 import numpy as np
-import torch
 from scipy import stats
-from torch import nn
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-class MLP(nn.Module):
-    """A multilayer perceptron on flattened images.
-
-    `depth` hidden layers of `width` ReLU units, each followed by dropout.
-    """
-    def __init__(self, width=64, depth=2, dropout=0.0, num_inputs=64,
-                 num_classes=10):
-        super().__init__()
-        layers, fan_in = [nn.Flatten()], num_inputs
-        for _ in range(depth):
-            layers += [nn.Linear(fan_in, width), nn.ReLU(),
-                       nn.Dropout(dropout)]
-            fan_in = width
-        layers.append(nn.Linear(fan_in, num_classes))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, X):
-        return self.net(X)
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -596,46 +572,8 @@ DIGITS_MLP_SPACE = {
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-def record_learning_curve(config, seed, num_epochs=30, data=None,
-                          device=None):
-    """Train `MLP` with `config` and record its metrics after every epoch.
-
-    Returns a dict: per-epoch lists 'val_error', 'train_loss' and
-    'epoch_time' (seconds of training plus validation), and the final
-    'test_error' and the number of parameters 'num_params'. SGD uses
-    momentum 0.9; `seed` fixes the initial weights and the batch order.
-    """
-    data = d2lhpo.load_digits_data() if data is None else data
-    device = d2lhpo.get_device() if device is None else device
-    torch.manual_seed(seed)
-    model = MLP(config['width'], config['depth'], config['dropout']).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config['lr'],
-                                momentum=0.9,
-                                weight_decay=config['weight_decay'])
-    generator = torch.Generator().manual_seed(seed)
-    X, y = (t.to(device) for t in data.train)
-    X_val, y_val = (t.to(device) for t in data.val)
-    curve = {'val_error': [], 'train_loss': [], 'epoch_time': []}
-    for _ in range(num_epochs):
-        tic = time.perf_counter()
-        loss = d2lhpo.train_epoch(model, optimizer, X, y,
-                                  config['batch_size'], generator)
-        error = d2lhpo.error_rate(model, X_val, y_val)
-        curve['epoch_time'].append(time.perf_counter() - tic)
-        curve['train_loss'].append(loss)
-        curve['val_error'].append(error)
-    curve['test_error'] = d2lhpo.error_rate(model, *(t.to(device)
-                                                     for t in data.test))
-    curve['num_params'] = sum(p.numel() for p in model.parameters())
-    return curve
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 DIGITS_MLP_TABLE = os.path.join(os.path.dirname(d2lhpo.__file__), 'data',
                                 'digits_mlp.npz')
-REGENERATE_HINT = ('regenerate it with `python tools/make_digits_benchmark.py '
-                   '--workers 2` from the repository root (about 15 minutes '
-                   'on 2 cores)')
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -645,42 +583,17 @@ class TabularBenchmark:
     Arrays have the shape (configurations, seeds, epochs); epochs count
     from 1 in the API.
     """
-    ARRAYS = ('space', 'names', 'configs', 'seeds', 'val_error',
-              'train_loss', 'epoch_time', 'test_error', 'num_params',
-              'metadata')
-
     def __init__(self, path=DIGITS_MLP_TABLE):
         self.path = path
-        if not os.path.exists(path):
-            raise FileNotFoundError(f'no benchmark table at {path}; '
-                                    + REGENERATE_HINT)
-        try:
-            with np.load(path) as table:
-                arrays = {k: table[k] for k in self.ARRAYS}
-            self.config_space = json.loads(str(arrays['space']))
-            self.metadata = json.loads(str(arrays['metadata']))
-        except Exception as err:  # zip, pickle, key or JSON errors
-            raise ValueError(f'the benchmark table {path} is corrupt '
-                             f'({type(err).__name__}: {err}); '
-                             + REGENERATE_HINT) from None
-        self.names = [str(n) for n in arrays['names']]
-        self.seeds = [int(s) for s in arrays['seeds']]
-        for key in ('val_error', 'train_loss', 'epoch_time', 'test_error',
-                    'num_params'):
-            setattr(self, key, arrays[key])
-        n, s, e = self.val_error.shape
-        shapes = {'configs': (n, len(self.names)), 'train_loss': (n, s, e),
-                  'epoch_time': (n, s, e), 'test_error': (n, s),
-                  'num_params': (n,)}
-        for key, shape in shapes.items():
-            if arrays[key].shape != shape or s != len(self.seeds):
-                raise ValueError(f'the benchmark table {path} is corrupt '
-                                 f'({key} has shape {arrays[key].shape}, '
-                                 f'expected {shape}); ' + REGENERATE_HINT)
-        self.max_epochs = e
+        arrays = d2lhpo.load_benchmark_table(path)  # checked
+        configs = arrays.pop('configs')  # rows of indices into the space
+        # names, seeds, config_space, metadata; val_error, train_loss,
+        # epoch_time, test_error, num_params
+        vars(self).update(arrays)
+        self.max_epochs = self.val_error.shape[2]
         self.grid = [{name: self.config_space[name][i]
                       for name, i in zip(self.names, row)}
-                     for row in arrays['configs'].tolist()]
+                     for row in configs.tolist()]
         self.positions = {tuple(c.values()): i
                           for i, c in enumerate(self.grid)}
         self.seed_positions = {seed: i for i, seed in enumerate(self.seeds)}
@@ -697,43 +610,13 @@ class TabularBenchmark:
                 return self.positions[tuple(config[n] for n in self.names)]
         except (KeyError, TypeError):
             pass
-        if not isinstance(config, dict):
-            raise ValueError(f'a configuration must be a dict, got {config!r}')
-        missing = [n for n in self.names if n not in config]
-        unknown = sorted(set(config) - set(self.names))
-        if missing or unknown:
-            raise ValueError(f'the benchmark has hyperparameters {self.names}; '
-                             f'missing {missing}, unknown {unknown}')
-        for name in self.names:
-            allowed = self.config_space[name]
-            value = config[name]
-            if value not in allowed:
-                nearest = allowed
-                if isinstance(value, numbers.Real):  # the values around it
-                    below = [v for v in allowed if v < value][-1:]
-                    nearest = below + [v for v in allowed if v > value][:1]
-                raise ValueError(
-                    f'hyperparameter {name!r}: {value!r} is not on the grid; '
-                    f'the nearest allowed values are {nearest} (all: {allowed})')
-        raise ValueError(f'{config!r} is not on the grid')
-
-    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-    def _position(self, config, seed, epoch=None):
-        if seed not in self.seed_positions:
-            raise ValueError(f'seed {seed!r} was not recorded; the table has '
-                             f'seeds {self.seeds}')
-        if epoch is not None and (
-                isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral)
-                or not 1 <= epoch <= self.max_epochs):
-            raise ValueError(f'epoch {epoch!r} is beyond the recorded range '
-                             f'1..{self.max_epochs}')
-        return self.index(config), self.seed_positions[seed]
+        raise d2lhpo.off_grid_error(config, self.names, self.config_space)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def lookup(self, config, seed, epoch):
         """The metrics recorded for `config` and `seed` after `epoch`."""
-        c, s = self._position(config, seed, epoch)
-        e = epoch - 1
+        d2lhpo.check_query(self, seed, epoch)
+        c, s, e = self.index(config), self.seed_positions[seed], epoch - 1
         return {'val_error': float(self.val_error[c, s, e]),
                 'train_loss': float(self.train_loss[c, s, e]),
                 'epoch_time': float(self.epoch_time[c, s, e]),
@@ -744,7 +627,8 @@ class TabularBenchmark:
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def learning_curve(self, config, seed):
         """Per-epoch validation errors and epoch times, as lists."""
-        c, s = self._position(config, seed)
+        d2lhpo.check_query(self, seed)
+        c, s = self.index(config), self.seed_positions[seed]
         return {'error': self.val_error[c, s].tolist(),
                 'epoch_time': self.epoch_time[c, s].tolist()}
 
@@ -754,96 +638,31 @@ class TabularBenchmark:
         epoch): the reference point for regret."""
         if epoch is None:
             return float(np.nanmin(self.val_error))
-        self._position(self.grid[0], self.seeds[0], epoch)  # checks `epoch`
+        d2lhpo.check_query(self, self.seeds[0], epoch)
         return float(np.nanmin(self.val_error[:, :, epoch - 1]))
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-class SyntheticFunction:
-    """A test function on a box, with its known minimum.
-
-    Call it with keyword arguments x0, x1, ...; `evaluate` takes an array
-    of points, one per row.
-    """
-    def __init__(self, name, function, bounds, min_value, argmins):
-        self.name, self.function = name, function
-        self.bounds = np.asarray(bounds, dtype=float)
-        self.min_value, self.argmins = min_value, np.asarray(argmins)
-        self.names = [f'x{i}' for i in range(len(self.bounds))]
-        self.config_space = {n: stats.uniform(lo, hi - lo) for n, (lo, hi)
-                             in zip(self.names, self.bounds)}
-
-    def evaluate(self, X):
-        return self.function(np.atleast_2d(np.asarray(X, dtype=float)))
-
-    def __call__(self, **config):
-        return float(self.evaluate([[config[n] for n in self.names]])[0])
-
-    def __repr__(self):
-        return f'{self.name} on {self.bounds.tolist()}, min {self.min_value}'
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-def branin_function(X):
-    x1, x2 = X[:, 0], X[:, 1]
-    b, c, t = 5.1 / (4 * np.pi ** 2), 5 / np.pi, 1 / (8 * np.pi)
-    return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - t) * np.cos(x1) + 10
-
-def hartmann_function(A, P):
-    alpha = np.array([1.0, 1.2, 3.0, 3.2])
-    A, P = np.asarray(A, dtype=float), 1e-4 * np.asarray(P, dtype=float)
-    def f(X):
-        inner = np.sum(A * (X[:, None, :] - P) ** 2, axis=2)
-        return -np.sum(alpha * np.exp(-inner), axis=1)
-    return f
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-BRANIN = SyntheticFunction(
-    'Branin', branin_function, [(-5, 10), (0, 15)], 0.397887,
-    [(-np.pi, 12.275), (np.pi, 2.275), (9.42478, 2.475)])
-HARTMANN3 = SyntheticFunction(
-    'Hartmann3', hartmann_function(
-        [[3, 10, 30], [0.1, 10, 35], [3, 10, 30], [0.1, 10, 35]],
-        [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547],
-         [381, 5743, 8828]]),
-    [(0, 1)] * 3, -3.86278, [(0.114614, 0.555649, 0.852547)])
-HARTMANN6 = SyntheticFunction(
-    'Hartmann6', hartmann_function(
-        [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
-         [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]],
-        [[1312, 1696, 5569, 124, 8283, 5886],
-         [2329, 4135, 8307, 3736, 1004, 9991],
-         [2348, 1451, 3522, 2883, 3047, 6650],
-         [4047, 8828, 8732, 5743, 1091, 381]]),
-    [(0, 1)] * 6, -3.32237,
-    [(0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573)])
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 class MultiFidelityFunction:
-    """A synthetic learning-curve benchmark built on a `SyntheticFunction`.
-
-    After epoch r of `max_epochs` the error of x is
-    f(x) + gap * (r ** -a(x) - max_epochs ** -a(x)) + noise: it falls
-    along a power law to f(x), at a rate a(x) in [0.5, 2] that varies over
-    the space, so learning curves cross. Each epoch takes
-    `epoch_time * (0.5 + z)` seconds, where z in [0, 1] is the last
-    coordinate of x, scaled to the box.
-    """
+    """Learning curves that fall along a power law to a
+    `SyntheticFunction` (:eqref:`eq_mf_function`); an epoch takes
+    `epoch_time * (0.5 + z)` seconds, z the last coordinate in [0, 1]."""
     def __init__(self, function, max_epochs=30, gap=None, noise=0.0,
                  epoch_time=1.0, seeds=(0, 1, 2)):
         self.function, self.max_epochs = function, max_epochs
         self.noise, self.epoch_time = noise, epoch_time
-        self.seeds = list(seeds)
-        self.config_space = function.config_space
+        self.seeds, self.config_space = list(seeds), function.config_space
         if gap is None:  # the spread of f over the box
             lo, hi = function.bounds.T
             X = np.random.default_rng(0).uniform(lo, hi, (1000, len(lo)))
             gap = float(np.std(function.evaluate(X)))
-        self.gap = gap
-        self.epochs = np.arange(1, max_epochs + 1)
+        self.gap, self.epochs = gap, np.arange(1, max_epochs + 1)
 
+    def best_error(self, epoch=None):
+        """The minimum of the function: the error at the last epoch."""
+        return self.function.min_value
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def learning_curve(self, config, seed=0):
         x = np.array([config[n] for n in self.function.names])
         lo, hi = self.function.bounds.T
@@ -860,35 +679,74 @@ class MultiFidelityFunction:
         times = np.full(self.max_epochs, self.epoch_time * (0.5 + z[-1]))
         return {'error': error.tolist(), 'epoch_time': times.tolist()}
 
-    def best_error(self, epoch=None):
-        """The minimum of the function: the error at the last epoch."""
-        return self.function.min_value
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+@dataclasses.dataclass(frozen=True)
+class TrialEvent:
+    """What a backend tells the tuner about one of its trials."""
+    kind: str            # 'result', 'complete' or 'failed'
+    trial_id: int
+    result: dict = None  # for 'result': the reported dict with its 'time'
+    message: str = ''    # for 'failed': why
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-class SimulatedBackend:
-    """Runs trials on `num_workers` simulated workers.
+class Backend:
+    """Runs trials on `num_workers` workers and reports their events."""
 
-    A trial reads its learning curve from `benchmark` (for a training seed
-    drawn with `seed`); the result of its epoch e arrives when the recorded
-    times of its epochs up to e have passed since it started. With
-    `count_overhead`, the real time the tuner and the scheduler spend
-    between two calls is added to the simulated clock.
-    """
+    def time(self):
+        """The backend's clock, in seconds (simulated or real)."""
+        raise NotImplementedError
+
+    def set_time(self, now):
+        """Continue the clock from `now` (a run resumed from a log)."""
+        raise NotImplementedError
+
+    def free_worker(self):
+        """The lowest free worker, or None if all are busy."""
+        raise NotImplementedError
+
+    def start_trial(self, trial):
+        """Start `trial` on `trial.worker`, after `trial.epochs` epochs."""
+        raise NotImplementedError
+
+    def stop_trial(self, trial_id):
+        """Stop or pause a trial (if it runs); its worker is free at once."""
+        raise NotImplementedError
+
+    def next_event(self):
+        """The next `TrialEvent` (None if no trial runs). After a result
+        the trial goes on, unless `stop_trial` comes before the next call."""
+        raise NotImplementedError
+
+    def close(self):
+        """End every trial and release the workers."""
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+@dataclasses.dataclass
+class SimulatedTrial:
+    """A trial running on a simulated worker."""
+    curve: dict   # 'error' and 'epoch_time' of every epoch
+    epoch: int    # epochs done
+    worker: int
+    key: int      # of its pending event; events with other keys are stale
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+class SimulatedBackend(Backend):
+    """Runs trials on `num_workers` simulated workers, reading learning
+    curves from `benchmark` for training seeds drawn with `seed`."""
     def __init__(self, benchmark, num_workers=4, seed=None,
                  count_overhead=False):
-        if (isinstance(num_workers, bool)
-                or not isinstance(num_workers, numbers.Integral)
-                or num_workers < 1):
-            raise ValueError(f'num_workers must be a positive integer, got '
-                             f'{num_workers!r}')
-        self.benchmark, self.num_workers = benchmark, int(num_workers)
+        self.benchmark = benchmark
+        self.num_workers = d2lhpo.check_integer('num_workers', num_workers, 1)
         self.count_overhead = count_overhead
         self.rng = random.Random(seed)  # draws a training seed per trial
         self.now = 0.0                  # the simulated clock (s)
         self.free = list(range(self.num_workers))  # a heap of free workers
         self.queue = []                 # heap of (time, key, trial_id)
-        self.running = {}               # trial_id -> state
+        self.running = {}               # trial_id -> SimulatedTrial
         self.completed = []             # trials whose last result is out
         self.curves = {}                # trial_id -> its learning curve
         self.training_seeds = {}        # trial_id -> the seed it reads
@@ -898,13 +756,51 @@ class SimulatedBackend:
     def time(self):
         return self.now
 
+    def set_time(self, now):
+        self.now = max(self.now, now)
+
     def free_worker(self):
-        """The lowest free worker, or None if all are busy."""
         return self.free[0] if self.free else None
+
+    def close(self):
+        self.running.clear()  # simulated workers hold no resources
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def start_trial(self, trial):
+        self.charge_overhead()
+        if trial.worker not in self.free:
+            raise RuntimeError(f'worker {trial.worker} is busy')
+        curve = self.curves.get(trial.trial_id)
+        if curve is None:
+            seeds = self.benchmark.seeds
+            seed = seeds[self.rng.randrange(len(seeds))]
+            self.training_seeds[trial.trial_id] = seed
+            curve = self.curves[trial.trial_id] = self.benchmark.learning_curve(
+                trial.config, seed)
+        if trial.epochs >= len(curve['error']):
+            raise ValueError(f'trial {trial.trial_id} has no epochs left')
+        self.free.remove(trial.worker)
+        heapq.heapify(self.free)
+        state = SimulatedTrial(curve, trial.epochs, trial.worker, 0)
+        self.running[trial.trial_id] = state
+        self.schedule(trial.trial_id, state, self.now)
+        self.mark = time.perf_counter() if self.count_overhead else None
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def schedule(self, trial_id, state, start):
+        """Queue the end of the trial's next epoch, which begins at `start`."""
+        state.key = next(self.keys)
+        end = start + state.curve['epoch_time'][state.epoch]
+        heapq.heappush(self.queue, (end, state.key, trial_id))
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def stop_trial(self, trial_id):
+        state = self.running.pop(trial_id, None)
+        if state is not None:  # (after `close`, nothing is running)
+            heapq.heappush(self.free, state.worker)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def charge_overhead(self):
-        """Add the real time spent outside the backend to the clock."""
         if self.count_overhead:
             tic = time.perf_counter()
             if self.mark is not None:
@@ -912,71 +808,26 @@ class SimulatedBackend:
             self.mark = tic
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-    def start_trial(self, trial):
-        """Start (or resume after `trial.epochs` epochs) on `trial.worker`."""
-        self.charge_overhead()
-        if trial.worker not in self.free:
-            raise RuntimeError(f'worker {trial.worker} is busy')
-        curve = self.curves.get(trial.trial_id)
-        if curve is None:
-            seed = self.benchmark.seeds[self.rng.randrange(
-                len(self.benchmark.seeds))]
-            self.training_seeds[trial.trial_id] = seed
-            curve = self.curves[trial.trial_id] = self.benchmark.learning_curve(
-                trial.config, seed)
-        errors, times = curve['error'], curve['epoch_time']
-        epoch = trial.epochs
-        if epoch >= len(errors):
-            raise ValueError(f'trial {trial.trial_id} has no epochs left')
-        self.free.remove(trial.worker)
-        heapq.heapify(self.free)
-        key = next(self.keys)
-        self.running[trial.trial_id] = [errors, times, epoch, trial.worker, key]
-        heapq.heappush(self.queue, (self.now + times[epoch], key, trial.trial_id))
-        self.mark = time.perf_counter() if self.count_overhead else None
-
-    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-    def stop_trial(self, trial_id):
-        """Stop (or pause) a trial now; its worker is free at once."""
-        state = self.running.pop(trial_id, None)
-        if state is not None:  # (after `close`, nothing is running)
-            heapq.heappush(self.free, state[3])
-
-    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-    def set_time(self, now):
-        """Continue the clock from `now` (a run resumed from a log)."""
-        self.now = max(self.now, now)
-
-    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-    def close(self):
-        """Simulated workers hold no resources."""
-        self.running.clear()
-
-    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def next_event(self):
-        """The next event in simulated time: ('result', trial_id, result),
-        ('complete', trial_id, None), or None if no trial is running."""
         self.charge_overhead()
         event = None
         while self.completed and event is None:
             trial_id = self.completed.pop()
             state = self.running.pop(trial_id, None)
             if state is not None:  # not stopped after its last result
-                heapq.heappush(self.free, state[3])
-                event = ('complete', trial_id, None)
+                heapq.heappush(self.free, state.worker)
+                event = TrialEvent('complete', trial_id)
         while self.queue and event is None:
             end, key, trial_id = heapq.heappop(self.queue)
             state = self.running.get(trial_id)
-            if state is None or state[4] != key:
+            if state is None or state.key != key:
                 continue  # the trial was stopped: a stale event
-            errors, times, epoch, _, _ = state
             self.now = max(self.now, end)  # overhead may have passed it
-            event = ('result', trial_id,
-                     {'error': errors[epoch], 'time': self.now})
-            state[2] = epoch = epoch + 1
-            if epoch < len(errors):
-                state[4] = key = next(self.keys)
-                heapq.heappush(self.queue, (end + times[epoch], key, trial_id))
+            result = {'error': state.curve['error'][state.epoch], 'time': self.now}
+            event = TrialEvent('result', trial_id, result)
+            state.epoch += 1
+            if state.epoch < len(state.curve['error']):
+                self.schedule(trial_id, state, end)
             else:
                 self.completed.append(trial_id)
         self.mark = time.perf_counter() if self.count_overhead else None
@@ -985,120 +836,129 @@ class SimulatedBackend:
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 class AsyncTuner(d2lhpo.HPOTuner):
-    """Runs trials on the workers of a backend, asynchronously.
-
-    Whenever a worker is free, the scheduler is asked for a trial at once;
-    results are booked in the order in which they arrive, on the backend's
-    clock.
-    """
+    """Runs trials on the workers of a backend, asynchronously: a free
+    worker gets a trial at once, results are booked as they arrive."""
     def __init__(self, scheduler, backend, board=None):
         super().__init__(scheduler, objective=None, board=board)
         self.backend = backend
+        self.running = set()    # ids of the trials on the backend
         self.last_results = {}  # trial_id -> its latest result
-        self.restarts = []      # trials to run again (after a resume)
-        self.log_path = None    # a log of trial events (next section)
+        self.restarts = []      # trials to run again after a resume
+        self.log_path = None    # a log of trial events (set by `log_to`)
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def fill_workers(self, number_of_trials=None):
+        """Start a trial on every free worker; count the new ones."""
+        backend = self.backend
+        while backend.free_worker() is not None:
+            if self.restarts:
+                trial = self.restart(self.restarts.pop(0), backend.free_worker())
+            elif (number_of_trials is not None
+                  and self.new_trials >= number_of_trials):
+                return
+            else:
+                suggestion = self.scheduler.suggest(len(self.records))
+                if suggestion is None:
+                    return
+                self.new_trials += not isinstance(suggestion, d2lhpo.Resume)
+                trial = self.start_trial(suggestion, backend.time(),
+                                         backend.free_worker())
+            backend.start_trial(trial)
+            self.running.add(trial.trial_id)
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def handle(self, event):
+        """Book a `TrialEvent`; return 1 for a result, 0 otherwise."""
+        trial = self.records[event.trial_id]
+        if event.kind == 'result':
+            self.last_results[trial.trial_id] = event.result
+            decision = self.report(trial, event.result)
+            if decision != d2lhpo.CONTINUE:
+                self.backend.stop_trial(trial.trial_id)
+                self.running.discard(trial.trial_id)
+                status = 'paused' if decision == d2lhpo.PAUSE else 'stopped'
+                self.finish(trial, status, event.result['time'])
+            return 1
+        self.running.discard(trial.trial_id)
+        self.finish(trial, 'completed' if event.kind == 'complete' else 'failed',
+                    self.backend.time(), event.message,
+                    self.last_results.pop(trial.trial_id, None))
+        return 0
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def run(self, number_of_trials=None, max_time=None, max_epochs=None):
         """Run until a budget is spent: new trials started, time on the
         backend's clock, or results (trial-epochs). Return the incumbent."""
-        budgets = {'number_of_trials': number_of_trials, 'max_time': max_time,
-                   'max_epochs': max_epochs}
-        for name, value in budgets.items():
-            if value is not None and (isinstance(value, bool) or not isinstance(
-                    value, numbers.Real) or not value > 0):
-                raise ValueError(f'{name} must be a positive number, got '
-                                 f'{value!r}')
-        if all(v is None for v in budgets.values()):
+        budgets = dict(number_of_trials=number_of_trials, max_time=max_time,
+                       max_epochs=max_epochs)
+        checked = [d2lhpo.check_positive(k, v, allow_none=True)
+                   for k, v in budgets.items()]
+        if all(v is None for v in checked):
             raise ValueError('give at least one budget: number_of_trials, '
                              'max_time or max_epochs')
-        backend, new_trials, epochs = self.backend, 0, 0
-        running, message = set(), 'budget exhausted'
+        self.new_trials, epochs, message = 0, 0, 'budget exhausted'
         try:
-            while True:
-                while self.restarts and backend.free_worker() is not None:
-                    trial = self.restarts.pop(0)  # interrupted in a former run
-                    trial.worker = backend.free_worker()
-                    backend.start_trial(trial)
-                    running.add(trial.trial_id)
-                while (backend.free_worker() is not None and (
-                        number_of_trials is None
-                        or new_trials < number_of_trials)):
-                    suggestion = self.scheduler.suggest(len(self.records))
-                    if suggestion is None:
-                        break
-                    new_trials += not isinstance(suggestion, d2lhpo.Resume)
-                    trial = self.start_trial(suggestion, backend.time(),
-                                             backend.free_worker())
-                    backend.start_trial(trial)
-                    running.add(trial.trial_id)
-                event = backend.next_event() if running else None
-                if event is None:
+            while max_epochs is None or epochs < max_epochs:
+                self.fill_workers(number_of_trials)
+                event = self.backend.next_event() if self.running else None
+                if event is None or (max_time is not None
+                                     and self.backend.time() > max_time):
                     break
-                kind, trial_id, payload = event
-                if max_time is not None and backend.time() > max_time:
-                    break
-                trial = self.records[trial_id]
-                if kind == 'result':
-                    self.last_results[trial_id] = payload
-                    decision = self.report(trial, payload)
-                    epochs += 1
-                    if decision != d2lhpo.CONTINUE:
-                        backend.stop_trial(trial_id)
-                        running.discard(trial_id)
-                        status = 'paused' if decision == d2lhpo.PAUSE else 'stopped'
-                        self.finish(trial, status, payload['time'])
-                    if max_epochs is not None and epochs >= max_epochs:
-                        break
-                else:
-                    running.discard(trial_id)
-                    self.finish(trial, 'completed' if kind == 'complete' else
-                                'failed', backend.time(),
-                                payload if kind == 'failed' else '',
-                                self.last_results.pop(trial_id, None))
+                epochs += self.handle(event)
         except BaseException:  # e.g. Ctrl-C: end every worker at once
             message = 'interrupted'
-            backend.close()
+            self.backend.close()
             raise
         finally:
-            self.clock = backend.time() if max_time is None else min(
-                backend.time(), max_time)
-            for trial_id in running:  # the budget is spent: stop the rest
-                backend.stop_trial(trial_id)
+            now = self.backend.time()
+            self.clock = now if max_time is None else min(now, max_time)
+            for trial_id in sorted(self.running):  # stop the rest
+                self.backend.stop_trial(trial_id)
                 self.finish(self.records[trial_id], 'stopped', self.clock,
                             message)
+            self.running.clear()
         return copy.deepcopy(self.incumbent)
 
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def write_log(self, event):
-        with open(self.log_path, 'a') as f:
-            f.write(json.dumps(event, default=json_default) + '\n')
+        """Append `event` as a JSON line to the log (if there is one)."""
+        if self.log_path is not None:
+            with open(self.log_path, 'a') as f:
+                f.write(json.dumps(event, default=json_default) + '\n')
 
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def start_trial(self, suggestion, time, worker=0):
         trial = d2lhpo.HPOTuner.start_trial(self, suggestion, time, worker)
-        if self.log_path is not None:
-            self.log_start[trial.trial_id] = trial.epochs
-            self.write_log({'event': 'start', 'trial_id': trial.trial_id,
-                            'config': trial.config, 'time': time,
-                            'worker': worker,
-                            'resume': isinstance(suggestion, d2lhpo.Resume)})
+        self.write_log({'event': 'start', 'trial_id': trial.trial_id,
+                        'config': trial.config, 'time': time, 'worker': worker,
+                        'resume': isinstance(suggestion, d2lhpo.Resume)})
         return trial
 
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+    def report(self, trial, result):
+        decision = d2lhpo.HPOTuner.report(self, trial, result)
+        self.write_log({'event': 'result', 'trial_id': trial.trial_id,
+                        'result': result})
+        return decision
+
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def finish(self, trial, status, time, message='', result=None):
         d2lhpo.HPOTuner.finish(self, trial, status, time, message, result)
-        if status == 'stopped' and message:
-            return  # stopped by the tuner (budget, Ctrl-C): a resumed run reruns it
-        if self.log_path is not None:
-            first = self.log_start.pop(trial.trial_id, 0)
-            results = [r for r in self.results if r['trial_id'] ==
-                       trial.trial_id and r['epoch'] > first]
+        if not (status == 'stopped' and message):  # budget, Ctrl-C: not logged
             self.write_log({'event': status, 'trial_id': trial.trial_id,
-                            'time': time, 'message': message,
-                            'results': results})
+                            'time': time, 'message': message})
 
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+    def restart(self, trial, worker):
+        """Run `trial` again on `worker`, after the epochs it had completed
+        (from its checkpoint) or from the start."""
+        trial.worker = worker
+        self.write_log({'event': 'start', 'trial_id': trial.trial_id,
+                        'config': trial.config, 'time': self.backend.time(),
+                        'worker': worker, 'resume': trial.epochs > 0})
+        return trial
+
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def log_to(self, path):
         """Append trial events to the JSON-lines file `path`; if it exists,
         first replay it, so that this tuner resumes the logged run."""
@@ -1114,81 +974,40 @@ class AsyncTuner(d2lhpo.HPOTuner):
                         raise ValueError(f'{path}, line {i + 1}: not JSON; '
                                          'is this a log of AsyncTuner?')
             self.replay(events)
-        self.log_path, self.log_start = path, {}
+        self.log_path = path
 
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def replay(self, events):
-        """Feed logged events to the scheduler as if they happened now: starts
-        and ends in the order of the log, each result at its time between them
-        (the log books a trial's results with the trial's end)."""
-        results = sorted((result['time'], line, k, event['trial_id'])
-                         for line, event in enumerate(events)
-                         if event['event'] != 'start'
-                         for k, result in enumerate(event['results']))
-        on_line = collections.defaultdict(list)  # line -> indices in results
-        for i, (_, line, _, _) in enumerate(results):
-            on_line[line].append(i)
-        reported, first = [False] * len(results), 0  # all before first are
-        def report(i):
-            _, line, k, owner = results[i]
-            self.report(self.records[owner], dict(events[line]['results'][k]))
-            reported[i] = True
-        def report_until(time, end_line=None):
-            """Report, in time order, the results up to `time` of started
-            trials, and all remaining ones booked on the line `end_line`."""
-            nonlocal first
-            i = first
-            while i < len(results) and results[i][0] <= time:
-                if not reported[i] and results[i][3] < len(self.records):
-                    report(i)
-                i += 1
-            while first < len(results) and reported[first]:
-                first += 1
-            for i in on_line.get(end_line, []):
-                if not reported[i]:
-                    report(i)
-        differs = False
-        for line, event in enumerate(events):
-            trial_id = event['trial_id']
-            if event['event'] == 'start':
-                report_until(event['time'])
+        """Feed logged events to the scheduler as if they happened now."""
+        keep, differs = iter(ended_results(events)), False
+        for event in events:
+            kind, trial_id = event['event'], event['trial_id']
+            trial = (self.records[trial_id] if trial_id < len(self.records)
+                     else None)
+            if kind == 'start' and trial is not None and (
+                    trial.status == 'running'):  # a restart
+                trial.worker = event['worker']
+            elif kind == 'start':
                 proposed = self.scheduler.suggest(trial_id)  # keeps it in step
                 logged = (d2lhpo.Resume(trial_id) if event['resume']
                           else event['config'])
                 differs |= proposed != logged
                 trial = self.start_trial(logged, event['time'], event['worker'])
                 assert trial.trial_id == trial_id, 'the log is out of order'
-                continue
-            report_until(event['time'], line)
-            self.finish(self.records[trial_id], event['event'], event['time'],
-                        event['message'],
-                        event['results'][-1] if event['results'] else None)
+            elif kind == 'result' and next(keep):
+                self.last_results[trial_id] = event['result']
+                self.report(trial, dict(event['result']))
+            elif kind != 'result':
+                self.finish(trial, kind, event['time'], event['message'],
+                            self.last_results.get(trial_id))
         if differs:
             warnings.warn('the scheduler proposes other trials than the logged '
                           'run did; the logged trials were kept')
         self.restarts = [r for r in self.records if r.status == 'running']
-        self.clock = max([r['time'] for r in self.results] + [
-            r.end_time for r in self.records if math.isfinite(r.end_time)] +
-            [self.clock])
+        times = [e['time'] if 'time' in e else e['result']['time']
+                 for e in events]
+        self.clock = max(times + [self.clock])
         self.backend.set_time(self.clock)
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-def plot_timeline(records, ax=None, xlabel='simulated time (s)'):
-    """Draw the trials on each worker as bars over time, by status."""
-    if ax is None:
-        ax = plt.subplots(figsize=(6, 2.4))[1]
-    colors = {'completed': 'C0', 'stopped': 'C1', 'paused': 'C2',
-              'failed': 'C3', 'running': 'C7'}
-    for r in records:
-        end = r.end_time if math.isfinite(r.end_time) else r.start_time
-        ax.barh(r.worker, end - r.start_time, left=r.start_time, height=0.8,
-                color=colors[r.status], edgecolor='white', linewidth=0.5)
-    workers = sorted({r.worker for r in records})
-    ax.set_yticks(workers)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel('worker')
-    return ax
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -1198,7 +1017,7 @@ def simulate(make_scheduler, benchmark, seeds, num_workers=4,
     any-time curves as a list of (times, incumbent trajectory) pairs."""
     runs = []
     for seed in seeds:
-        backend = SimulatedBackend(benchmark, num_workers=num_workers, seed=seed)
+        backend = SimulatedBackend(benchmark, num_workers, seed=seed)
         tuner = AsyncTuner(make_scheduler(seed), backend)
         tuner.run(**budget)
         runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory))
@@ -1208,11 +1027,8 @@ def simulate(make_scheduler, benchmark, seeds, num_workers=4,
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 def anytime_band(curves, stat='median', level=0.95, num_boot=1000,
                  seed=0):
-    """Center and confidence band of any-time curves (one row per run).
-
-    The band of the mean uses Student's t distribution; the band of the
-    median is a bootstrap percentile interval.
-    """
+    """Center and confidence band of any-time curves (one row per run):
+    Student's t for the mean, a bootstrap percentile band for the median."""
     curves = np.asarray(curves, dtype=float)
     n = len(curves)
     if stat == 'mean':
@@ -1227,31 +1043,6 @@ def anytime_band(curves, stat='median', level=0.95, num_boot=1000,
     low, high = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2],
                             axis=0)
     return np.median(curves, axis=0), low, high
-
-def plot_anytime_band(runs, grid, stat='median', level=0.95, ax=None,
-                      transform=None, xlabel='simulated time (s)',
-                      ylabel='incumbent validation error'):
-    """Plot each method's any-time `stat` with its confidence band.
-
-    `runs` maps a name to (times, trajectory) pairs; `transform` maps the
-    (runs x times) array of incumbent errors, e.g. to regret. Times before
-    every run has a result are left out.
-    """
-    if ax is None:
-        ax = plt.subplots(figsize=(5, 3.2))[1]
-    for name, pairs in runs.items():
-        curves = np.stack([d2lhpo.incumbent_at(t, y, grid) for t, y in pairs])
-        if transform is not None:
-            curves = transform(curves)
-        ok = ~np.isnan(curves).any(axis=0)
-        center, low, high = anytime_band(curves[:, ok], stat, level)
-        line, = ax.plot(grid[ok], center, label=name)
-        ax.fill_between(grid[ok], low, high, color=line.get_color(),
-                        alpha=0.25)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.legend()
-    return ax
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -1271,21 +1062,8 @@ def average_ranks(curves):
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-import bisect
-import collections
-import inspect
-import json
 import math
-import multiprocessing
-import numbers
-import os
-import signal
-import tempfile
-import time
-import warnings
-from multiprocessing import connection
 
-import cloudpickle
 import numpy as np
 import torch
 
@@ -1349,299 +1127,6 @@ def utilization(tuner, num_workers):
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-class TrialRunner:
-    """Runs trials of an objective on a worker, one result per call.
-
-    `start` begins a trial and `step` computes its next result. Both
-    return an event: ('result', result dict), ('complete', None) or
-    ('failed', message). An objective with a `checkpoint` parameter gets
-    the path of its trial's checkpoint file.
-    """
-    def __init__(self, objective_bytes, num_threads=1):
-        self.objective = cloudpickle.loads(objective_bytes)
-        torch.set_num_threads(num_threads)
-        self.steps = None
-
-    def start(self, config, checkpoint=None, resume=False):
-        self.stop()
-        takes = 'checkpoint' in inspect.signature(self.objective).parameters
-        if checkpoint is not None and takes:
-            config = dict(config, checkpoint=checkpoint)
-        elif resume:
-            return 'failed', ('cannot resume a paused trial: the objective '
-                              'has no `checkpoint` parameter to save and '
-                              'restore its state')
-        self.steps = d2lhpo.objective_steps(self.objective, config)
-        return self.step()
-
-    def step(self):
-        try:
-            return 'result', d2lhpo.as_result(next(self.steps))
-        except StopIteration:
-            self.steps = None
-            return 'complete', None
-        except Exception as err:  # the trial fails, the worker lives on
-            self.steps = None
-            return 'failed', f'{type(err).__name__}: {err}'
-
-    def stop(self):
-        if self.steps is not None:
-            self.steps.close()
-            self.steps = None
-
-
-# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-class WorkerBackend:
-    """Runs trials on `num_workers` workers, each running one trial at a time.
-
-    A worker computes one result, sends it, and waits: the tuner's
-    decision comes back as 'step' (continue) or 'stop'. Subclasses move
-    the messages: `_launch`, `_send`, `_wait`, `_kill` and `_death`.
-    """
-    def __init__(self, num_workers=2, trial_timeout=None):
-        if (isinstance(num_workers, bool)
-                or not isinstance(num_workers, numbers.Integral)
-                or num_workers < 1):
-            raise ValueError(f'num_workers must be a positive integer, got '
-                             f'{num_workers!r}')
-        if trial_timeout is not None and not trial_timeout > 0:
-            raise ValueError(f'trial_timeout must be positive seconds, got '
-                             f'{trial_timeout!r}')
-        self.num_workers, self.trial_timeout = int(num_workers), trial_timeout
-        self.started, self.offset = time.perf_counter(), 0.0
-        self.free = list(range(self.num_workers))  # sorted
-        self.trial_of = {}     # busy worker -> its trial_id
-        self.deadlines = {}    # busy worker -> perf_counter() limit
-        self.waiting = set()   # workers that sent a result, await a decision
-        self.ready = set()     # workers that have finished starting up
-        self.inbox = collections.deque()  # (worker, message) not yet seen
-        self.checkpoint_dir = None  # for trial_<id>.pt (None: a temporary one)
-
-    def time(self):
-        return self.offset + time.perf_counter() - self.started
-
-    def set_time(self, now):
-        """Continue the clock from `now` (a run resumed from a log)."""
-        self.offset = now - (time.perf_counter() - self.started)
-
-    def free_worker(self):
-        return self.free[0] if self.free else None
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def start_trial(self, trial):
-        """Start `trial` on `trial.worker`, or resume it after a pause from
-        its checkpoint file `<checkpoint_dir>/trial_<id>.pt`."""
-        if self.checkpoint_dir is None:  # deleted when the backend is
-            self.temporary_dir = tempfile.TemporaryDirectory(  # garbage-collected
-                prefix='d2lhpo-checkpoints-')
-            self.checkpoint_dir = self.temporary_dir.name
-        path = os.path.join(self.checkpoint_dir, f'trial_{trial.trial_id}.pt')
-        if not trial.epochs and os.path.exists(path):
-            os.remove(path)  # left by another run: this trial starts afresh
-        worker = trial.worker
-        self.free.remove(worker)
-        self.trial_of[worker] = trial.trial_id
-        if worker in self.ready:  # else the clock starts when it is ready
-            self._set_deadline(worker)
-        self._send(worker, ('start', trial.config, path, trial.epochs > 0))
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def _set_deadline(self, worker):
-        if self.trial_timeout is not None:
-            self.deadlines[worker] = time.perf_counter() + self.trial_timeout
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def stop_trial(self, trial_id):
-        """Stop a trial; a worker still computing is killed and replaced."""
-        worker = next((w for w, t in self.trial_of.items() if t == trial_id),
-                      None)
-        if worker is None:  # it already ended (or the backend was closed)
-            return
-        self._release(worker)
-        if worker in self.waiting:
-            self.waiting.discard(worker)
-            self._send(worker, ('stop',))
-        else:
-            self._kill(worker)
-            self._launch(worker)
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def _release(self, worker):
-        del self.trial_of[worker]
-        self.deadlines.pop(worker, None)
-        bisect.insort(self.free, worker)
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def next_event(self):
-        """Wait for the next event of a running trial (None if none runs)."""
-        for worker in self.waiting:  # no stop came: the trial continues
-            self._send(worker, ('step',))
-        self.waiting.clear()
-        while self.trial_of:
-            if not self.inbox:
-                timeout = None
-                if self.deadlines:
-                    timeout = max(0.0, min(self.deadlines.values())
-                                  - time.perf_counter())
-                self.inbox.extend(self._wait(timeout))
-            if not self.inbox:
-                if not self.deadlines or (min(self.deadlines.values())
-                                          > time.perf_counter()):
-                    continue  # woken up early: nothing to see yet
-                worker = min(self.deadlines, key=self.deadlines.get)
-                trial_id = self.trial_of[worker]
-                self._release(worker)
-                self._kill(worker)
-                self._launch(worker)
-                return ('failed', trial_id,
-                        f'timed out after {self.trial_timeout} s')
-            worker, message = self.inbox.popleft()
-            trial_id = self.trial_of.get(worker)
-            if message is None:  # the worker process died
-                reason = self._death(worker)
-                self._kill(worker)
-                self._launch(worker)
-                if trial_id is not None:
-                    self._release(worker)
-                    return 'failed', trial_id, f'the worker died ({reason})'
-                continue
-            if message[0] == 'ready':  # start-up is not part of the time limit
-                self.ready.add(worker)
-                if trial_id is not None:
-                    self._set_deadline(worker)
-                continue
-            if trial_id is None:
-                continue  # news of a trial that was stopped
-            kind, payload = message
-            if kind == 'result':
-                self.waiting.add(worker)
-                payload['time'] = self.time()
-            else:
-                self._release(worker)
-            return kind, trial_id, payload
-        return None
-
-
-# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-def local_worker_loop(conn, objective_bytes, num_threads):
-    """The main loop of a worker process of `LocalBackend`."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the tuner's
-    runner = TrialRunner(objective_bytes, num_threads)
-    conn.send(('ready', None))
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:  # the tuner has gone
-            return
-        if message[0] == 'start':
-            conn.send(runner.start(*message[1:]))
-        elif message[0] == 'step':
-            conn.send(runner.step())
-        elif message[0] == 'stop':
-            runner.stop()
-        else:
-            return
-
-
-# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-class LocalBackend(WorkerBackend):
-    """Runs trials in `num_workers` worker processes on this machine.
-
-    The objective travels to the workers with cloudpickle, so functions
-    defined in a notebook work. Each worker uses `num_threads` threads
-    (by default the cores divided among the workers).
-    """
-    def __init__(self, objective, num_workers=2, trial_timeout=None,
-                 num_threads=None):
-        super().__init__(num_workers, trial_timeout)
-        self.objective_bytes = cloudpickle.dumps(objective)
-        self.num_threads = num_threads or max(
-            1, (os.cpu_count() or 1) // self.num_workers)
-        self.context = multiprocessing.get_context('spawn')
-        self.processes = [None] * self.num_workers
-        self.conns = [None] * self.num_workers
-        for worker in range(self.num_workers):
-            self._launch(worker)
-
-    def _launch(self, worker):
-        self.ready.discard(worker)  # until it says 'ready'
-        conn, child_conn = self.context.Pipe()
-        process = self.context.Process(  # the package's copy: a fresh
-            target=d2lhpo.local_worker_loop, daemon=True,  # process can import it
-            args=(child_conn, self.objective_bytes, self.num_threads))
-        process.start()
-        child_conn.close()
-        self.processes[worker], self.conns[worker] = process, conn
-
-    def _send(self, worker, message):
-        if self.processes[worker] is None:  # after `close`
-            self._launch(worker)
-        try:
-            self.conns[worker].send(message)
-        except (BrokenPipeError, OSError):  # dead: _wait will notice
-            pass
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def _wait(self, timeout):
-        """Messages of busy workers; (worker, None) for a dead worker."""
-        busy = list(self.trial_of)
-        conns = {self.conns[w]: w for w in busy}
-        sentinels = {self.processes[w].sentinel: w for w in busy}
-        arrived = []
-        for ready in connection.wait(list(conns) + list(sentinels), timeout):
-            worker = conns.get(ready, sentinels.get(ready))
-            if any(w == worker for w, _ in arrived):
-                continue
-            try:
-                while self.conns[worker].poll():
-                    arrived.append((worker, self.conns[worker].recv()))
-                dead = not self.processes[worker].is_alive()
-            except (EOFError, OSError):  # the worker closed its end: it exits
-                dead = True
-            if dead:
-                arrived.append((worker, None))
-        return arrived
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def wait_until_ready(self):
-        """Block until every idle worker has started up."""
-        for worker in range(self.num_workers):
-            if worker not in self.ready and worker not in self.trial_of:
-                if self.conns[worker].recv()[0] == 'ready':
-                    self.ready.add(worker)
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def _death(self, worker):
-        self.processes[worker].join(timeout=1)
-        code = self.processes[worker].exitcode
-        if code is not None and code < 0:
-            return f'killed by signal {signal.Signals(-code).name}'
-        return f'exit code {code}'
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def _kill(self, worker):
-        process = self.processes[worker]
-        if process is not None and process.is_alive():
-            process.kill()
-        if process is not None:
-            process.join()
-        self.conns[worker].close()
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def close(self):
-        """End every worker process."""
-        for worker in range(self.num_workers):
-            if self.processes[worker] is not None:
-                self._kill(worker)
-                self.processes[worker] = None
-        self.trial_of.clear()
-        self.deadlines.clear()
-        self.waiting.clear()
-        self.inbox.clear()
-        self.free = list(range(self.num_workers))
-
-
-# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
 def cnn_curve(lr, batch_size=32, channels=16, num_epochs=8, seed=0):
     """`SmallCNN` on the digits, reporting the validation error after
     every epoch."""
@@ -1653,92 +1138,6 @@ def cnn_curve(lr, batch_size=32, channels=16, num_epochs=8, seed=0):
         d2lhpo.train_epoch(model, optimizer, *data.train, batch_size,
                            generator)
         yield d2lhpo.error_rate(model, *data.val)
-
-
-# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-def json_default(value):
-    """Make numpy scalars and arrays JSON-serializable."""
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    raise TypeError(f'{type(value).__name__} is not JSON serializable')
-
-
-# Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-class RayBackend(WorkerBackend):
-    """Runs trials on `num_workers` Ray actors, on one machine or a cluster.
-
-    Call `ray.init` first (`ray.init(address=...)` joins a cluster);
-    otherwise a local Ray instance is started. Each actor holds a
-    `TrialRunner` and reserves `num_cpus` CPUs.
-    """
-    def __init__(self, objective, num_workers=2, trial_timeout=None,
-                 num_cpus=1):
-        import ray  # an optional dependency: pip install -e '.[ray]'
-        super().__init__(num_workers, trial_timeout)
-        self.ray = ray
-        if not ray.is_initialized():
-            ray.init(include_dashboard=False, log_to_driver=False)
-        self.objective_bytes = cloudpickle.dumps(objective)
-        self.actor_class = ray.remote(num_cpus=num_cpus)(TrialRunner)
-        self.num_threads = max(1, int(num_cpus))
-        self.actors = [None] * self.num_workers
-        self.pending = {}  # ObjectRef of a step -> worker
-        self.deaths = {}   # worker -> why its actor died
-        for worker in range(self.num_workers):
-            self._launch(worker)
-
-    def _launch(self, worker):
-        self.actors[worker] = self.actor_class.remote(self.objective_bytes,
-                                                      self.num_threads)
-        self.ready.add(worker)  # Ray queues calls until the actor is up
-
-    def _send(self, worker, message):
-        if self.actors[worker] is None:  # after `close`
-            self._launch(worker)
-        actor = self.actors[worker]
-        if message[0] == 'start':
-            self.pending[actor.start.remote(*message[1:])] = worker
-        elif message[0] == 'step':
-            self.pending[actor.step.remote()] = worker
-        else:
-            actor.stop.remote()
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def _wait(self, timeout):
-        refs = list(self.pending)
-        ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
-        arrived = []
-        for ref in ready:
-            worker = self.pending.pop(ref)
-            try:
-                arrived.append((worker, self.ray.get(ref)))
-            except self.ray.exceptions.RayActorError as err:
-                self.deaths[worker] = str(err).splitlines()[0]
-                arrived.append((worker, None))
-        return arrived
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def _death(self, worker):
-        return self.deaths.pop(worker, 'the Ray actor died')
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def _kill(self, worker):
-        for ref in [r for r, w in self.pending.items() if w == worker]:
-            del self.pending[ref]
-        if self.actors[worker] is not None:
-            self.ray.kill(self.actors[worker])
-            self.actors[worker] = None
-
-    # Added in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
-    def close(self):
-        """Kill every actor."""
-        for worker in range(self.num_workers):
-            self._kill(worker)
-        self.trial_of.clear()
-        self.deadlines.clear()
-        self.waiting.clear()
-        self.inbox.clear()
-        self.free = list(range(self.num_workers))
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
@@ -2914,6 +2313,676 @@ def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
     return ax
 
 
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+import json
+import math
+import numbers
+import os
+
+import time
+
+import numpy as np
+import torch
+from matplotlib import pyplot as plt
+from scipy import stats
+from torch import nn
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+class MLP(nn.Module):
+    """A multilayer perceptron on flattened images.
+
+    `depth` hidden layers of `width` ReLU units, each followed by dropout.
+    """
+    def __init__(self, width=64, depth=2, dropout=0.0, num_inputs=64,
+                 num_classes=10):
+        super().__init__()
+        layers, fan_in = [nn.Flatten()], num_inputs
+        for _ in range(depth):
+            layers += [nn.Linear(fan_in, width), nn.ReLU(),
+                       nn.Dropout(dropout)]
+            fan_in = width
+        layers.append(nn.Linear(fan_in, num_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.net(X)
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def record_learning_curve(config, seed, num_epochs=30, data=None,
+                          device=None):
+    """Train `MLP` with `config`; per-epoch lists 'val_error',
+    'train_loss', 'epoch_time', and the final 'test_error', 'num_params'."""
+    data = d2lhpo.load_digits_data() if data is None else data
+    device = d2lhpo.get_device() if device is None else device
+    torch.manual_seed(seed)
+    model = MLP(config['width'], config['depth'], config['dropout']).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config['lr'],
+                                momentum=0.9,
+                                weight_decay=config['weight_decay'])
+    generator = torch.Generator().manual_seed(seed)
+    X, y = (t.to(device) for t in data.train)
+    X_val, y_val = (t.to(device) for t in data.val)
+    curve = {'val_error': [], 'train_loss': [], 'epoch_time': []}
+    for _ in range(num_epochs):
+        tic = time.perf_counter()
+        loss = d2lhpo.train_epoch(model, optimizer, X, y,
+                                  config['batch_size'], generator)
+        error = d2lhpo.error_rate(model, X_val, y_val)
+        curve['epoch_time'].append(time.perf_counter() - tic)
+        curve['train_loss'].append(loss)
+        curve['val_error'].append(error)
+    curve['test_error'] = d2lhpo.error_rate(model, *(t.to(device)
+                                                     for t in data.test))
+    curve['num_params'] = sum(p.numel() for p in model.parameters())
+    return curve
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+REGENERATE_HINT = ('regenerate it with `python tools/make_digits_benchmark.py '
+                   '--workers 2` from the repository root (about 15 minutes '
+                   'on 2 cores)')
+TABLE_ARRAYS = ('space', 'names', 'configs', 'seeds', 'val_error',
+                'train_loss', 'epoch_time', 'test_error', 'num_params',
+                'metadata')
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def load_benchmark_table(path):
+    """The arrays of the table at `path`, checked, with 'config_space'
+    and 'metadata' decoded from JSON and 'names' and 'seeds' as lists.
+    Errors say how to regenerate the table."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f'no benchmark table at {path}; '
+                                + REGENERATE_HINT)
+    try:
+        with np.load(path) as table:
+            arrays = {k: table[k] for k in TABLE_ARRAYS}
+        for key in ('space', 'metadata'):
+            arrays[key] = json.loads(str(arrays[key]))
+    except Exception as err:  # zip, pickle, key or JSON errors
+        raise ValueError(f'the benchmark table {path} is corrupt '
+                         f'({type(err).__name__}: {err}); '
+                         + REGENERATE_HINT) from None
+    n, s, e = arrays['val_error'].shape
+    shapes = {'configs': (n, len(arrays['names'])), 'seeds': (s,),
+              'train_loss': (n, s, e), 'epoch_time': (n, s, e),
+              'test_error': (n, s), 'num_params': (n,)}
+    for key, shape in shapes.items():
+        if arrays[key].shape != shape:
+            raise ValueError(f'the benchmark table {path} is corrupt '
+                             f'({key} has shape {arrays[key].shape}, '
+                             f'expected {shape}); ' + REGENERATE_HINT)
+    arrays['names'] = [str(n) for n in arrays['names']]
+    arrays['seeds'] = [int(s) for s in arrays['seeds']]
+    arrays['config_space'] = arrays.pop('space')
+    return arrays
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def off_grid_error(config, names, space):
+    """A ValueError that says why `config` is not on the grid of `space`
+    (hyperparameters `names`)."""
+    if not isinstance(config, dict):
+        return ValueError(f'a configuration must be a dict, got {config!r}')
+    missing = [n for n in names if n not in config]
+    unknown = sorted(set(config) - set(names))
+    if missing or unknown:
+        return ValueError(f'the benchmark has hyperparameters {names}; '
+                          f'missing {missing}, unknown {unknown}')
+    for name in names:
+        allowed, value = space[name], config[name]
+        if value not in allowed:
+            nearest = allowed
+            if isinstance(value, numbers.Real):  # the values around it
+                below = [v for v in allowed if v < value][-1:]
+                nearest = below + [v for v in allowed if v > value][:1]
+            return ValueError(
+                f'hyperparameter {name!r}: {value!r} is not on the grid; '
+                f'the nearest allowed values are {nearest} (all: {allowed})')
+    return ValueError(f'{config!r} is not on the grid')
+
+def check_query(benchmark, seed, epoch=None):
+    """Raise a clear ValueError unless `seed` was recorded and `epoch` (if
+    given) is an integer in 1..max_epochs."""
+    if seed not in benchmark.seed_positions:
+        raise ValueError(f'seed {seed!r} was not recorded; the table has '
+                         f'seeds {benchmark.seeds}')
+    if epoch is not None and (
+            isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral)
+            or not 1 <= epoch <= benchmark.max_epochs):
+        raise ValueError(f'epoch {epoch!r} is beyond the recorded range '
+                         f'1..{benchmark.max_epochs}')
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+class SyntheticFunction:
+    """A test function on a box, with its known minimum; call it with
+    keyword arguments x0, x1, ... or `evaluate` an array of points."""
+    def __init__(self, name, function, bounds, min_value, argmins):
+        self.name, self.function = name, function
+        self.bounds = np.asarray(bounds, dtype=float)
+        self.min_value, self.argmins = min_value, np.asarray(argmins)
+        self.names = [f'x{i}' for i in range(len(self.bounds))]
+        self.config_space = {n: stats.uniform(lo, hi - lo) for n, (lo, hi)
+                             in zip(self.names, self.bounds)}
+
+    def evaluate(self, X):
+        return self.function(np.atleast_2d(np.asarray(X, dtype=float)))
+
+    def __call__(self, **config):
+        return float(self.evaluate([[config[n] for n in self.names]])[0])
+
+    def __repr__(self):
+        return f'{self.name} on {self.bounds.tolist()}, min {self.min_value}'
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def branin_function(X):
+    x1, x2 = X[:, 0], X[:, 1]
+    b, c, t = 5.1 / (4 * np.pi ** 2), 5 / np.pi, 1 / (8 * np.pi)
+    return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - t) * np.cos(x1) + 10
+
+def hartmann_function(A, P):
+    alpha = np.array([1.0, 1.2, 3.0, 3.2])
+    A, P = np.asarray(A, dtype=float), 1e-4 * np.asarray(P, dtype=float)
+    def f(X):
+        inner = np.sum(A * (X[:, None, :] - P) ** 2, axis=2)
+        return -np.sum(alpha * np.exp(-inner), axis=1)
+    return f
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+BRANIN = SyntheticFunction(
+    'Branin', branin_function, [(-5, 10), (0, 15)], 0.397887,
+    [(-np.pi, 12.275), (np.pi, 2.275), (9.42478, 2.475)])
+HARTMANN3 = SyntheticFunction(
+    'Hartmann3', hartmann_function(
+        [[3, 10, 30], [0.1, 10, 35], [3, 10, 30], [0.1, 10, 35]],
+        [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547],
+         [381, 5743, 8828]]),
+    [(0, 1)] * 3, -3.86278, [(0.114614, 0.555649, 0.852547)])
+HARTMANN6 = SyntheticFunction(
+    'Hartmann6', hartmann_function(
+        [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
+         [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]],
+        [[1312, 1696, 5569, 124, 8283, 5886],
+         [2329, 4135, 8307, 3736, 1004, 9991],
+         [2348, 1451, 3522, 2883, 3047, 6650],
+         [4047, 8828, 8732, 5743, 1091, 381]]),
+    [(0, 1)] * 6, -3.32237,
+    [(0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573)])
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def plot_timeline(records, ax=None, xlabel='simulated time (s)'):
+    """Draw the trials on each worker as bars over time, by status."""
+    if ax is None:
+        ax = plt.subplots(figsize=(6, 2.4))[1]
+    colors = {'completed': 'C0', 'stopped': 'C1', 'paused': 'C2',
+              'failed': 'C3', 'running': 'C7'}
+    for r in records:
+        end = r.end_time if math.isfinite(r.end_time) else r.start_time
+        ax.barh(r.worker, end - r.start_time, left=r.start_time, height=0.8,
+                color=colors[r.status], edgecolor='white', linewidth=0.5)
+    workers = sorted({r.worker for r in records})
+    ax.set_yticks(workers)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel('worker')
+    return ax
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def plot_anytime_band(runs, grid, stat='median', level=0.95, ax=None,
+                      transform=None, xlabel='simulated time (s)',
+                      ylabel='incumbent validation error'):
+    """Plot each method's any-time `stat` with its confidence band.
+
+    `runs` maps a name to (times, trajectory) pairs; `transform` maps the
+    (runs x times) array of incumbent errors, e.g. to regret. Times before
+    every run has a result are left out.
+    """
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    for name, pairs in runs.items():
+        curves = np.stack([d2lhpo.incumbent_at(t, y, grid) for t, y in pairs])
+        if transform is not None:
+            curves = transform(curves)
+        ok = ~np.isnan(curves).any(axis=0)
+        center, low, high = d2lhpo.anytime_band(curves[:, ok], stat, level)
+        line, = ax.plot(grid[ok], center, label=name)
+        ax.fill_between(grid[ok], low, high, color=line.get_color(),
+                        alpha=0.25)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    return ax
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+import bisect
+import collections
+import inspect
+import multiprocessing
+import os
+import signal
+import tempfile
+import time
+from multiprocessing import connection
+
+import cloudpickle
+import torch
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+class TrialRunner:
+    """Runs trials of an objective on a worker, one result per call.
+
+    `start` begins a trial and `step` computes its next result. Both
+    return ('result', result dict), ('complete', None) or ('failed',
+    message).
+    """
+    def __init__(self, objective_bytes, num_threads=1):
+        self.objective = cloudpickle.loads(objective_bytes)
+        torch.set_num_threads(num_threads)
+        self.steps = None
+
+    def start(self, config, checkpoint=None, resume=False):
+        self.stop()
+        takes = 'checkpoint' in inspect.signature(self.objective).parameters
+        if checkpoint is not None and takes:
+            config = dict(config, checkpoint=checkpoint)
+        elif resume:
+            return 'failed', ('cannot resume a paused trial: the objective '
+                              'has no `checkpoint` parameter to save and '
+                              'restore its state')
+        self.steps = d2lhpo.objective_steps(self.objective, config)
+        return self.step()
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def step(self):
+        try:
+            return 'result', d2lhpo.as_result(next(self.steps))
+        except StopIteration:
+            self.steps = None
+            return 'complete', None
+        except Exception as err:  # the trial fails, the worker lives on
+            self.steps = None
+            return 'failed', f'{type(err).__name__}: {err}'
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def stop(self):
+        if self.steps is not None:
+            self.steps.close()
+            self.steps = None
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+class WorkerBackend(d2lhpo.Backend):
+    """Runs trials on `num_workers` workers, one trial per worker at a time.
+
+    A worker computes one result, sends it, and waits: the tuner's
+    decision comes back as 'step' (continue) or 'stop'.
+    """
+    def __init__(self, num_workers=2, trial_timeout=None):
+        self.num_workers = d2lhpo.check_integer('num_workers', num_workers, 1)
+        self.trial_timeout = d2lhpo.check_positive(
+            'trial_timeout', trial_timeout, allow_none=True)
+        self.started, self.offset = time.perf_counter(), 0.0
+        self.free = list(range(self.num_workers))  # sorted
+        self.trial_of = {}     # busy worker -> its trial_id
+        self.deadlines = {}    # busy worker -> perf_counter() limit
+        self.waiting = set()   # workers that sent a result, await a decision
+        self.ready = set()     # workers that have finished starting up
+        self.inbox = collections.deque()  # (worker, message) not yet seen
+        self.checkpoint_dir = None  # for trial_<id>.pt (None: a temporary one)
+
+    def time(self):
+        return self.offset + time.perf_counter() - self.started
+
+    def set_time(self, now):
+        self.offset = now - (time.perf_counter() - self.started)
+
+    def free_worker(self):
+        return self.free[0] if self.free else None
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def start_trial(self, trial):
+        if self.checkpoint_dir is None:  # deleted when the backend is
+            self.temporary_dir = tempfile.TemporaryDirectory(  # garbage-collected
+                prefix='d2lhpo-checkpoints-')
+            self.checkpoint_dir = self.temporary_dir.name
+        path = os.path.join(self.checkpoint_dir, f'trial_{trial.trial_id}.pt')
+        if not trial.epochs and os.path.exists(path):
+            os.remove(path)  # left by another run: this trial starts afresh
+        worker = trial.worker
+        self.free.remove(worker)
+        self.trial_of[worker] = trial.trial_id
+        if worker in self.ready:  # else the clock starts when it is ready
+            self._set_deadline(worker)
+        self._send(worker, ('start', trial.config, path, trial.epochs > 0))
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _set_deadline(self, worker):
+        if self.trial_timeout is not None:
+            self.deadlines[worker] = time.perf_counter() + self.trial_timeout
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def stop_trial(self, trial_id):
+        """A worker still computing is killed and replaced."""
+        worker = next((w for w, t in self.trial_of.items() if t == trial_id),
+                      None)
+        if worker is None:  # it already ended (or the backend was closed)
+            return
+        self._release(worker)
+        if worker in self.waiting:
+            self.waiting.discard(worker)
+            self._send(worker, ('stop',))
+        else:
+            self._kill(worker)
+            self._launch(worker)
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _release(self, worker):
+        del self.trial_of[worker]
+        self.deadlines.pop(worker, None)
+        bisect.insort(self.free, worker)
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def next_event(self):
+        for worker in self.waiting:  # no stop came: the trial continues
+            self._send(worker, ('step',))
+        self.waiting.clear()
+        while self.trial_of:
+            if not self.inbox:
+                timeout = None
+                if self.deadlines:
+                    timeout = max(0.0, min(self.deadlines.values())
+                                  - time.perf_counter())
+                self.inbox.extend(self._wait(timeout))
+            if self.inbox:
+                event = self._on_message(*self.inbox.popleft())
+            else:
+                event = self._on_deadline()
+            if event is not None:
+                return event
+        return None
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _on_deadline(self):
+        """A failed event for a trial past its deadline, or None."""
+        if not self.deadlines:
+            return None
+        worker = min(self.deadlines, key=self.deadlines.get)
+        if self.deadlines[worker] > time.perf_counter():
+            return None  # woken up early: nothing to see yet
+        trial_id = self.trial_of[worker]
+        self._release(worker)
+        self._kill(worker)
+        self._launch(worker)
+        return d2lhpo.TrialEvent(
+            'failed', trial_id, message=f'timed out after {self.trial_timeout:g} s')
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _on_message(self, worker, message):
+        """The event for a worker's message, or None if it makes none."""
+        trial_id = self.trial_of.get(worker)
+        if message is None:  # the worker process died
+            reason = self._death(worker)
+            self._kill(worker)
+            self._launch(worker)
+            if trial_id is None:
+                return None
+            self._release(worker)
+            return d2lhpo.TrialEvent('failed', trial_id,
+                                     message=f'the worker died ({reason})')
+        if message[0] == 'ready':  # start-up is not part of the time limit
+            self.ready.add(worker)
+            if trial_id is not None:
+                self._set_deadline(worker)
+            return None
+        if trial_id is None:
+            return None  # news of a trial that was stopped
+        kind, payload = message
+        if kind == 'result':
+            self.waiting.add(worker)
+            payload['time'] = self.time()
+            return d2lhpo.TrialEvent('result', trial_id, payload)
+        self._release(worker)
+        return d2lhpo.TrialEvent(kind, trial_id, message=payload or '')
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+def local_worker_loop(conn, objective_bytes, num_threads):
+    """The main loop of a worker process of `LocalBackend`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the tuner's
+    runner = TrialRunner(objective_bytes, num_threads)
+    conn.send(('ready', None))
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the tuner has gone
+            return
+        if message[0] == 'start':
+            conn.send(runner.start(*message[1:]))
+        elif message[0] == 'step':
+            conn.send(runner.step())
+        elif message[0] == 'stop':
+            runner.stop()
+        else:
+            return
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+class LocalBackend(WorkerBackend):
+    """Runs trials in `num_workers` worker processes on this machine.
+
+    The objective travels to the workers with cloudpickle, so functions
+    defined in a notebook work. Each worker uses `num_threads` threads
+    (by default the cores divided among the workers).
+    """
+    def __init__(self, objective, num_workers=2, trial_timeout=None,
+                 num_threads=None):
+        super().__init__(num_workers, trial_timeout)
+        self.objective_bytes = cloudpickle.dumps(objective)
+        self.num_threads = num_threads or max(
+            1, (os.cpu_count() or 1) // self.num_workers)
+        self.context = multiprocessing.get_context('spawn')
+        self.processes = [None] * self.num_workers
+        self.conns = [None] * self.num_workers
+        for worker in range(self.num_workers):
+            self._launch(worker)
+
+    def _launch(self, worker):
+        self.ready.discard(worker)  # until it says 'ready'
+        conn, child_conn = self.context.Pipe()
+        # the package's copy of the loop: a fresh process can import it
+        process = self.context.Process(
+            target=d2lhpo.local_worker_loop, daemon=True,
+            args=(child_conn, self.objective_bytes, self.num_threads))
+        process.start()
+        child_conn.close()
+        self.processes[worker], self.conns[worker] = process, conn
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _send(self, worker, message):
+        if self.processes[worker] is None:  # after `close`
+            self._launch(worker)
+        try:
+            self.conns[worker].send(message)
+        except (BrokenPipeError, OSError):  # dead: _wait will notice
+            pass
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _wait(self, timeout):
+        """Messages of busy workers; (worker, None) for a dead worker."""
+        busy = list(self.trial_of)
+        conns = {self.conns[w]: w for w in busy}
+        sentinels = {self.processes[w].sentinel: w for w in busy}
+        arrived = []
+        for ready in connection.wait(list(conns) + list(sentinels), timeout):
+            worker = conns.get(ready, sentinels.get(ready))
+            if any(w == worker for w, _ in arrived):
+                continue
+            try:
+                while self.conns[worker].poll():
+                    arrived.append((worker, self.conns[worker].recv()))
+                dead = not self.processes[worker].is_alive()
+            except (EOFError, OSError):  # the worker closed its end: it exits
+                dead = True
+            if dead:
+                arrived.append((worker, None))
+        return arrived
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _death(self, worker):
+        self.processes[worker].join(timeout=1)
+        code = self.processes[worker].exitcode
+        if code is not None and code < 0:
+            return f'killed by signal {signal.Signals(-code).name}'
+        return f'exit code {code}'
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def wait_until_ready(self):
+        """Block until every idle worker has started up."""
+        for worker in range(self.num_workers):
+            if worker not in self.ready and worker not in self.trial_of:
+                if self.conns[worker].recv()[0] == 'ready':
+                    self.ready.add(worker)
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _kill(self, worker):
+        process = self.processes[worker]
+        if process is not None and process.is_alive():
+            process.kill()
+        if process is not None:
+            process.join()
+        self.conns[worker].close()
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def close(self):
+        for worker in range(self.num_workers):
+            if self.processes[worker] is not None:
+                self._kill(worker)
+                self.processes[worker] = None
+        self.trial_of.clear()
+        self.deadlines.clear()
+        self.waiting.clear()
+        self.inbox.clear()
+        self.free = list(range(self.num_workers))
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+class RayBackend(WorkerBackend):
+    """Runs trials on `num_workers` Ray actors, on one machine or a cluster.
+
+    Call `ray.init` first (`ray.init(address=...)` joins a cluster);
+    otherwise a local Ray instance is started. Each actor holds a
+    `TrialRunner` and reserves `num_cpus` CPUs.
+    """
+    def __init__(self, objective, num_workers=2, trial_timeout=None,
+                 num_cpus=1):
+        import ray  # an optional dependency: pip install -e '.[ray]'
+        super().__init__(num_workers, trial_timeout)
+        self.ray = ray
+        if not ray.is_initialized():
+            ray.init(include_dashboard=False, log_to_driver=False)
+        self.objective_bytes = cloudpickle.dumps(objective)
+        self.actor_class = ray.remote(num_cpus=num_cpus)(TrialRunner)
+        self.num_threads = max(1, int(num_cpus))
+        self.actors = [None] * self.num_workers
+        self.pending = {}  # ObjectRef of a step -> worker
+        self.deaths = {}   # worker -> why its actor died
+        for worker in range(self.num_workers):
+            self._launch(worker)
+
+    def _launch(self, worker):
+        self.actors[worker] = self.actor_class.remote(self.objective_bytes,
+                                                      self.num_threads)
+        self.ready.add(worker)  # Ray queues calls until the actor is up
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _send(self, worker, message):
+        if self.actors[worker] is None:  # after `close`
+            self._launch(worker)
+        actor = self.actors[worker]
+        if message[0] == 'start':
+            self.pending[actor.start.remote(*message[1:])] = worker
+        elif message[0] == 'step':
+            self.pending[actor.step.remote()] = worker
+        else:
+            actor.stop.remote()
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _wait(self, timeout):
+        refs = list(self.pending)
+        ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
+        arrived = []
+        for ref in ready:
+            worker = self.pending.pop(ref)
+            try:
+                arrived.append((worker, self.ray.get(ref)))
+            except self.ray.exceptions.RayActorError as err:
+                self.deaths[worker] = str(err).splitlines()[0]
+                arrived.append((worker, None))
+        return arrived
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _death(self, worker):
+        return self.deaths.pop(worker, 'the Ray actor died')
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _kill(self, worker):
+        for ref in [r for r, w in self.pending.items() if w == worker]:
+            del self.pending[ref]
+        if self.actors[worker] is not None:
+            self.ray.kill(self.actors[worker])
+            self.actors[worker] = None
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def close(self):
+        for worker in range(self.num_workers):
+            self._kill(worker)
+        self.trial_of.clear()
+        self.deadlines.clear()
+        self.waiting.clear()
+        self.inbox.clear()
+        self.free = list(range(self.num_workers))
+
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+import json
+import math
+import os
+import warnings
+
+import numpy as np
+
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+def json_default(value):
+    """Make numpy scalars and arrays JSON-serializable."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f'{type(value).__name__} is not JSON serializable')
+
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+def ended_results(events):
+    """For every result line of `events`, whether its trial ended (by a
+    line of its own) before it was started again or the log ended."""
+    ended, keep = set(), []
+    for event in reversed(events):
+        if event['event'] == 'start':
+            ended.discard(event['trial_id'])
+        elif event['event'] == 'result':
+            keep.append(event['trial_id'] in ended)
+        else:
+            ended.add(event['trial_id'])
+    return keep[::-1]
+
+
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
 import itertools
 import math
@@ -3437,6 +3506,7 @@ __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
     'BRANIN',
+    'Backend',
     'BasicScheduler',
     'BayesOptSearcher',
     'CNN_SPACE',
@@ -3476,15 +3546,18 @@ __all__ = [
     'STOP',
     'SchedulerWrapper',
     'SimulatedBackend',
+    'SimulatedTrial',
     'SmallCNN',
     'SpaceEncoder',
     'SuccessiveHalvingScheduler',
     'SynchronousMultiFidelityScheduler',
     'SynchronousScheduler',
     'SyntheticFunction',
+    'TABLE_ARRAYS',
     'TPESearcher',
     'TabularBenchmark',
     'TracedScheduler',
+    'TrialEvent',
     'TrialRecord',
     'TrialRunner',
     'WorkerBackend',
@@ -3503,6 +3576,7 @@ __all__ = [
     'check_integer',
     'check_observations',
     'check_positive',
+    'check_query',
     'cholesky_with_jitter',
     'climb_neighbors',
     'cnn_checkpointed',
@@ -3510,6 +3584,7 @@ __all__ = [
     'cnn_objective',
     'compare_on_functions',
     'compare_on_table',
+    'ended_results',
     'error_rate',
     'expected_improvement',
     'forest_predict',
@@ -3523,6 +3598,7 @@ __all__ = [
     'is_running',
     'json_default',
     'kernel_with_slope',
+    'load_benchmark_table',
     'load_digits_data',
     'load_fashion_mnist',
     'local_worker_loop',
@@ -3537,6 +3613,7 @@ __all__ = [
     'neighbor_bandwidths',
     'normalized_regret',
     'objective_steps',
+    'off_grid_error',
     'parse_config_space',
     'plot_anytime',
     'plot_anytime_band',

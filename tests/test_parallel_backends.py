@@ -251,8 +251,14 @@ def test_killed_run_resumes_from_its_log(tmp_path):
     ref = [json.loads(line) for line in reference.read_text().splitlines()]
     configs = lambda evs: {e['trial_id']: e['config']['x'] for e in evs
                            if e['event'] == 'start'}
-    errors = lambda evs: {e['trial_id']: [r['error'] for r in e['results']]
-                          for e in evs if e['event'] == 'completed'}
+    def errors(evs):  # the results of every trial that completed
+        kept = [e for e, keep in zip(
+            [e for e in evs if e['event'] == 'result'],
+            d2lhpo.ended_results(evs)) if keep]
+        return {t: [e['result']['error'] for e in kept
+                    if e['trial_id'] == t] for t in done_ids(evs)}
+    done_ids = lambda evs: {e['trial_id'] for e in evs
+                            if e['event'] == 'completed'}
     assert configs(events) == configs(ref)
     assert errors(events) == errors(ref)
 
@@ -335,9 +341,10 @@ def test_resuming_without_a_checkpoint_parameter_fails_clearly(backends):
     backend = backends(curve, num_workers=1)
     trial = TrialRecord(0, {'x': 0.5}, epochs=2)
     backend.start_trial(trial)
-    kind, trial_id, message = backend.next_event()
-    assert (kind, trial_id) == ('failed', 0)
-    assert 'cannot resume' in message and 'checkpoint' in message
+    event = backend.next_event()
+    assert isinstance(event, d2lhpo.TrialEvent)
+    assert (event.kind, event.trial_id) == ('failed', 0)
+    assert 'cannot resume' in event.message and 'checkpoint' in event.message
 
 
 @pytest.mark.parametrize('kwargs, pattern', [

@@ -294,8 +294,8 @@ def test_time_to_reach():
 
 @pytest.mark.parametrize('kind', ['stopping', 'promotion'])
 def test_a_replayed_log_reproduces_interleaved_results(tmp_path, kind):
-    """Results of parallel trials interleave in time; the log books them
-    with each trial's end, and replay puts them back in their order, so
+    """Results of parallel trials interleave in time; the log has them in
+    their order, and replay feeds them back in that order, so
     ASHA's rungs and paused trials are rebuilt exactly, and it proposes
     the logged configurations and promotions."""
     bench = d2lhpo.TabularBenchmark()
@@ -313,13 +313,71 @@ def test_a_replayed_log_reproduces_interleaved_results(tmp_path, kind):
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # the scheduler proposes the same
         second.log_to(log)
-    # trials cut short by the budget are not logged (a resumed run reruns
-    # them); every other result comes back, in its place in time
+    # trials cut short by the budget are not logged as ended (a resumed
+    # run reruns them); every other result comes back, in its place in time
     with open(log) as f:
-        logged = {(r['trial_id'], r['epoch']) for line in f
-                  for r in json.loads(line).get('results', [])}
-    done = [r for r in first.results
-            if (r['trial_id'], r['epoch']) in logged]
+        last_start = {e['trial_id']: e['time'] for e in map(json.loads, f)
+                      if e['event'] == 'start'}
+    cut = {r.trial_id for r in first.records
+           if r.status == 'stopped' and r.message}
+    done = [r for r in first.results if r['trial_id'] not in cut
+            or r['time'] <= last_start[r['trial_id']]]
     assert len(done) > 60 and second.results == done
     starts = [r['trial_id'] for r in done]
     assert starts != sorted(starts)  # the results did interleave
+
+
+def test_the_log_has_one_line_per_event_in_time_order(tmp_path):
+    """start, every result and every end, each on its own line, in the
+    order in which they happened; budget stops are not logged."""
+    bench = d2lhpo.TabularBenchmark()
+    scheduler = d2lhpo.ASHAScheduler(d2lhpo.RandomSearcher(
+        bench.config_space, seed=1), eta=3, r_min=1, r_max=9,
+        kind='promotion')
+    tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
+        bench, num_workers=4, seed=1))
+    log = tmp_path / 'log.jsonl'
+    tuner.log_to(str(log))
+    tuner.run(max_epochs=80)
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    kinds = collections.Counter(e['event'] for e in events)
+    resumes = [e for e in events if e['event'] == 'start' and e['resume']]
+    assert resumes  # promotions resume paused trials
+    assert kinds['start'] == len(tuner.records) + len(resumes)
+    assert kinds['result'] == len(tuner.results) == 80
+    assert [e['result'] for e in events if e['event'] == 'result'] == \
+        tuner.results
+    ends = {k: kinds[k] for k in ('completed', 'failed', 'paused',
+                                  'stopped')}
+    statuses = collections.Counter(
+        r.status for r in tuner.records if not r.message)
+    assert ends['paused'] == len(resumes) + statuses['paused']
+    assert ends['stopped'] == statuses['stopped']
+    assert ends['completed'] == statuses['completed']
+    assert set(kinds) <= {'start', 'result', 'completed', 'paused',
+                          'stopped', 'failed'}
+    times = [e['result']['time'] if e['event'] == 'result' else e['time']
+             for e in events]
+    assert times == sorted(times)
+    started = set()
+    for e in events:  # each trial starts before its results and its end
+        if e['event'] == 'start':
+            started.add(e['trial_id'])
+        assert e['trial_id'] in started
+
+
+def test_trial_events_are_named_values():
+    event = d2lhpo.TrialEvent('failed', 3, message='boom')
+    assert (event.kind, event.trial_id, event.result) == ('failed', 3, None)
+    with pytest.raises(Exception):
+        event.kind = 'result'  # frozen
+    for backend in (SimulatedBackend(MF, 2),):
+        assert isinstance(backend, d2lhpo.Backend)
+    assert issubclass(d2lhpo.LocalBackend, d2lhpo.Backend)
+    assert issubclass(d2lhpo.RayBackend, d2lhpo.WorkerBackend)
+    tuner = random_tuner(MF, 1)
+    tuner.backend.start_trial(d2lhpo.TrialRecord(
+        0, {'x0': 0.1, 'x1': 0.2, 'x2': 0.3}))
+    event = tuner.backend.next_event()
+    assert event.kind == 'result' and event.trial_id == 0
+    assert set(event.result) == {'error', 'time'}
