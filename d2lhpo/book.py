@@ -266,7 +266,8 @@ class HPOSearcher:
 
     def update(self, trial_id, config, error, result=None):
         """Learn that trial `trial_id` with `config` got `error` (NaN if it
-        failed); `result` is the reported dict, None for a failed trial."""
+        failed); `result` is the reported dict, None for a failed trial.
+        A multi-fidelity scheduler may call this once per rung level."""
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -891,9 +892,11 @@ class AsyncTuner(d2lhpo.HPOTuner):
         backend's clock, or results (trial-epochs). Return the incumbent."""
         budgets = dict(number_of_trials=number_of_trials, max_time=max_time,
                        max_epochs=max_epochs)
-        checked = [d2lhpo.check_positive(k, v, allow_none=True)
-                   for k, v in budgets.items()]
-        if all(v is None for v in checked):
+        for name in ('number_of_trials', 'max_epochs'):  # counts
+            if budgets[name] is not None:
+                d2lhpo.check_integer(name, budgets[name], minimum=1)
+        d2lhpo.check_positive('max_time', max_time, allow_none=True)
+        if all(v is None for v in budgets.values()):
             raise ValueError('give at least one budget: number_of_trials, '
                              'max_time or max_epochs')
         self.new_trials, epochs, message = 0, 0, 'budget exhausted'
@@ -988,7 +991,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
                     trial.status == 'running'):  # a restart
                 trial.worker = event['worker']
             elif kind == 'start':
-                proposed = self.scheduler.suggest(trial_id)  # keeps it in step
+                # keeps it in step
+                proposed = self.scheduler.suggest(len(self.records))
                 logged = (d2lhpo.Resume(trial_id) if event['resume']
                           else event['config'])
                 differs |= proposed != logged
@@ -1751,20 +1755,22 @@ class SynchronousMultiFidelityScheduler(d2lhpo.BasicScheduler):
         self.bracket_index = (self.bracket_index + 1) % len(self.brackets)
         self.size, self.levels = self.brackets[self.bracket_index]
         self.rung = 0
-        self.queue = [None] * self.size  # None: a new configuration
+        # None: a new configuration (none once the searcher is spent)
+        self.queue = [] if self.done else [None] * self.size
         self.rung_errors = {}  # trial_id -> error at this rung (NaN: failed)
 
     # Added in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
     def suggest(self, trial_id):
         while not self.queue:
-            if self.running or self.done:
-                return None  # wait for the rung to complete
+            if self.running or (self.done and not self.rung_errors):
+                return None  # wait for the rung to complete, or all is done
             self.promote()
         item = self.queue.pop(0)
         if item is None:
             item = self.searcher.sample_configuration(trial_id)
-            if item is None:
+            if item is None:  # the searcher is spent: finish this bracket
                 self.done, self.queue = True, []
+                return self.suggest(trial_id)
         return item
 
     # Added in chapter_hpo/multi_fidelity.md (:numref:`sec_multi_fidelity`)
@@ -1939,7 +1945,7 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.random = d2lhpo.RandomSearcher(config_space, seed=seed)
         self.rng = np.random.default_rng(seed)
         self.random_fraction = random_fraction
-        if min_points is None:  # BOHB: one more than the dimension
+        if min_points is None:  # two more than the dimension (BOHB: one)
             min_points = len(self.random.domains) + 2
         self.min_points = min_points
         self.models = {}  # level -> TPESearcher fitted on its results
@@ -2297,7 +2303,8 @@ def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
     if ax is None:
         ax = plt.subplots(figsize=(5, 3.2))[1]
     for name, pairs in runs.items():
-        curves = np.stack([incumbent_at(t, y, grid) for t, y in pairs])
+        curves = np.stack([d2lhpo.incumbent_at(t, y, grid)
+                           for t, y in pairs])
         n = np.sum(~np.isnan(curves), axis=0)
         ok = n > 0
         mean = np.nanmean(curves[:, ok], axis=0)
@@ -2688,6 +2695,11 @@ class WorkerBackend(d2lhpo.Backend):
         del self.trial_of[worker]
         self.deadlines.pop(worker, None)
         bisect.insort(self.free, worker)
+        # unread news of the released trial is stale: it must never be booked
+        # to the next trial on this worker (a 'ready' is about the worker)
+        self.inbox = collections.deque(
+            (w, m) for w, m in self.inbox
+            if w != worker or (m is not None and m[0] == 'ready'))
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def next_event(self):
@@ -2900,7 +2912,9 @@ class RayBackend(WorkerBackend):
     def _launch(self, worker):
         self.actors[worker] = self.actor_class.remote(self.objective_bytes,
                                                       self.num_threads)
-        self.ready.add(worker)  # Ray queues calls until the actor is up
+        # Ray queues calls until the actor is up, so a Ray worker is ready
+        # at once: for Ray actors, start-up counts against trial_timeout
+        self.ready.add(worker)
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _send(self, worker, message):

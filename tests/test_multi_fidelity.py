@@ -260,6 +260,24 @@ def test_asha_promotion_by_hand():
     assert grid.log == scheduler.log
 
 
+@pytest.mark.parametrize('make', [
+    lambda s: d2lhpo.SuccessiveHalvingScheduler(s, eta=3, r_min=1, r_max=9,
+                                                num_configs=9),
+    lambda s: d2lhpo.HyperbandScheduler(s, eta=3, r_min=1, r_max=9)])
+def test_a_spent_searcher_still_finishes_its_bracket(make):
+    """A grid of 5 values in a bracket of 9: the short rung at one epoch is
+    still promoted, and its best trial is trained to r_max."""
+    values = [0.5, 0.2, 0.8, 0.1, 0.9]
+    tuner = d2lhpo.HPOTuner(make(d2lhpo.GridSearcher({'x': values})),
+                            toy_objective)
+    tuner.run(number_of_trials=20)
+    epochs = {r.config['x']: r.epochs for r in tuner.records}
+    assert len(tuner.records) == 5
+    assert epochs[0.1] == 9  # the best of the five reaches the top
+    assert max(epochs.values()) == 9 and min(epochs.values()) >= 1
+    assert sum(e > 1 for e in epochs.values()) >= 1
+
+
 def test_asha_stopping_by_hand():
     scheduler = Logged(Ordered(ORDER), eta=3, r_min=1, r_max=9)
     tuner = d2lhpo.HPOTuner(scheduler, toy_objective)

@@ -435,3 +435,50 @@ def test_ray_backend_runs_a_real_tuning_job():
             assert np.allclose(rows.error, x + 1 / rows.epoch)
     finally:
         ray.shutdown()
+
+
+class ScriptedBackend(d2lhpo.WorkerBackend):
+    """Workers whose messages come from a script: the books alone."""
+    def __init__(self, num_workers, script):
+        super().__init__(num_workers)
+        self.script = list(script)  # one list of messages per _wait call
+        self.ready.update(range(num_workers))
+
+    def _launch(self, worker):
+        self.ready.add(worker)
+
+    def _send(self, worker, message):
+        pass
+
+    def _wait(self, timeout):
+        return self.script.pop(0)
+
+    def _kill(self, worker):
+        pass
+
+    def _death(self, worker):
+        return 'scripted'
+
+
+def test_a_stale_message_is_never_booked_to_the_next_trial(tmp_path):
+    """Two results arrive at once; the second worker's trial is stopped
+    before its result is read. The worker's next trial must get its own
+    result, not the stale one."""
+    backend = ScriptedBackend(2, [
+        [(0, ('result', {'error': 0.1})), (1, ('result', {'error': 0.5}))],
+        [(1, ('result', {'error': 0.7}))]])
+    backend.checkpoint_dir = str(tmp_path)
+    for trial_id, worker in ((0, 0), (1, 1)):
+        trial = d2lhpo.TrialRecord(trial_id, {'x': 0.0})
+        trial.worker = worker
+        backend.start_trial(trial)
+    first = backend.next_event()
+    assert (first.kind, first.trial_id) == ('result', 0)
+    backend.stop_trial(0)
+    backend.stop_trial(1)  # its result (0.5) is still unread
+    trial = d2lhpo.TrialRecord(2, {'x': 1.0})
+    trial.worker = 1
+    backend.start_trial(trial)
+    event = backend.next_event()
+    assert (event.kind, event.trial_id) == ('result', 2)
+    assert event.result['error'] == 0.7

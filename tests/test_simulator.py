@@ -381,3 +381,16 @@ def test_trial_events_are_named_values():
     event = tuner.backend.next_event()
     assert event.kind == 'result' and event.trial_id == 0
     assert set(event.result) == {'error', 'time'}
+
+
+@pytest.mark.parametrize('budget,message', [
+    ({'number_of_trials': 2.5}, 'number_of_trials must be an integer'),
+    ({'max_epochs': True}, 'max_epochs must be an integer'),
+    ({'max_epochs': 0}, 'max_epochs must be an integer >= 1'),
+    ({'max_time': -1.0}, 'max_time must be a positive number'),
+    ({}, 'give at least one budget')])
+def test_budgets_are_checked_before_anything_runs(budget, message):
+    tuner = random_tuner(MF, 2)
+    with pytest.raises(ValueError, match=message):
+        tuner.run(**budget)
+    assert tuner.records == [] and tuner.results == []
