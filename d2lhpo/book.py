@@ -765,6 +765,9 @@ class SimulatedBackend(Backend):
 
     def close(self):
         self.running.clear()  # simulated workers hold no resources
+        self.queue.clear()
+        self.completed.clear()
+        self.free = list(range(self.num_workers))
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def start_trial(self, trial):
@@ -2691,6 +2694,17 @@ class WorkerBackend(d2lhpo.Backend):
             self._launch(worker)
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def close(self):
+        """End every worker; a later trial starts fresh ones on demand."""
+        for worker in range(self.num_workers):
+            self._kill(worker)
+        self.trial_of.clear()
+        self.deadlines.clear()
+        self.waiting.clear()
+        self.inbox.clear()
+        self.free = list(range(self.num_workers))
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _release(self, worker):
         del self.trial_of[worker]
         self.deadlines.pop(worker, None)
@@ -2871,18 +2885,7 @@ class LocalBackend(WorkerBackend):
         if process is not None:
             process.join()
         self.conns[worker].close()
-
-    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-    def close(self):
-        for worker in range(self.num_workers):
-            if self.processes[worker] is not None:
-                self._kill(worker)
-                self.processes[worker] = None
-        self.trial_of.clear()
-        self.deadlines.clear()
-        self.waiting.clear()
-        self.inbox.clear()
-        self.free = list(range(self.num_workers))
+        self.processes[worker] = None  # `_send` launches a new one if needed
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
@@ -2953,16 +2956,6 @@ class RayBackend(WorkerBackend):
         if self.actors[worker] is not None:
             self.ray.kill(self.actors[worker])
             self.actors[worker] = None
-
-    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-    def close(self):
-        for worker in range(self.num_workers):
-            self._kill(worker)
-        self.trial_of.clear()
-        self.deadlines.clear()
-        self.waiting.clear()
-        self.inbox.clear()
-        self.free = list(range(self.num_workers))
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)

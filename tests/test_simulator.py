@@ -394,3 +394,15 @@ def test_budgets_are_checked_before_anything_runs(budget, message):
     with pytest.raises(ValueError, match=message):
         tuner.run(**budget)
     assert tuner.records == [] and tuner.results == []
+
+
+def test_close_releases_every_simulated_worker():
+    """After `close` (e.g. on Ctrl-C), the backend can run trials again."""
+    tuner = random_tuner(MF, 3)
+    tuner.run(max_epochs=4)  # three trials still running were stopped
+    tuner.backend.start_trial(tuner.start_trial({'x0': 0.1, 'x1': 0.2,
+                                                 'x2': 0.3}, 0.0, 0))
+    tuner.backend.close()
+    assert tuner.backend.free_worker() == 0
+    assert sorted(tuner.backend.free) == [0, 1, 2]
+    assert tuner.backend.next_event() is None
