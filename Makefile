@@ -130,12 +130,14 @@ book-tests: setup apt-browser mathjax  ## the book tooling's tests
 
 # The appendix's notebooks join the main text's once the eval build has
 # written some (a bare pytest argument that does not exist is an error).
+# Two notebooks execute at a time (pytest-xdist; all cells of a notebook go
+# to the same worker and kernel), as in d2lbook's eval build.
 nbval: eval           ## re-execute the chapters and compare outputs
 	notebooks=$(EVAL)/chapter_hpo; \
 	if compgen -G '$(APPENDIX_NOTEBOOKS)/*.ipynb' >/dev/null; then \
 	  notebooks+=" $(APPENDIX_NOTEBOOKS)"; fi; \
 	$(PY) -m pytest $(NBVAL_FLAGS) $$notebooks -q -p no:cacheprovider \
-	  --nbval-cell-timeout=300
+	  --nbval-cell-timeout=300 -n 2 --dist loadfile
 
 test: unit nbval check-html book-tests
 

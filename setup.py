@@ -8,7 +8,8 @@ BOOK = [
     'jupyter',
 ]
 RAY = ['ray==2.60.0']
-TEST = ['pytest', 'nbval==0.11.0'] + RAY  # the Ray backend is tested too
+# pytest-xdist: the chapters execute under nbval two at a time (two cores)
+TEST = ['pytest', 'pytest-xdist', 'nbval==0.11.0'] + RAY  # Ray is tested too
 
 setup(
     name='d2lhpo',
@@ -20,7 +21,9 @@ setup(
     package_data={'d2lhpo': ['data/*.npz']},
     install_requires=[
         # The CPU wheel installed on these machines; the range admits others.
-        'torch>=2.1,<2.15',
+        # 2.6 is the first release whose torch.load refuses arbitrary
+        # pickles by default (the package also asks weights_only=True).
+        'torch>=2.6,<2.15',
         'numpy',
         'scipy',
         'matplotlib',
