@@ -454,13 +454,15 @@ class HPOTuner:
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def finish(self, trial, status, time, message='', result=None):
-        """End `trial` with `status`; tell the scheduler if it completed or
-        failed (it decided the other cases itself)."""
+        """End `trial` with `status`; tell the scheduler of the ends it did
+        not decide itself."""
         trial.status, trial.end_time, trial.message = status, time, message
-        if status == 'completed':
+        by_tuner = status == 'stopped' and message  # budget spent, Ctrl-C
+        if status == 'completed' or (by_tuner and trial.epochs):
             self.scheduler.on_trial_complete(trial, result)
-        elif status == 'failed':
-            trial.error = math.nan
+        elif status == 'failed' or by_tuner:
+            if status == 'failed':
+                trial.error = math.nan
             self.scheduler.on_trial_error(trial, message)
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -498,7 +500,7 @@ class HPOTuner:
                 status, message = 'failed', f'{type(err).__name__}: {err}'
                 break
             except BaseException:  # Ctrl-C: end the trial, keep its results
-                self.finish(trial, 'stopped', now(), 'interrupted')
+                self.finish(trial, 'stopped', now(), 'interrupted', result)
                 raise
             finally:
                 trial.runtime += time.perf_counter() - tic
@@ -921,7 +923,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
             for trial_id in sorted(self.running):  # stop the rest
                 self.backend.stop_trial(trial_id)
                 self.finish(self.records[trial_id], 'stopped', self.clock,
-                            message)
+                            message, self.last_results.pop(trial_id, None))
             self.running.clear()
         return copy.deepcopy(self.incumbent)
 
