@@ -2575,11 +2575,17 @@ def plot_anytime_band(runs, grid, stat='median', level=0.95, ax=None,
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
 import bisect
 import collections
+import ctypes
+import glob
 import inspect
-import multiprocessing
 import os
+import pickle
+import shutil
 import signal
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from multiprocessing import connection
 
@@ -2598,36 +2604,68 @@ class TrialRunner:
     def __init__(self, objective_bytes, num_threads=1):
         self.objective = cloudpickle.loads(objective_bytes)
         torch.set_num_threads(num_threads)
-        self.steps = None
+        self.steps, self.cwd = None, os.getcwd()
 
-    def start(self, config, checkpoint=None, resume=False):
+    def start(self, config, checkpoint=None, epochs=0):
+        """Start a trial, or continue one after the `epochs` it booked."""
         self.stop()
         takes = 'checkpoint' in inspect.signature(self.objective).parameters
-        if checkpoint is not None and takes:
-            config = dict(config, checkpoint=checkpoint)
-        elif resume:
+        self.checkpoint = checkpoint if takes else None
+        self.epochs = epochs
+        if epochs and self.checkpoint is None:
             return 'failed', ('cannot resume a paused trial: the objective '
                               'has no `checkpoint` parameter to save and '
                               'restore its state')
+        if epochs:
+            snapshot = f'{checkpoint}.epoch{epochs}'
+            if not os.path.exists(snapshot):
+                return 'failed', (f'cannot continue after epoch {epochs}: '
+                                  f'its checkpoint {snapshot} is missing')
+            shutil.copyfile(snapshot, checkpoint)
+        if self.checkpoint is not None:
+            config = dict(config, checkpoint=checkpoint)
         self.steps = d2lhpo.objective_steps(self.objective, config)
         return self.step()
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def step(self):
         try:
-            return 'result', d2lhpo.as_result(next(self.steps))
+            result = d2lhpo.as_result(next(self.steps))
         except StopIteration:
-            self.steps = None
+            self.stop()
             return 'complete', None
         except Exception as err:  # the trial fails, the worker lives on
-            self.steps = None
+            self.stop()
             return 'failed', f'{type(err).__name__}: {err}'
+        try:
+            pickle.dumps(result)  # it must travel back to the tuner
+        except Exception as err:
+            self.stop()
+            return 'failed', ('the result cannot be sent to the tuner: '
+                              f'{type(err).__name__}: {err}')
+        self.epochs += 1
+        self.snapshot()
+        return 'result', result
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def snapshot(self):
+        """Copy the checkpoint to `<checkpoint>.epoch<k>` after result k; keep
+        snapshot k - 1, remove the one before."""
+        if self.checkpoint is None or not os.path.exists(self.checkpoint):
+            return
+        path = f'{self.checkpoint}.epoch{self.epochs}'
+        shutil.copyfile(self.checkpoint, path + '.part')
+        os.replace(path + '.part', path)  # a snapshot is whole or absent
+        old = f'{self.checkpoint}.epoch{self.epochs - 2}'
+        if os.path.exists(old):
+            os.remove(old)
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def stop(self):
         if self.steps is not None:
             self.steps.close()
             self.steps = None
+        os.chdir(self.cwd)
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
@@ -2637,7 +2675,8 @@ class WorkerBackend(d2lhpo.Backend):
     A worker computes one result, sends it, and waits: the tuner's
     decision comes back as 'step' (continue) or 'stop'.
     """
-    def __init__(self, num_workers=2, trial_timeout=None):
+    def __init__(self, num_workers=2, trial_timeout=None,
+                 checkpoint_dir=None):
         self.num_workers = d2lhpo.check_integer('num_workers', num_workers, 1)
         self.trial_timeout = d2lhpo.check_positive(
             'trial_timeout', trial_timeout, allow_none=True)
@@ -2648,7 +2687,7 @@ class WorkerBackend(d2lhpo.Backend):
         self.waiting = set()   # workers that sent a result, await a decision
         self.ready = set()     # workers that have finished starting up
         self.inbox = collections.deque()  # (worker, message) not yet seen
-        self.checkpoint_dir = None  # for trial_<id>.pt (None: a temporary one)
+        self.checkpoint_dir = checkpoint_dir  # None: a temporary one
 
     def time(self):
         return self.offset + time.perf_counter() - self.started
@@ -2665,15 +2704,17 @@ class WorkerBackend(d2lhpo.Backend):
             self.temporary_dir = tempfile.TemporaryDirectory(  # garbage-collected
                 prefix='d2lhpo-checkpoints-')
             self.checkpoint_dir = self.temporary_dir.name
+        os.makedirs(self.checkpoint_dir, exist_ok=True)
         path = os.path.join(self.checkpoint_dir, f'trial_{trial.trial_id}.pt')
-        if not trial.epochs and os.path.exists(path):
-            os.remove(path)  # left by another run: this trial starts afresh
+        if not trial.epochs:  # this trial starts afresh: remove old files
+            for old in glob.glob(glob.escape(path) + '*'):
+                os.remove(old)
         worker = trial.worker
         self.free.remove(worker)
         self.trial_of[worker] = trial.trial_id
         if worker in self.ready:  # else the clock starts when it is ready
             self._set_deadline(worker)
-        self._send(worker, ('start', trial.config, path, trial.epochs > 0))
+        self._send(worker, ('start', trial.config, path, trial.epochs))
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _set_deadline(self, worker):
@@ -2782,10 +2823,31 @@ class WorkerBackend(d2lhpo.Backend):
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-def local_worker_loop(conn, objective_bytes, num_threads):
-    """The main loop of a worker process of `LocalBackend`."""
+def die_with_parent(parent):
+    """Kill this process's group as soon as the process `parent` is gone."""
+    def end(*_):
+        if os.getppid() != parent:  # re-parented: the tuner is gone
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    def watchdog():
+        while True:
+            end()
+            time.sleep(1.0)
+    if sys.platform.startswith('linux'):
+        signal.signal(signal.SIGUSR1, end)
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGUSR1)
+    threading.Thread(target=watchdog, daemon=True).start()
+
+def local_worker_main():
+    """A worker process of `LocalBackend`. Arguments: the file descriptor
+    of its end of the pipe, the tuner's process id, the number of
+    threads; the pipe first brings the objective."""
+    fd, parent, num_threads = map(int, sys.argv[1:4])
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the tuner's
-    runner = TrialRunner(objective_bytes, num_threads)
+    conn = connection.Connection(fd)
+    runner = TrialRunner(conn.recv(), num_threads)
     conn.send(('ready', None))
     while True:
         try:
@@ -2807,31 +2869,37 @@ class LocalBackend(WorkerBackend):
     """Runs trials in `num_workers` worker processes on this machine.
 
     The objective travels to the workers with cloudpickle, so functions
-    defined in a notebook work. Each worker uses `num_threads` threads
-    (by default the cores divided among the workers).
+    defined in a notebook or a script work. Each worker uses
+    `num_threads` threads (by default the cores divided among the
+    workers).
     """
     def __init__(self, objective, num_workers=2, trial_timeout=None,
-                 num_threads=None):
-        super().__init__(num_workers, trial_timeout)
+                 num_threads=None, checkpoint_dir=None):
+        super().__init__(num_workers, trial_timeout, checkpoint_dir)
         self.objective_bytes = cloudpickle.dumps(objective)
         self.num_threads = num_threads or max(
             1, (os.cpu_count() or 1) // self.num_workers)
-        self.context = multiprocessing.get_context('spawn')
         self.processes = [None] * self.num_workers
         self.conns = [None] * self.num_workers
+        self.sentinels = [None] * self.num_workers  # ready when one exits
         for worker in range(self.num_workers):
             self._launch(worker)
 
     def _launch(self, worker):
         self.ready.discard(worker)  # until it says 'ready'
-        conn, child_conn = self.context.Pipe()
-        # the package's copy of the loop: a fresh process can import it
-        process = self.context.Process(
-            target=d2lhpo.local_worker_loop, daemon=True,
-            args=(child_conn, self.objective_bytes, self.num_threads))
-        process.start()
+        conn, child_conn = connection.Pipe()
+        fd = child_conn.fileno()
+        path = os.pathsep.join(p for p in sys.path if p)
+        process = subprocess.Popen(
+            [sys.executable, '-c', 'import d2lhpo; d2lhpo.local_worker_main()',
+             str(fd), str(os.getpid()), str(self.num_threads)],
+            pass_fds=[fd], start_new_session=True,
+            env=dict(os.environ, PYTHONPATH=path))
         child_conn.close()
+        conn.send(self.objective_bytes)
         self.processes[worker], self.conns[worker] = process, conn
+        if hasattr(os, 'pidfd_open'):  # Linux: a file that the exit wakes
+            self.sentinels[worker] = os.pidfd_open(process.pid)
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _send(self, worker, message):
@@ -2847,7 +2915,8 @@ class LocalBackend(WorkerBackend):
         """Messages of busy workers; (worker, None) for a dead worker."""
         busy = list(self.trial_of)
         conns = {self.conns[w]: w for w in busy}
-        sentinels = {self.processes[w].sentinel: w for w in busy}
+        sentinels = {self.sentinels[w]: w for w in busy
+                     if self.sentinels[w] is not None}
         arrived = []
         for ready in connection.wait(list(conns) + list(sentinels), timeout):
             worker = conns.get(ready, sentinels.get(ready))
@@ -2856,7 +2925,7 @@ class LocalBackend(WorkerBackend):
             try:
                 while self.conns[worker].poll():
                     arrived.append((worker, self.conns[worker].recv()))
-                dead = not self.processes[worker].is_alive()
+                dead = self.processes[worker].poll() is not None
             except (EOFError, OSError):  # the worker closed its end: it exits
                 dead = True
             if dead:
@@ -2865,8 +2934,10 @@ class LocalBackend(WorkerBackend):
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _death(self, worker):
-        self.processes[worker].join(timeout=1)
-        code = self.processes[worker].exitcode
+        try:
+            code = self.processes[worker].wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            code = None
         if code is not None and code < 0:
             return f'killed by signal {signal.Signals(-code).name}'
         return f'exit code {code}'
@@ -2882,11 +2953,17 @@ class LocalBackend(WorkerBackend):
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _kill(self, worker):
         process = self.processes[worker]
-        if process is not None and process.is_alive():
-            process.kill()
-        if process is not None:
-            process.join()
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # its group: a session
+        except (ProcessLookupError, PermissionError):  # already gone
+            pass
+        process.wait()
         self.conns[worker].close()
+        if self.sentinels[worker] is not None:
+            os.close(self.sentinels[worker])
+            self.sentinels[worker] = None
         self.processes[worker] = None  # `_send` launches a new one if needed
 
 
@@ -3431,7 +3508,7 @@ def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
     generator = torch.Generator().manual_seed(seed)
     done = 0
     if checkpoint is not None and os.path.exists(checkpoint):
-        state = torch.load(checkpoint)
+        state = torch.load(checkpoint, weights_only=True)
         model.load_state_dict(state['model'])
         optimizer.load_state_dict(state['optimizer'])
         generator.set_state(state['generator'])
@@ -3593,6 +3670,7 @@ __all__ = [
     'cnn_objective',
     'compare_on_functions',
     'compare_on_table',
+    'die_with_parent',
     'ended_results',
     'error_rate',
     'expected_improvement',
@@ -3610,7 +3688,7 @@ __all__ = [
     'load_benchmark_table',
     'load_digits_data',
     'load_fashion_mnist',
-    'local_worker_loop',
+    'local_worker_main',
     'log_expected_improvement',
     'log_h',
     'log_probability_of_improvement',
