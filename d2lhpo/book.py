@@ -935,7 +935,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
         if self.log is None:
             return
         try:
-            line = json.dumps(event, default=json_default) + '\n'
+            line = LOG_ENCODER.encode(event) + '\n'
             self.log.append(line.encode())
         except (TypeError, ValueError, OSError) as err:
             warnings.warn(f'{self.log.path}: logging stops at a {event["event"]}'
@@ -3021,7 +3021,7 @@ class TrialLog:
         """Lock the file; return its complete lines as bytes."""
         if self.file is not None:  # already ours
             return None
-        file = open(self.path, 'a+b')  # writes go to the end
+        file = open(self.path, 'a+b', buffering=0)  # appends, unbuffered
         try:
             fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -3043,8 +3043,9 @@ class TrialLog:
         return data[:end]
 
     def append(self, line):
-        self.file.write(line)
-        self.file.flush()  # to the OS now: a kill cannot lose it
+        # one system call: the OS has the line, and a kill cannot lose it
+        if self.file.write(line) != len(line):
+            raise OSError(f'{self.path}: a line was written in part')
         self.size += len(line)
 
     def close(self):
@@ -3059,6 +3060,8 @@ def json_default(value):
     if isinstance(value, (np.generic, np.ndarray, torch.Tensor)):
         return value.tolist()
     raise TypeError(f'{type(value).__name__} is not JSON serializable')
+
+LOG_ENCODER = json.JSONEncoder(default=json_default)
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -3694,6 +3697,7 @@ __all__ = [
     'HyperbandScheduler',
     'IDX_DTYPES',
     'KERNELS',
+    'LOG_ENCODER',
     'LocalBackend',
     'LogEI',
     'MLP',
