@@ -850,7 +850,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
         self.running = set()    # ids of the trials on the backend
         self.last_results = {}  # trial_id -> its latest result
         self.restarts = []      # trials to run again after a resume
-        self.log_path = None    # a log of trial events (set by `log_to`)
+        self.log = None         # a log of trial events (set by `log_to`)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def fill_workers(self, number_of_trials=None):
@@ -904,6 +904,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
         if all(v is None for v in budgets.values()):
             raise ValueError('give at least one budget: number_of_trials, '
                              'max_time or max_epochs')
+        if self.log is not None:  # one writer: lock the log while running
+            self.log.open()
         self.new_trials, epochs, message = 0, 0, 'budget exhausted'
         try:
             while max_epochs is None or epochs < max_epochs:
@@ -925,14 +927,31 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 self.finish(self.records[trial_id], 'stopped', self.clock,
                             message, self.last_results.pop(trial_id, None))
             self.running.clear()
+            if self.log is not None:
+                self.log.close()
         return copy.deepcopy(self.incumbent)
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def write_log(self, event):
         """Append `event` as a JSON line to the log (if there is one)."""
-        if self.log_path is not None:
-            with open(self.log_path, 'a') as f:
-                f.write(json.dumps(event, default=json_default) + '\n')
+        if self.log is None:
+            return
+        try:
+            line = LOG_ENCODER.encode(event) + '\n'
+            self.log.append(line.encode())
+        except (TypeError, ValueError, OSError) as err:
+            warnings.warn(f'{self.log.path}: logging stops at a {event["event"]}'
+                          f' of trial {event["trial_id"]} ({err}); the run '
+                          'goes on, and a run resumed from this log reruns '
+                          'the trials that it does not show as ended')
+            self.close_log()
+
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+    def close_log(self):
+        """Stop logging and release the log for other tuners."""
+        if self.log is not None:
+            self.log.close()
+            self.log = None
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def start_trial(self, suggestion, time, worker=0):
@@ -952,9 +971,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def finish(self, trial, status, time, message='', result=None):
         d2lhpo.HPOTuner.finish(self, trial, status, time, message, result)
-        if not (status == 'stopped' and message):  # budget, Ctrl-C: not logged
-            self.write_log({'event': status, 'trial_id': trial.trial_id,
-                            'time': time, 'message': message})
+        self.write_log({'event': trial.status, 'trial_id': trial.trial_id,
+                        'time': time, 'message': trial.message})
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def restart(self, trial, worker):
@@ -968,55 +986,77 @@ class AsyncTuner(d2lhpo.HPOTuner):
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def log_to(self, path):
-        """Append trial events to the JSON-lines file `path`; if it exists,
-        first replay it, so that this tuner resumes the logged run."""
-        if os.path.exists(path):
-            with open(path) as f:
-                lines = f.read().splitlines()
-            events = []
-            for i, line in enumerate(lines):
-                try:
-                    events.append(json.loads(line))
-                except json.JSONDecodeError:
-                    if i < len(lines) - 1:  # only the last line may be torn
-                        raise ValueError(f'{path}, line {i + 1}: not JSON; '
-                                         'is this a log of AsyncTuner?')
-            self.replay(events)
-        self.log_path = path
+        """Append trial events to the JSON-lines file `path`; if it holds
+        events, first replay them, so that this tuner resumes the run."""
+        if self.records or self.log is not None:
+            raise RuntimeError('call log_to once, before the first run')
+        domains = space_of(self.scheduler)
+        check_loggable(domains)
+        log = TrialLog(path)
+        data = log.open()
+        try:
+            self.replay(read_events(data, log.path), log.path, domains)
+        except BaseException:
+            log.close()
+            raise
+        self.log = log
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-    def replay(self, events):
-        """Feed logged events to the scheduler as if they happened now."""
+    def replay(self, events, path='the log', domains=None):
+        """Feed checked log events to the scheduler as if they happened now;
+        a ValueError names the line that does not fit the run."""
         keep, differs = iter(ended_results(events)), False
-        for event in events:
-            kind, trial_id = event['event'], event['trial_id']
-            trial = (self.records[trial_id] if trial_id < len(self.records)
-                     else None)
-            if kind == 'start' and trial is not None and (
-                    trial.status == 'running'):  # a restart
-                trial.worker = event['worker']
-            elif kind == 'start':
-                # keeps it in step
-                proposed = self.scheduler.suggest(len(self.records))
-                logged = (d2lhpo.Resume(trial_id) if event['resume']
-                          else event['config'])
-                differs |= proposed != logged
-                trial = self.start_trial(logged, event['time'], event['worker'])
-                assert trial.trial_id == trial_id, 'the log is out of order'
-            elif kind == 'result' and next(keep):
-                self.last_results[trial_id] = event['result']
-                self.report(trial, dict(event['result']))
-            elif kind != 'result':
-                self.finish(trial, kind, event['time'], event['message'],
-                            self.last_results.get(trial_id))
+        for number, event in enumerate(events, 1):
+            try:
+                differs |= self.replay_event(event, keep, domains)
+            except ValueError as err:
+                raise ValueError(f'{path}, line {number}: {err}') from None
+            self.clock = max(self.clock, event['time'] if 'time' in event
+                             else event['result']['time'])
         if differs:
             warnings.warn('the scheduler proposes other trials than the logged '
                           'run did; the logged trials were kept')
         self.restarts = [r for r in self.records if r.status == 'running']
-        times = [e['time'] if 'time' in e else e['result']['time']
-                 for e in events]
-        self.clock = max(times + [self.clock])
         self.backend.set_time(self.clock)
+
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+    def replay_event(self, event, keep, domains=None):
+        """Book one logged event; return whether the scheduler proposed another
+        trial than the log holds. A ValueError if it does not fit the run."""
+        kind, trial_id, n = event['event'], event['trial_id'], len(self.records)
+        trial = self.records[trial_id] if 0 <= trial_id < n else None
+        state = 'not started' if trial is None else trial.status
+        if kind == 'start' and trial is None:
+            if trial_id != n or event['resume']:
+                raise ValueError(f'trial {trial_id} starts; the next is {n}')
+            if domains is not None:
+                d2lhpo.check_config(domains, event['config'])
+            proposed = self.scheduler.suggest(n)  # keeps it in step
+            self.start_trial(event['config'], event['time'], event['worker'])
+            return proposed != event['config']
+        if kind == 'start' and event['config'] != trial.config:
+            raise ValueError(f'trial {trial_id} starts again with another config')
+        if kind == 'start' and state == 'running':  # a restart
+            trial.worker = event['worker']
+        elif kind == 'start':  # resumes a paused trial (or raises)
+            proposed = self.scheduler.suggest(n)
+            self.start_trial(d2lhpo.Resume(trial_id), event['time'],
+                             event['worker'])
+            return proposed != d2lhpo.Resume(trial_id)
+        elif state != 'running':
+            raise ValueError(f'a {kind} of trial {trial_id}, which is {state}')
+        elif kind == 'result' and next(keep):
+            result = event['result']
+            if (result.get('trial_id'), result['epoch']) != (trial_id,
+                                                             trial.epochs + 1):
+                raise ValueError(f'trial {trial_id} is at epoch {trial.epochs}; '
+                                 f'this result is not the next one')
+            self.last_results[trial_id] = result
+            self.report(trial, dict(result))
+        elif kind != 'result':
+            self.finish(trial, kind, event['time'], event['message'],
+                        self.last_results.get(trial_id))
+        return False
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -3038,20 +3078,142 @@ class RayBackend(WorkerBackend):
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+import fcntl
 import json
 import math
+import numbers
 import os
 import warnings
 
 import numpy as np
+import torch
+
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+class TrialLog:
+    """A JSON-lines file of trial events with one writer at a time:
+    `open` locks it and cuts a torn last line, `close` unlocks it."""
+    def __init__(self, path):
+        self.path, self.file, self.size = os.fspath(path), None, None
+
+    def open(self):
+        """Lock the file; return its complete lines as bytes."""
+        if self.file is not None:  # already ours
+            return None
+        file = open(self.path, 'a+b', buffering=0)  # appends, unbuffered
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            raise RuntimeError(f'another tuner is writing {self.path}; a '
+                               'log takes one writer at a time') from None
+        file.seek(0)
+        data = file.read()
+        if self.size is not None and len(data) != self.size:
+            file.close()
+            raise RuntimeError(f'{self.path} changed since this tuner '
+                               'wrote it; resume from it in a new tuner')
+        end = data.rfind(b'\n') + 1  # after the last complete line
+        if end < len(data):
+            warnings.warn(f'{self.path}: cut a torn last line '
+                          f'({len(data) - end} bytes)')
+            file.truncate(end)
+        self.file, self.size = file, end
+        return data[:end]
+
+    def append(self, line):
+        # one system call: the OS has the line, and a kill cannot lose it
+        if self.file.write(line) != len(line):
+            raise OSError(f'{self.path}: a line was written in part')
+        self.size += len(line)
+
+    def close(self):
+        if self.file is not None:
+            self.file.close()  # and the lock with it
+            self.file = None
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
 def json_default(value):
-    """Make numpy scalars and arrays JSON-serializable."""
-    if isinstance(value, (np.generic, np.ndarray)):
+    """Numbers and arrays of numpy and torch as JSON values."""
+    if isinstance(value, (np.generic, np.ndarray, torch.Tensor)):
         return value.tolist()
     raise TypeError(f'{type(value).__name__} is not JSON serializable')
+
+LOG_ENCODER = json.JSONEncoder(default=json_default)
+
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+def space_of(scheduler):
+    """The parsed space (name -> Domain) of the searcher that `scheduler`
+    asks, looking through wrappers; None if none is found."""
+    while scheduler is not None:
+        for owner in (scheduler, getattr(scheduler, 'searcher', None)):
+            if isinstance(getattr(owner, 'domains', None), dict):
+                return owner.domains
+            if isinstance(getattr(owner, 'config_space', None), dict):
+                return d2lhpo.parse_config_space(owner.config_space)
+        scheduler = getattr(scheduler, 'scheduler', None)
+    return None
+
+def check_loggable(domains):
+    """Refuse a choice that would not come back equal from JSON."""
+    for name, domain in (domains or {}).items():
+        for choice in domain.choices or ():
+            plain = (isinstance(choice, (str, numbers.Number, type(None)))
+                     and not isinstance(choice, complex))
+            if not plain or json.loads(json.dumps(
+                    choice, default=json_default)) != choice:
+                raise TypeError(
+                    f'hyperparameter {name!r}: the choice {choice!r} cannot '
+                    'be written to a JSON log; use names or numbers as '
+                    'choices and map them to objects in the objective')
+
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+EVENT_KEYS = {
+    'start': {'trial_id': int, 'config': dict, 'time': numbers.Real,
+              'worker': int, 'resume': bool},
+    'result': {'trial_id': int, 'result': dict},
+    **dict.fromkeys(('completed', 'failed', 'paused', 'stopped'), {
+        'trial_id': int, 'time': numbers.Real, 'message': str})}
+
+RESULT_KEYS = {'error': numbers.Real, 'time': numbers.Real,
+               'epoch': int}
+
+def check_fields(values, fields):
+    """Each key of `fields` in `values`, of its type (ValueError if not)."""
+    names = {int: 'an integer', numbers.Real: 'a finite number',
+             bool: 'true or false', dict: 'an object', str: 'a string'}
+    for key, kind in fields.items():
+        value = values.get(key)
+        ok = isinstance(value, kind) and (
+            kind is bool or not isinstance(value, bool))  # True is an int
+        if not ok or (kind is numbers.Real and not math.isfinite(value)):
+            raise ValueError(f'{key!r} must be {names[kind]}, got {value!r}')
+
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+def check_event(event):
+    """Check one decoded line of a log on its own (ValueError if bad)."""
+    if not isinstance(event, dict):
+        raise ValueError(f'not a JSON object: {event!r}')
+    if event.get('event') not in EVENT_KEYS:
+        raise ValueError(f'unknown event {event.get("event")!r}')
+    check_fields(event, EVENT_KEYS[event['event']])
+    if event['event'] == 'result':
+        check_fields(event['result'], RESULT_KEYS)
+
+def read_events(data, path):
+    """Decode and check every line of a log's bytes."""
+    events = []
+    for number, line in enumerate(data.split(b'\n')[:-1], 1):
+        try:
+            events.append(json.loads(line))
+            check_event(events[-1])
+        except ValueError as err:  # JSONDecodeError is a ValueError
+            raise ValueError(f'{path}, line {number}: {err}') from None
+    return events
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -3601,6 +3763,7 @@ __all__ = [
     'DIGITS_MLP_TABLE',
     'DataSplits',
     'Domain',
+    'EVENT_KEYS',
     'FASHION_MNIST_FILES',
     'FinalEpochBenchmark',
     'GaussianProcess',
@@ -3613,6 +3776,7 @@ __all__ = [
     'HyperbandScheduler',
     'IDX_DTYPES',
     'KERNELS',
+    'LOG_ENCODER',
     'LocalBackend',
     'LogEI',
     'MLP',
@@ -3625,6 +3789,7 @@ __all__ = [
     'ParzenEstimator',
     'ProgressBoard',
     'REGENERATE_HINT',
+    'RESULT_KEYS',
     'RFSearcher',
     'RandomSearcher',
     'RayBackend',
@@ -3644,6 +3809,7 @@ __all__ = [
     'TabularBenchmark',
     'TracedScheduler',
     'TrialEvent',
+    'TrialLog',
     'TrialRecord',
     'TrialRunner',
     'WorkerBackend',
@@ -3658,8 +3824,11 @@ __all__ = [
     'busy_intervals',
     'busy_workers',
     'check_config',
+    'check_event',
     'check_fidelity',
+    'check_fields',
     'check_integer',
+    'check_loggable',
     'check_observations',
     'check_positive',
     'check_query',
@@ -3716,6 +3885,7 @@ __all__ = [
     'print_medians',
     'random_local_search',
     'rbf',
+    'read_events',
     'read_idx',
     'record_learning_curve',
     'regret_curves',
@@ -3725,6 +3895,7 @@ __all__ = [
     'simulate',
     'softmax_objective',
     'softmax_regression',
+    'space_of',
     'standardize',
     'successive_halving_rungs',
     'time_to_reach',

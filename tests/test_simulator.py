@@ -313,23 +313,22 @@ def test_a_replayed_log_reproduces_interleaved_results(tmp_path, kind):
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # the scheduler proposes the same
         second.log_to(log)
-    # trials cut short by the budget are not logged as ended (a resumed
-    # run reruns them); every other result comes back, in its place in time
-    with open(log) as f:
-        last_start = {e['trial_id']: e['time'] for e in map(json.loads, f)
-                      if e['event'] == 'start'}
-    cut = {r.trial_id for r in first.records
-           if r.status == 'stopped' and r.message}
-    done = [r for r in first.results if r['trial_id'] not in cut
-            or r['time'] <= last_start[r['trial_id']]]
+    # every end the tuner booked is logged, budget stops included (issue
+    # 13): every result comes back, in its place in time, and no trial is
+    # run again
+    done = first.results
     assert len(done) > 60 and second.results == done
+    assert [(r.status, r.epochs) for r in second.records] == [
+        (r.status, r.epochs) for r in first.records]
+    assert second.restarts == []
     starts = [r['trial_id'] for r in done]
     assert starts != sorted(starts)  # the results did interleave
 
 
 def test_the_log_has_one_line_per_event_in_time_order(tmp_path):
     """start, every result and every end, each on its own line, in the
-    order in which they happened; budget stops are not logged."""
+    order in which they happened; budget stops are logged too, with the
+    status that the tuner gave the trial (issue 13)."""
     bench = d2lhpo.TabularBenchmark()
     scheduler = d2lhpo.ASHAScheduler(d2lhpo.RandomSearcher(
         bench.config_space, seed=1), eta=3, r_min=1, r_max=9,
@@ -349,8 +348,7 @@ def test_the_log_has_one_line_per_event_in_time_order(tmp_path):
         tuner.results
     ends = {k: kinds[k] for k in ('completed', 'failed', 'paused',
                                   'stopped')}
-    statuses = collections.Counter(
-        r.status for r in tuner.records if not r.message)
+    statuses = collections.Counter(r.status for r in tuner.records)
     assert ends['paused'] == len(resumes) + statuses['paused']
     assert ends['stopped'] == statuses['stopped']
     assert ends['completed'] == statuses['completed']
