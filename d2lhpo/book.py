@@ -778,11 +778,11 @@ class SimulatedBackend(Backend):
             raise RuntimeError(f'worker {trial.worker} is busy')
         curve = self.curves.get(trial.trial_id)
         if curve is None:
-            seeds = self.benchmark.seeds
-            seed = seeds[self.rng.randrange(len(seeds))]
-            self.training_seeds[trial.trial_id] = seed
+            seeds, drawn = self.benchmark.seeds, self.training_seeds
+            while len(drawn) <= trial.trial_id:  # trial i reads draw i
+                drawn[len(drawn)] = seeds[self.rng.randrange(len(seeds))]
             curve = self.curves[trial.trial_id] = self.benchmark.learning_curve(
-                trial.config, seed)
+                trial.config, drawn[trial.trial_id])
         if trial.epochs >= len(curve['error']):
             raise ValueError(f'trial {trial.trial_id} has no epochs left')
         self.free.remove(trial.worker)
@@ -976,9 +976,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def restart(self, trial, worker):
-        """Run `trial` again on `worker`, after the epochs it had completed
-        (from its checkpoint) or from the start."""
-        trial.worker = worker
+        """Continue `trial` on `worker` after the epochs it booked."""
+        trial.status, trial.end_time, trial.worker = 'running', math.nan, worker
         self.write_log({'event': 'start', 'trial_id': trial.trial_id,
                         'config': trial.config, 'time': self.backend.time(),
                         'worker': worker, 'resume': trial.epochs > 0})
@@ -994,6 +993,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
         check_loggable(domains)
         log = TrialLog(path)
         data = log.open()
+        if getattr(self.backend, 'checkpoint_dir', '') is None:
+            self.backend.checkpoint_dir = log.path + '.checkpoints'
         try:
             self.replay(read_events(data, log.path), log.path, domains)
         except BaseException:
@@ -1005,10 +1006,10 @@ class AsyncTuner(d2lhpo.HPOTuner):
     def replay(self, events, path='the log', domains=None):
         """Feed checked log events to the scheduler as if they happened now;
         a ValueError names the line that does not fit the run."""
-        keep, differs = iter(ended_results(events)), False
+        differs, decisions = False, {}  # trial_id -> decision on its last result
         for number, event in enumerate(events, 1):
             try:
-                differs |= self.replay_event(event, keep, domains)
+                differs |= self.replay_event(event, decisions, domains)
             except ValueError as err:
                 raise ValueError(f'{path}, line {number}: {err}') from None
             self.clock = max(self.clock, event['time'] if 'time' in event
@@ -1016,11 +1017,18 @@ class AsyncTuner(d2lhpo.HPOTuner):
         if differs:
             warnings.warn('the scheduler proposes other trials than the logged '
                           'run did; the logged trials were kept')
-        self.restarts = [r for r in self.records if r.status == 'running']
+        for trial in [r for r in self.records if r.status == 'running']:
+            decision = decisions.get(trial.trial_id, d2lhpo.CONTINUE)
+            if decision == d2lhpo.CONTINUE:
+                self.restarts.append(trial)
+            else:  # the tuner died before it wrote the end
+                self.finish(trial, 'paused' if decision == d2lhpo.PAUSE
+                            else 'stopped', self.clock, '',
+                            self.last_results.get(trial.trial_id))
         self.backend.set_time(self.clock)
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-    def replay_event(self, event, keep, domains=None):
+    def replay_event(self, event, decisions, domains=None):
         """Book one logged event; return whether the scheduler proposed another
         trial than the log holds. A ValueError if it does not fit the run."""
         kind, trial_id, n = event['event'], event['trial_id'], len(self.records)
@@ -1045,15 +1053,15 @@ class AsyncTuner(d2lhpo.HPOTuner):
             return proposed != d2lhpo.Resume(trial_id)
         elif state != 'running':
             raise ValueError(f'a {kind} of trial {trial_id}, which is {state}')
-        elif kind == 'result' and next(keep):
+        elif kind == 'result':
             result = event['result']
             if (result.get('trial_id'), result['epoch']) != (trial_id,
                                                              trial.epochs + 1):
                 raise ValueError(f'trial {trial_id} is at epoch {trial.epochs}; '
                                  f'this result is not the next one')
             self.last_results[trial_id] = result
-            self.report(trial, dict(result))
-        elif kind != 'result':
+            decisions[trial_id] = self.report(trial, dict(result))
+        else:
             self.finish(trial, kind, event['time'], event['message'],
                         self.last_results.get(trial_id))
         return False
@@ -2653,9 +2661,9 @@ class TrialRunner:
         self.checkpoint = checkpoint if takes else None
         self.epochs = epochs
         if epochs and self.checkpoint is None:
-            return 'failed', ('cannot resume a paused trial: the objective '
-                              'has no `checkpoint` parameter to save and '
-                              'restore its state')
+            return 'failed', (f'cannot continue after epoch {epochs}: the '
+                              'objective has no `checkpoint` parameter to '
+                              'save and restore its state')
         if epochs:
             snapshot = f'{checkpoint}.epoch{epochs}'
             if not os.path.exists(snapshot):
@@ -2879,6 +2887,8 @@ def die_with_parent(parent):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGUSR1)
     threading.Thread(target=watchdog, daemon=True).start()
 
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
 def local_worker_main():
     """A worker process of `LocalBackend`. Arguments: the file descriptor
     of its end of the pipe, the tuner's process id, the number of
@@ -2925,6 +2935,7 @@ class LocalBackend(WorkerBackend):
         for worker in range(self.num_workers):
             self._launch(worker)
 
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _launch(self, worker):
         self.ready.discard(worker)  # until it says 'ready'
         conn, child_conn = connection.Pipe()
@@ -3214,21 +3225,6 @@ def read_events(data, path):
         except ValueError as err:  # JSONDecodeError is a ValueError
             raise ValueError(f'{path}, line {number}: {err}') from None
     return events
-
-
-# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-def ended_results(events):
-    """For every result line of `events`, whether its trial ended (by a
-    line of its own) before it was started again or the log ended."""
-    ended, keep = set(), []
-    for event in reversed(events):
-        if event['event'] == 'start':
-            ended.discard(event['trial_id'])
-        elif event['event'] == 'result':
-            keep.append(event['trial_id'] in ended)
-        else:
-            ended.add(event['trial_id'])
-    return keep[::-1]
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
@@ -3840,7 +3836,6 @@ __all__ = [
     'compare_on_functions',
     'compare_on_table',
     'die_with_parent',
-    'ended_results',
     'error_rate',
     'expected_improvement',
     'forest_predict',
