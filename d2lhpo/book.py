@@ -783,13 +783,14 @@ class SimulatedBackend(Backend):
                 drawn[len(drawn)] = seeds[self.rng.randrange(len(seeds))]
             curve = self.curves[trial.trial_id] = self.benchmark.learning_curve(
                 trial.config, drawn[trial.trial_id])
-        if trial.epochs >= len(curve['error']):
-            raise ValueError(f'trial {trial.trial_id} has no epochs left')
         self.free.remove(trial.worker)
         heapq.heapify(self.free)
         state = SimulatedTrial(curve, trial.epochs, trial.worker, 0)
         self.running[trial.trial_id] = state
-        self.schedule(trial.trial_id, state, self.now)
+        if trial.epochs < len(curve['error']):
+            self.schedule(trial.trial_id, state, self.now)
+        else:  # continued after its last epoch (a resumed run): it completes
+            self.completed.append(trial.trial_id)
         self.mark = time.perf_counter() if self.count_overhead else None
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -3019,20 +3020,44 @@ class LocalBackend(WorkerBackend):
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+def start_local_ray(ray, **kwargs):
+    """Start a Ray instance of this process's own, reachable only from
+    this machine (it listens on 127.0.0.1)."""
+    from ray._private import ray_constants  # Ray's own switch, see above
+    name = 'RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER'
+    saved = os.environ.get(name), ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[name], ray_constants.ENABLE_RAY_CLUSTER = '0', False
+    try:
+        ray.init(address='local', include_dashboard=False,
+                 log_to_driver=False, **kwargs)
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved[1]
+        if saved[0] is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = saved[0]
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
 class RayBackend(WorkerBackend):
     """Runs trials on `num_workers` Ray actors, on one machine or a cluster.
 
-    Call `ray.init` first (`ray.init(address=...)` joins a cluster);
-    otherwise a local Ray instance is started. Each actor holds a
-    `TrialRunner` and reserves `num_cpus` CPUs.
+    With `address` (e.g. 'auto' on a node of a running cluster, or
+    'ray://head:10001'), or after the user's own `ray.init`, the actors run
+    on that cluster; otherwise on a local Ray instance that listens on
+    127.0.0.1 only. Each actor holds a `TrialRunner` and reserves
+    `num_cpus` CPUs. On a cluster, `checkpoint_dir` must be a folder that
+    every node sees (a shared file system).
     """
     def __init__(self, objective, num_workers=2, trial_timeout=None,
-                 num_cpus=1):
+                 num_cpus=1, address=None, checkpoint_dir=None):
         import ray  # an optional dependency: pip install -e '.[ray]'
-        super().__init__(num_workers, trial_timeout)
+        super().__init__(num_workers, trial_timeout, checkpoint_dir)
         self.ray = ray
-        if not ray.is_initialized():
-            ray.init(include_dashboard=False, log_to_driver=False)
+        if address is not None and not ray.is_initialized():
+            ray.init(address=address, log_to_driver=False)
+        elif not ray.is_initialized():
+            start_local_ray(ray)
         self.objective_bytes = cloudpickle.dumps(objective)
         self.actor_class = ray.remote(num_cpus=num_cpus)(TrialRunner)
         self.num_threads = max(1, int(num_cpus))
@@ -3892,6 +3917,7 @@ __all__ = [
     'softmax_regression',
     'space_of',
     'standardize',
+    'start_local_ray',
     'successive_halving_rungs',
     'time_to_reach',
     'toy_function',

@@ -373,11 +373,12 @@ def test_closed_backend_starts_fresh_workers_on_demand(backends):
 def test_ray_backend_runs_a_real_tuning_job():
     ray = pytest.importorskip('ray')
     from d2lhpo import RayBackend
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         space = {'lr': stats.loguniform(1e-2, 1)}
         objective = lambda lr: softmax_objective(lr, num_epochs=2)
         backend = RayBackend(objective, num_workers=2, trial_timeout=60)
+        # a local instance of its own, reachable from this machine only
+        assert {n['NodeManagerAddress'] for n in ray.nodes()} == {'127.0.0.1'}
         tuner = AsyncTuner(BasicScheduler(RandomSearcher(space, seed=0)),
                            backend)
         tuner.run(number_of_trials=4)
