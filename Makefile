@@ -121,8 +121,10 @@ pdf: setup apt-pdf rst  ## build the PDF, then check it
 # ---------------------------------------------------------------- tests
 # Tests marked `book` (tests/conftest.py) need Chromium and MathJax: unit
 # leaves them out, so the library's tests need neither apt nor npm.
+# Two test processes (pytest-xdist); the tests that start Ray share the
+# group 'ray', which runs in one process, one Ray instance at a time.
 unit: setup lib-check cell-lengths  ## the library's tests: no browser, MathJax or TeX
-	$(PY) -m pytest tests -q -m 'not book'
+	$(PY) -m pytest tests -q -m 'not book' -n 2 --dist loadgroup
 
 # --require-book-tools: a book test whose tool is missing fails, not skips.
 book-tests: setup apt-browser mathjax  ## the book tooling's tests

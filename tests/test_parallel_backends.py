@@ -370,6 +370,7 @@ def test_closed_backend_starts_fresh_workers_on_demand(backends):
 
 
 # ---------------------------------------------------------------- Ray
+@pytest.mark.xdist_group('ray')  # one Ray at a time
 def test_ray_backend_runs_a_real_tuning_job():
     ray = pytest.importorskip('ray')
     from d2lhpo import RayBackend
