@@ -992,7 +992,9 @@ class AsyncTuner(d2lhpo.HPOTuner):
             raise RuntimeError('call log_to once, before the first run')
         domains = space_of(self.scheduler)
         check_loggable(domains)
-        log = TrialLog(path)
+        # a simulated run is cheap to redo: its lines go out 1,000 at a time
+        simulated = isinstance(self.backend, d2lhpo.SimulatedBackend)
+        log = TrialLog(path, batch=1000 if simulated else 1)
         data = log.open()
         if getattr(self.backend, 'checkpoint_dir', '') is None:
             self.backend.checkpoint_dir = log.path + '.checkpoints'
@@ -3129,8 +3131,9 @@ import torch
 class TrialLog:
     """A JSON-lines file of trial events with one writer at a time:
     `open` locks it and cuts a torn last line, `close` unlocks it."""
-    def __init__(self, path):
+    def __init__(self, path, batch=1):
         self.path, self.file, self.size = os.fspath(path), None, None
+        self.batch, self.pending = batch, []  # lines per system call
 
     def open(self):
         """Lock the file; return its complete lines as bytes."""
@@ -3158,13 +3161,24 @@ class TrialLog:
         return data[:end]
 
     def append(self, line):
-        # one system call: the OS has the line, and a kill cannot lose it
-        if self.file.write(line) != len(line):
-            raise OSError(f'{self.path}: a line was written in part')
-        self.size += len(line)
+        self.pending.append(line)
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def flush(self):
+        # one system call: the OS has the lines, and a kill cannot lose them
+        data = b''.join(self.pending)
+        self.pending.clear()
+        if self.file.write(data) != len(data):
+            raise OSError(f'{self.path}: lines were written in part')
+        self.size += len(data)
 
     def close(self):
         if self.file is not None:
+            try:
+                self.flush()
+            except OSError as err:
+                warnings.warn(f'{self.path}: the last lines were lost ({err})')
             self.file.close()  # and the lock with it
             self.file = None
 
