@@ -2388,12 +2388,10 @@ class ProgressBoard:
                  ylabel='incumbent validation error', xscale='linear',
                  yscale='linear', figsize=(5, 3.2), live=True, every_n=1):
         self.xlabel, self.ylabel = xlabel or '', ylabel or ''
-        self.xscale, self.yscale = xscale, yscale
-        self.figsize = figsize
+        self.xscale, self.yscale, self.figsize = xscale, yscale, figsize
         self.live = d2lhpo.check_flag('live', live)
         self.every_n = d2lhpo.check_integer('every_n', every_n, minimum=1)
-        self.lines = {}  # label -> (list of x, list of y)
-        self.num_points = 0
+        self.lines, self.num_points = {}, 0  # label -> (list of x, of y)
 
     def draw(self, x, y, label):
         """Add the point (x, y) to the line `label`."""
@@ -2535,6 +2533,39 @@ TABLE_ARRAYS = ('space', 'names', 'configs', 'seeds', 'val_error',
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def check_table_values(path, arrays):
+    """Raise a ValueError naming `path` and the field unless the arrays
+    of a table hold plausible values."""
+    def refuse(field, problem):
+        raise ValueError(f'the benchmark table {path} is corrupt ({field}: '
+                         f'{problem}); ' + REGENERATE_HINT)
+    for key in ('val_error', 'test_error'):
+        if not np.all(np.isfinite(arrays[key]) & (arrays[key] >= 0)):
+            refuse(key, 'every error must be a finite number >= 0')
+    if not np.all(np.isfinite(arrays['epoch_time'])
+                  & (arrays['epoch_time'] > 0)):
+        refuse('epoch_time', 'every time must be a finite number > 0')
+    if arrays['num_params'].dtype.kind not in 'iu' or np.any(
+            arrays['num_params'] < 0):
+        refuse('num_params', 'counts must be integers >= 0')
+    for key in ('names', 'seeds'):
+        if len(set(arrays[key].tolist())) < len(arrays[key]):
+            refuse(key, f'repeated values in {arrays[key].tolist()}')
+    if arrays['seeds'].dtype.kind not in 'iu':
+        refuse('seeds', 'seeds must be integers')
+    space, names = arrays['space'], arrays['names'].tolist()
+    if not isinstance(space, dict) or sorted(space) != sorted(names):
+        refuse('names', f'{names} are not the names of the space')
+    configs = arrays['configs']
+    sizes = np.array([len(space[n]) for n in names])
+    if configs.dtype.kind not in 'iu' or np.any(
+            (configs < 0) | (configs >= sizes)):
+        refuse('configs', 'a row holds an index outside the space')
+    if len(np.unique(configs, axis=0)) < len(configs):
+        refuse('configs', 'a configuration appears twice')
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
 def load_benchmark_table(path):
     """The arrays of the table at `path`, checked, with 'config_space'
     and 'metadata' decoded from JSON and 'names' and 'seeds' as lists.
@@ -2560,6 +2591,7 @@ def load_benchmark_table(path):
             raise ValueError(f'the benchmark table {path} is corrupt '
                              f'({key} has shape {arrays[key].shape}, '
                              f'expected {shape}); ' + REGENERATE_HINT)
+    check_table_values(path, arrays)
     arrays['names'] = [str(n) for n in arrays['names']]
     arrays['seeds'] = [int(s) for s in arrays['seeds']]
     arrays['config_space'] = arrays.pop('space')
@@ -3732,6 +3764,7 @@ __all__ = [
     'check_positive',
     'check_query',
     'check_seed',
+    'check_table_values',
     'cholesky_with_jitter',
     'climb_neighbors',
     'cnn_checkpointed',
