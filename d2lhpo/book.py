@@ -275,7 +275,7 @@ class RandomSearcher(HPOSearcher):
     """Samples configurations independently from the space."""
     def __init__(self, config_space, initial_config=None, seed=None):
         self.domains = d2lhpo.parse_config_space(config_space)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
         self.initial_config = (None if initial_config is None else
                                d2lhpo.check_config(self.domains,
                                                    initial_config))
@@ -292,21 +292,34 @@ class GridSearcher(HPOSearcher):
     """Tries every point of a grid over the space, then stops."""
     def __init__(self, config_space, num_points=5, shuffle=False, seed=None):
         self.domains = d2lhpo.parse_config_space(config_space)
-        sizes = d2lhpo.grid_sizes(self.domains, num_points)  # checked
-        axes = [domain.grid(sizes[name])
-                for name, domain in self.domains.items()]
-        self.grid = [dict(zip(self.domains, values))
-                     for values in itertools.product(*axes)]
-        self.order = np.arange(len(self.grid))
-        if shuffle:
-            self.order = np.random.default_rng(seed).permutation(
-                len(self.grid))
+        sizes = d2lhpo.grid_sizes(self.domains, num_points)  # <= 10**6 points
+        self.axes = [domain.grid(sizes[name])
+                     for name, domain in self.domains.items()]
+        self.size = math.prod(len(axis) for axis in self.axes)
+        self.order = range(self.size)
+        if d2lhpo.check_flag('shuffle', shuffle):
+            rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
+            self.order = rng.permutation(self.size)
         self.position = 0
 
+    def point(self, index):
+        """The grid point at `index`: mixed-radix digits, one per axis, the
+        last hyperparameter varying fastest."""
+        values = []
+        for axis in reversed(self.axes):
+            index, digit = divmod(index, len(axis))
+            values.append(axis[digit])
+        return copy.deepcopy(dict(zip(self.domains, reversed(values))))
+
+    @property
+    def grid(self):
+        """Every grid point, in the natural order (a new list)."""
+        return [self.point(i) for i in range(self.size)]
+
     def sample_configuration(self, trial_id):
-        if self.position >= len(self.grid):
+        if self.position >= self.size:
             return None
-        config = copy.deepcopy(self.grid[self.order[self.position]])
+        config = self.point(int(self.order[self.position]))
         self.position += 1
         return config
 
@@ -344,7 +357,7 @@ class HPOScheduler:
 class BasicScheduler(HPOScheduler):
     """Runs each configuration that its searcher proposes to the end."""
     def __init__(self, searcher):
-        self.searcher = searcher
+        self.searcher = d2lhpo.check_component('searcher', searcher)
 
     def suggest(self, trial_id):
         return self.searcher.sample_configuration(trial_id)
@@ -365,7 +378,7 @@ class BasicScheduler(HPOScheduler):
 class SchedulerWrapper(HPOScheduler):
     """Forwards every call to `scheduler`; subclasses change some."""
     def __init__(self, scheduler):
-        self.scheduler = scheduler
+        self.scheduler = d2lhpo.check_component('scheduler', scheduler)
 
     def suggest(self, trial_id):
         return self.scheduler.suggest(trial_id)
@@ -403,8 +416,9 @@ class TrialRecord:
 class HPOTuner:
     """Runs trials one after another and keeps the books."""
     def __init__(self, scheduler, objective, board=None):
-        self.scheduler = scheduler
-        self.objective = objective
+        self.scheduler = d2lhpo.check_component('scheduler', scheduler)
+        self.objective = d2lhpo.check_component('objective', objective,
+                                                allow_none=True)
         self.board = board
         self.records = []                # one TrialRecord per trial
         self.results = []                # one dict per reported result
@@ -652,9 +666,12 @@ class MultiFidelityFunction:
     `epoch_time * (0.5 + z)` seconds, z the last coordinate in [0, 1]."""
     def __init__(self, function, max_epochs=30, gap=None, noise=0.0,
                  epoch_time=1.0, seeds=(0, 1, 2)):
-        self.function, self.max_epochs = function, max_epochs
-        self.noise, self.epoch_time = noise, epoch_time
-        self.seeds, self.config_space = list(seeds), function.config_space
+        self.function, self.config_space = function, function.config_space
+        self.max_epochs = d2lhpo.check_integer('max_epochs', max_epochs, 1)
+        self.noise = d2lhpo.check_number('noise', noise, minimum=0)
+        self.epoch_time = d2lhpo.check_positive('epoch_time', epoch_time)
+        self.seeds = [d2lhpo.check_seed('seeds', s) for s in seeds]
+        gap = d2lhpo.check_number('gap', gap, minimum=0, allow_none=True)
         if gap is None:  # the spread of f over the box
             lo, hi = function.bounds.T
             X = np.random.default_rng(0).uniform(lo, hi, (1000, len(lo)))
@@ -744,8 +761,9 @@ class SimulatedBackend(Backend):
                  count_overhead=False):
         self.benchmark = benchmark
         self.num_workers = d2lhpo.check_integer('num_workers', num_workers, 1)
-        self.count_overhead = count_overhead
-        self.rng = random.Random(seed)  # draws a training seed per trial
+        self.count_overhead = d2lhpo.check_flag('count_overhead',
+                                                count_overhead)
+        self.rng = random.Random(d2lhpo.check_seed('seed', seed))
         self.now = 0.0                  # the simulated clock (s)
         self.free = list(range(self.num_workers))  # a heap of free workers
         self.queue = []                 # heap of (time, key, trial_id)
@@ -847,7 +865,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
     worker gets a trial at once, results are booked as they arrive."""
     def __init__(self, scheduler, backend, board=None):
         super().__init__(scheduler, objective=None, board=board)
-        self.backend = backend
+        self.backend = d2lhpo.check_component('backend', backend)
         self.running = set()    # ids of the trials on the backend
         self.last_results = {}  # trial_id -> its latest result
         self.restarts = []      # trials to run again after a resume
@@ -1459,7 +1477,7 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
                  seed=None):
         self.domains = d2lhpo.parse_config_space(config_space)
         self.encoder = SpaceEncoder(self.domains)
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
         dim = self.encoder.dim
         self.num_init = d2lhpo.check_integer(
             'num_init', min(10, max(4, dim)) if num_init is None
@@ -1532,9 +1550,11 @@ class BayesOptSearcher(ModelBasedSearcher):
         if acquisition not in ('ei', 'pi', 'lcb'):
             raise ValueError("acquisition must be 'ei', 'pi' or 'lcb', got "
                              f'{acquisition!r}')
-        self.acquisition, self.kappa = acquisition, kappa
+        self.acquisition = acquisition
+        self.kappa = d2lhpo.check_number('kappa', kappa, minimum=0)
         self.gp = GaussianProcess(kernel)
-        self.num_random, self.num_starts = num_random, num_starts
+        self.num_random = d2lhpo.check_integer('num_random', num_random, 1)
+        self.num_starts = d2lhpo.check_integer('num_starts', num_starts, 1)
         self.best = None  # y* for EI and PI, in standardized units
 
     def acquisition_function(self, U):
@@ -1680,8 +1700,11 @@ class TPESearcher(d2lhpo.ModelBasedSearcher):
                  num_candidates=64, prior_weight=1.0, num_init=10,
                  initial_config=None):
         super().__init__(config_space, num_init, initial_config, seed)
-        self.gamma, self.max_good = gamma, max_good
-        self.num_candidates, self.prior_weight = num_candidates, prior_weight
+        self.gamma = d2lhpo.check_fraction('gamma', gamma)
+        self.max_good = d2lhpo.check_integer('max_good', max_good, 1)
+        self.num_candidates = d2lhpo.check_integer('num_candidates',
+                                                   num_candidates, 1)
+        self.prior_weight = d2lhpo.check_positive('prior_weight', prior_weight)
 
     def split(self):
         """Encoded good and bad configurations; unfinished ones are bad."""
@@ -1722,9 +1745,14 @@ class RFSearcher(d2lhpo.ModelBasedSearcher):
                  max_features=0.8, min_samples_leaf=1, random_fraction=0.0,
                  num_init=None, initial_config=None, num_random=512):
         super().__init__(config_space, num_init, initial_config, seed)
-        self.num_trees, self.max_features = num_trees, max_features
-        self.min_samples_leaf = min_samples_leaf
-        self.random_fraction, self.num_random = random_fraction, num_random
+        self.num_trees = d2lhpo.check_integer('num_trees', num_trees, 1)
+        self.max_features = d2lhpo.check_fraction('max_features',
+                                                  max_features, include_one=True)
+        self.min_samples_leaf = d2lhpo.check_integer('min_samples_leaf',
+                                                     min_samples_leaf, 1)
+        self.random_fraction = d2lhpo.check_number(
+            'random_fraction', random_fraction, minimum=0, maximum=1)
+        self.num_random = d2lhpo.check_integer('num_random', num_random, 1)
 
     def fit_forest(self, X, y):
         return RandomForestRegressor(
@@ -1877,8 +1905,8 @@ class SuccessiveHalvingScheduler(SynchronousMultiFidelityScheduler):
     def __init__(self, searcher, eta=3, r_min=1, r_max=27,
                  num_configs=None):
         levels = rung_levels(r_min, r_max, eta)
-        if num_configs is None:
-            num_configs = eta ** (len(levels) - 1)
+        num_configs = (eta ** (len(levels) - 1) if num_configs is None else
+                       d2lhpo.check_integer('num_configs', num_configs, 1))
         n = successive_halving_rungs(num_configs, r_min, r_max, eta)[0][0]
         super().__init__(searcher, eta, [(n, levels)])
 
@@ -1998,12 +2026,14 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
     def __init__(self, config_space, min_points=None, random_fraction=1/3,
                  seed=None, **tpe_args):
         self.config_space, self.tpe_args = config_space, tpe_args
+        d2lhpo.TPESearcher(config_space, seed=0, num_init=1, **tpe_args)  # check
         self.random = d2lhpo.RandomSearcher(config_space, seed=seed)
         self.rng = np.random.default_rng(seed)
-        self.random_fraction = random_fraction
+        self.random_fraction = d2lhpo.check_number(
+            'random_fraction', random_fraction, minimum=0, maximum=1)
         if min_points is None:  # two more than the dimension (BOHB: one)
             min_points = len(self.random.domains) + 2
-        self.min_points = min_points
+        self.min_points = d2lhpo.check_integer('min_points', min_points, 1)
         self.models = {}  # level -> TPESearcher fitted on its results
 
     # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
@@ -2061,6 +2091,67 @@ def check_positive(name, value, allow_none=False):
             or not math.isfinite(value) or not value > 0):
         raise ValueError(f'{name} must be a positive number, got {value!r}')
     return float(value)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def check_number(name, value, minimum=None, maximum=None,
+                 allow_none=False):
+    """Return `value` as a float; a ValueError naming `name` unless it is a
+    finite real number in [minimum, maximum] (or None, if `allow_none`)."""
+    if value is None and allow_none:
+        return None
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+            or (minimum is not None and value < minimum)
+            or (maximum is not None and value > maximum)):
+        lo = '-inf' if minimum is None else minimum
+        hi = 'inf' if maximum is None else maximum
+        raise ValueError(f'{name} must be a finite number in [{lo}, {hi}], '
+                         f'got {value!r}')
+    return float(value)
+
+def check_fraction(name, value, include_one=False):
+    """Return `value` as a float; a ValueError unless 0 < value < 1 (or
+    0 < value <= 1, if `include_one`)."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not (0 < value < 1 or (include_one and value == 1))):
+        shown = '(0, 1]' if include_one else '(0, 1)'
+        raise ValueError(f'{name} must be a number in {shown}, got {value!r}')
+    return float(value)
+
+def check_seed(name, value):
+    """Return `value`: None or a non-negative integer (not a bool)."""
+    return None if value is None else check_integer(name, value, minimum=0)
+
+def check_flag(name, value):
+    """Return `value` as a bool; a ValueError unless it is True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f'{name} must be True or False, got {value!r}')
+    return bool(value)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+ROLE_METHODS = {
+    'searcher': ('sample_configuration', 'update'),
+    'scheduler': ('suggest', 'on_trial_start', 'on_trial_result',
+                  'on_trial_complete', 'on_trial_error'),
+    'backend': ('time', 'set_time', 'free_worker', 'start_trial',
+                'stop_trial', 'next_event', 'close'),
+    'objective': ('__call__',)}
+
+def check_component(name, value, role=None, allow_none=False):
+    """Return `value`; a TypeError naming `name` unless it has the methods
+    of `role` (by default `name`) in ROLE_METHODS (or is None, if
+    `allow_none`)."""
+    if value is None and allow_none:
+        return None
+    methods = ROLE_METHODS[role or name]
+    missing = [m for m in methods if not callable(getattr(value, m, None))]
+    if missing:
+        raise TypeError(f'{name} must provide {", ".join(methods)} (the '
+                        f'{role or name} role); got a '
+                        f'{type(value).__name__} without {", ".join(missing)}')
+    return value
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -2136,10 +2227,15 @@ def load_fashion_mnist(data_dir=os.path.join('..', 'data', 'fashion-mnist'),
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
-def _frozen_params(spec, names):
-    """The parameters of a frozen scipy distribution, by name."""
+def _frozen_params(name, spec, names):
+    """The parameters of a frozen scipy distribution, by name, each one
+    real number (a ValueError naming hyperparameter `name` otherwise)."""
     params = dict(zip(names, spec.args))
     params.update(spec.kwds)
+    for key, value in params.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise ValueError(f'hyperparameter {name!r}: {key}={value!r} must '
+                             'be one real number')
     return params
 
 
@@ -2148,20 +2244,20 @@ def _scipy_bounds(name, spec):
     """(kind, low, high, log) of the scipy distribution `spec`."""
     family = getattr(getattr(spec, 'dist', None), 'name', None)
     if family == 'uniform':
-        p = _frozen_params(spec, ('loc', 'scale'))
+        p = _frozen_params(name, spec, ('loc', 'scale'))
         low = p.get('loc', 0.0)
         return 'float', low, low + p.get('scale', 1.0), False
     if family in ('loguniform', 'reciprocal'):
-        p = _frozen_params(spec, ('a', 'b', 'loc', 'scale'))
+        p = _frozen_params(name, spec, ('a', 'b', 'loc', 'scale'))
         if p.get('loc', 0) != 0 or p.get('scale', 1) != 1:
             raise ValueError(f'hyperparameter {name!r}: loguniform with '
                              'loc or scale is not supported')
-        if p['a'] <= 0:
+        if not p['a'] > 0:
             raise ValueError(f'hyperparameter {name!r}: a log-scale range '
                              f'needs bounds > 0, got lower bound {p["a"]}')
         return 'float', p['a'], p['b'], True
     if family == 'randint':
-        p = _frozen_params(spec, ('low', 'high', 'loc'))
+        p = _frozen_params(name, spec, ('low', 'high', 'loc'))
         if not all(isinstance(p.get(k, 0), numbers.Integral)
                    for k in ('low', 'high', 'loc')):
             raise ValueError(f'hyperparameter {name!r}: randint needs '
@@ -2176,6 +2272,27 @@ def _scipy_bounds(name, spec):
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _check_range(name, kind, low, high, log):
+    """Raise a ValueError naming `name` unless [low, high] is a range that
+    float64 arithmetic can represent."""
+    shown = f'[{low}, {high}]' if kind == 'float' else f'integers {low}..{high}'
+    if kind == 'int' and max(abs(low), abs(high)) > 2 ** 53:
+        problem = ('integers beyond 2**53 cannot be represented exactly in '
+                   'float64')
+    elif not all(abs(v) < math.inf for v in (low, high)):
+        problem = 'the bounds must be finite numbers'
+    elif low > high or (kind == 'float' and low == high):
+        problem = ('empty or reversed range; the lower bound must be below '
+                   'the upper')
+    elif log and low < np.finfo(np.float64).tiny:
+        problem = ('a log scale needs a lower bound of at least 2.2e-308, '
+                   'the smallest normal float64')
+    else:
+        return
+    raise ValueError(f'hyperparameter {name!r}: {shown}: {problem}')
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 def make_domain(name, spec):
     """Check the domain `spec` of hyperparameter `name`; return a Domain."""
     if isinstance(spec, (list, tuple)):
@@ -2184,30 +2301,36 @@ def make_domain(name, spec):
                              'categorical choices is empty')
         return d2lhpo.Domain(name, 'categorical',
                              choices=tuple(copy.deepcopy(spec)))
+    if isinstance(spec, numbers.Number) and not (
+            isinstance(spec, numbers.Real) and spec == spec):  # NaN != NaN
+        raise ValueError(f'hyperparameter {name!r}: a constant must not be '
+                         f'NaN or complex, got {spec!r}')
     if isinstance(spec, (bool, numbers.Number, str)):
         return d2lhpo.Domain(name, 'constant', choices=(spec,))
     kind, low, high, log = _scipy_bounds(name, spec)
-    # A float range needs low < high; an int range may hold a single value.
-    if (not (np.isfinite(low) and np.isfinite(high)) or low > high
-            or (kind == 'float' and low == high)):
-        shown = f'[{low}, {high}]' if kind == 'float' else \
-            f'integers {low}..{high}'
-        raise ValueError(f'hyperparameter {name!r}: empty or reversed range '
-                         f'{shown}; the lower bound must be below the upper')
+    _check_range(name, kind, low, high, log)
     cast = float if kind == 'float' else int
     return d2lhpo.Domain(name, kind, cast(low), cast(high), log)
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+RESERVED_NAMES = ('checkpoint', 'config', 'end_time', 'epoch',
+                  'epochs', 'error', 'message', 'runtime', 'start_time',
+                  'status', 'time', 'trial_id', 'worker')
+
 def parse_config_space(config_space):
     """Check a configuration space; return a dict of name -> Domain."""
     if not isinstance(config_space, dict) or not config_space:
         raise ValueError('the configuration space must be a non-empty dict '
                          f'of name -> domain, got {config_space!r}')
     for name in config_space:
-        if not isinstance(name, str):
-            raise ValueError(f'hyperparameter names must be strings, got '
-                             f'{name!r}')
+        if not isinstance(name, str) or not name:
+            raise ValueError(f'hyperparameter names must be strings, not '
+                             f'empty, got {name!r}')
+        if name in RESERVED_NAMES:
+            raise ValueError(f'hyperparameter {name!r}: the name is reserved '
+                             f'for the books of a run (reserved: '
+                             f'{", ".join(RESERVED_NAMES)}); rename it')
     return {name: make_domain(name, spec)
             for name, spec in config_space.items()}
 
@@ -2251,6 +2374,8 @@ def check_config(domains, config):
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+MAX_GRID_POINTS = 10 ** 6
+
 def grid_sizes(domains, num_points, default=5):
     """Grid points per hyperparameter from an int or a dict by name (names
     left out of a dict get `default`); a ValueError if one is not valid."""
@@ -2262,8 +2387,17 @@ def grid_sizes(domains, num_points, default=5):
         sizes = {name: num_points.get(name, default) for name in domains}
     else:
         sizes = dict.fromkeys(domains, num_points)
-    return {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
-            for name, n in sizes.items()}
+    sizes = {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
+             for name, n in sizes.items()}
+    total = math.prod(
+        len(d.choices) if d.kind in ('constant', 'categorical') else
+        min(n, d.high - d.low + 1) if d.kind == 'int' else n
+        for d, n in zip(domains.values(), sizes.values()))
+    if total > MAX_GRID_POINTS:
+        raise ValueError(f'the grid would have {total} points (sizes '
+                         f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
+                         'lower num_points or use random search')
+    return sizes
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -2307,10 +2441,10 @@ class ProgressBoard:
                  ylabel='incumbent validation error', xscale='linear',
                  yscale='linear', figsize=(5, 3.2), live=True, every_n=1):
         self.xlabel, self.ylabel = xlabel or '', ylabel or ''
-        self.xscale, self.yscale = xscale, yscale
-        self.figsize, self.live, self.every_n = figsize, live, every_n
-        self.lines = {}  # label -> (list of x, list of y)
-        self.num_points = 0
+        self.xscale, self.yscale, self.figsize = xscale, yscale, figsize
+        self.live = d2lhpo.check_flag('live', live)
+        self.every_n = d2lhpo.check_integer('every_n', every_n, minimum=1)
+        self.lines, self.num_points = {}, 0  # label -> (list of x, of y)
 
     def draw(self, x, y, label):
         """Add the point (x, y) to the line `label`."""
@@ -2452,6 +2586,39 @@ TABLE_ARRAYS = ('space', 'names', 'configs', 'seeds', 'val_error',
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def check_table_values(path, arrays):
+    """Raise a ValueError naming `path` and the field unless the arrays
+    of a table hold plausible values."""
+    def refuse(field, problem):
+        raise ValueError(f'the benchmark table {path} is corrupt ({field}: '
+                         f'{problem}); ' + REGENERATE_HINT)
+    for key in ('val_error', 'test_error'):
+        if not np.all(np.isfinite(arrays[key]) & (arrays[key] >= 0)):
+            refuse(key, 'every error must be a finite number >= 0')
+    if not np.all(np.isfinite(arrays['epoch_time'])
+                  & (arrays['epoch_time'] > 0)):
+        refuse('epoch_time', 'every time must be a finite number > 0')
+    if arrays['num_params'].dtype.kind not in 'iu' or np.any(
+            arrays['num_params'] < 0):
+        refuse('num_params', 'counts must be integers >= 0')
+    for key in ('names', 'seeds'):
+        if len(set(arrays[key].tolist())) < len(arrays[key]):
+            refuse(key, f'repeated values in {arrays[key].tolist()}')
+    if arrays['seeds'].dtype.kind not in 'iu':
+        refuse('seeds', 'seeds must be integers')
+    space, names = arrays['space'], arrays['names'].tolist()
+    if not isinstance(space, dict) or sorted(space) != sorted(names):
+        refuse('names', f'{names} are not the names of the space')
+    configs = arrays['configs']
+    sizes = np.array([len(space[n]) for n in names])
+    if configs.dtype.kind not in 'iu' or np.any(
+            (configs < 0) | (configs >= sizes)):
+        refuse('configs', 'a row holds an index outside the space')
+    if len(np.unique(configs, axis=0)) < len(configs):
+        refuse('configs', 'a configuration appears twice')
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
 def load_benchmark_table(path):
     """The arrays of the table at `path`, checked, with 'config_space'
     and 'metadata' decoded from JSON and 'names' and 'seeds' as lists.
@@ -2477,6 +2644,7 @@ def load_benchmark_table(path):
             raise ValueError(f'the benchmark table {path} is corrupt '
                              f'({key} has shape {arrays[key].shape}, '
                              f'expected {shape}); ' + REGENERATE_HINT)
+    check_table_values(path, arrays)
     arrays['names'] = [str(n) for n in arrays['names']]
     arrays['seeds'] = [int(s) for s in arrays['seeds']]
     arrays['config_space'] = arrays.pop('space')
@@ -2738,7 +2906,8 @@ class WorkerBackend(d2lhpo.Backend):
         self.waiting = set()   # workers that sent a result, await a decision
         self.ready = set()     # workers that have finished starting up
         self.inbox = collections.deque()  # (worker, message) not yet seen
-        self.checkpoint_dir = checkpoint_dir  # None: a temporary one
+        self.checkpoint_dir = (None if checkpoint_dir is None  # a temporary one
+                               else os.fspath(checkpoint_dir))
 
     def time(self):
         return self.offset + time.perf_counter() - self.started
@@ -2929,9 +3098,11 @@ class LocalBackend(WorkerBackend):
     def __init__(self, objective, num_workers=2, trial_timeout=None,
                  num_threads=None, checkpoint_dir=None):
         super().__init__(num_workers, trial_timeout, checkpoint_dir)
-        self.objective_bytes = cloudpickle.dumps(objective)
-        self.num_threads = num_threads or max(
-            1, (os.cpu_count() or 1) // self.num_workers)
+        self.objective_bytes = cloudpickle.dumps(
+            d2lhpo.check_component('objective', objective))
+        self.num_threads = (max(1, (os.cpu_count() or 1) // self.num_workers)
+                            if num_threads is None else d2lhpo.check_integer(
+                                'num_threads', num_threads, minimum=1))
         self.processes = [None] * self.num_workers
         self.conns = [None] * self.num_workers
         self.sentinels = [None] * self.num_workers  # ready when one exits
@@ -3055,6 +3226,8 @@ class RayBackend(WorkerBackend):
                  num_cpus=1, address=None, checkpoint_dir=None):
         import ray  # an optional dependency: pip install -e '.[ray]'
         super().__init__(num_workers, trial_timeout, checkpoint_dir)
+        d2lhpo.check_component('objective', objective)
+        d2lhpo.check_positive('num_cpus', num_cpus)
         self.ray = ray
         if address is not None and not ray.is_initialized():
             ray.init(address=address, log_to_driver=False)
@@ -3160,11 +3333,13 @@ class TrialLog:
         self.file, self.size = file, end
         return data[:end]
 
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def append(self, line):
         self.pending.append(line)
         if len(self.pending) >= self.batch:
             self.flush()
 
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def flush(self):
         # one system call: the OS has the lines, and a kill cannot lose them
         data = b''.join(self.pending)
@@ -3173,6 +3348,7 @@ class TrialLog:
             raise OSError(f'{self.path}: lines were written in part')
         self.size += len(data)
 
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def close(self):
         if self.file is not None:
             try:
@@ -3814,6 +3990,7 @@ __all__ = [
     'LOG_ENCODER',
     'LocalBackend',
     'LogEI',
+    'MAX_GRID_POINTS',
     'MLP',
     'Matern52',
     'MedianStoppingRule',
@@ -3824,8 +4001,10 @@ __all__ = [
     'ParzenEstimator',
     'ProgressBoard',
     'REGENERATE_HINT',
+    'RESERVED_NAMES',
     'RESULT_KEYS',
     'RFSearcher',
+    'ROLE_METHODS',
     'RandomSearcher',
     'RayBackend',
     'Resume',
@@ -3858,15 +4037,21 @@ __all__ = [
     'branin_function',
     'busy_intervals',
     'busy_workers',
+    'check_component',
     'check_config',
     'check_event',
     'check_fidelity',
     'check_fields',
+    'check_flag',
+    'check_fraction',
     'check_integer',
     'check_loggable',
+    'check_number',
     'check_observations',
     'check_positive',
     'check_query',
+    'check_seed',
+    'check_table_values',
     'cholesky_with_jitter',
     'climb_neighbors',
     'cnn_checkpointed',

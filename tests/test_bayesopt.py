@@ -193,7 +193,7 @@ def test_pi_and_lcb():
 MIXED = {'lr': stats.loguniform(1e-4, 1.0), 'momentum': stats.uniform(0, 0.9),
          'bs': stats.randint(16, 20), 'act': ['relu', 'tanh'],
          'layers': [[16], [32, 32]], 'grid': [0.1, 0.001, 0.01],
-         'flag': [True, 1], 'epochs': 3, 'single': stats.randint(5, 6)}
+         'flag': [True, 1], 'num_epochs': 3, 'single': stats.randint(5, 6)}
 
 
 def test_encode_decode_round_trip_for_every_kind():
@@ -210,7 +210,7 @@ def test_encode_decode_round_trip_for_every_kind():
         assert back.keys() == config.keys()
         assert back['lr'] == pytest.approx(config['lr'], rel=1e-12)
         assert back['momentum'] == pytest.approx(config['momentum'])
-        for name in ('bs', 'act', 'layers', 'grid', 'epochs', 'single'):
+        for name in ('bs', 'act', 'layers', 'grid', 'num_epochs', 'single'):
             assert back[name] == config[name]
         assert type(back['flag']) is type(config['flag'])
         assert type(back['bs']) is int and type(back['lr']) is float
@@ -399,11 +399,11 @@ def test_empty_space_is_a_clear_error(cls):
 
 @pytest.mark.parametrize('cls', [BayesOptSearcher, TPESearcher, RFSearcher])
 def test_space_of_constants_returns_its_one_configuration(cls):
-    searcher = cls({'epochs': 5, 'act': ['relu'], 'k': stats.randint(3, 4)},
+    searcher = cls({'num_epochs': 5, 'act': ['relu'], 'k': stats.randint(3, 4)},
                    seed=0)
     for trial_id in range(5):
         config = searcher.sample_configuration(trial_id)
-        assert config == {'epochs': 5, 'act': 'relu', 'k': 3}
+        assert config == {'num_epochs': 5, 'act': 'relu', 'k': 3}
         searcher.update(trial_id, config, 0.5)
 
 

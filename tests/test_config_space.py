@@ -144,7 +144,7 @@ def test_non_string_hyperparameter_name_raises(name):
 
 def test_parse_config_space_returns_domains_in_the_order_of_the_space():
     space = {'lr': stats.loguniform(1e-3, 1), 'bs': stats.randint(8, 65),
-             'act': ['relu', 'tanh'], 'epochs': 10,
+             'act': ['relu', 'tanh'], 'num_epochs': 10,
              'momentum': stats.uniform(0, 0.9)}
     domains = parse_config_space(space)
     assert list(domains) == list(space)
@@ -257,14 +257,14 @@ def test_int_domain_rejects_non_integers():
 def test_categorical_and_constant_domains_contain_only_their_choices():
     cat = make_domain('act', ['relu', 'tanh'])
     assert cat.contains('relu') and not cat.contains('gelu')
-    const = make_domain('epochs', 10)
+    const = make_domain('num_epochs', 10)
     assert const.contains(10) and not const.contains(11)
 
 
 # ---------------------------------------------------------- sample_config
 SPACE = {'lr': stats.loguniform(1e-4, 1), 'bs': stats.randint(8, 129),
          'momentum': stats.uniform(0, 0.99), 'act': ['relu', 'tanh'],
-         'epochs': 10}
+         'num_epochs': 10}
 
 
 def test_sample_config_with_same_seed_gives_same_configs():
@@ -290,7 +290,7 @@ def test_sample_config_returns_new_dict_with_every_name_in_its_domain():
     for config in (a, b):
         assert list(config) == list(SPACE)
         assert all(domains[n].contains(v) for n, v in config.items())
-        assert config['epochs'] == 10
+        assert config['num_epochs'] == 10
 
 
 # ----------------------------------------------------------- CNN_SPACE

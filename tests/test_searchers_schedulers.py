@@ -192,11 +192,11 @@ def test_basic_scheduler_tells_its_searcher_by_trial_id():
 
 # ---------------------------------------------------------- RandomSearcher
 SMALL_SPACE = {'lr': stats.loguniform(1e-3, 1), 'bs': stats.randint(16, 129),
-               'layers': [[8], [16, 16]], 'epochs': 5}
+               'layers': [[8], [16, 16]], 'num_epochs': 5}
 
 
 def test_random_searcher_returns_initial_config_first_as_a_copy():
-    initial = {'lr': 0.1, 'bs': 32, 'layers': [16, 16], 'epochs': 5}
+    initial = {'lr': 0.1, 'bs': 32, 'layers': [16, 16], 'num_epochs': 5}
     before = copy.deepcopy(initial)
     searcher = RandomSearcher(SMALL_SPACE, initial_config=initial, seed=0)
     first = searcher.sample_configuration(0)
@@ -212,19 +212,19 @@ def test_random_searcher_returns_initial_config_first_as_a_copy():
 
 
 def test_random_searcher_copies_initial_config_at_construction():
-    initial = {'lr': 0.1, 'bs': 32, 'layers': [16, 16], 'epochs': 5}
+    initial = {'lr': 0.1, 'bs': 32, 'layers': [16, 16], 'num_epochs': 5}
     searcher = RandomSearcher(SMALL_SPACE, initial_config=initial, seed=0)
     initial['lr'] = 0.9
     initial['layers'].append(99)
     assert searcher.sample_configuration(0) == {
-        'lr': 0.1, 'bs': 32, 'layers': [16, 16], 'epochs': 5}
+        'lr': 0.1, 'bs': 32, 'layers': [16, 16], 'num_epochs': 5}
 
 
 def test_random_searcher_initial_config_may_omit_constants():
     searcher = RandomSearcher(SMALL_SPACE, seed=0, initial_config={
         'lr': 0.1, 'bs': 32, 'layers': [8]})
     assert searcher.sample_configuration(0) == {
-        'lr': 0.1, 'bs': 32, 'layers': [8], 'epochs': 5}
+        'lr': 0.1, 'bs': 32, 'layers': [8], 'num_epochs': 5}
 
 
 @pytest.mark.parametrize('initial, pattern', [
@@ -234,7 +234,7 @@ def test_random_searcher_initial_config_may_omit_constants():
     ({'lr': 0.1, 'bs': 8, 'layers': [8]}, "'bs'"),
     ({'lr': 0.1, 'bs': 32.5, 'layers': [8]}, "'bs'"),
     ({'lr': 0.1, 'bs': 32, 'layers': [32]}, "'layers'"),
-    ({'lr': 0.1, 'bs': 32, 'layers': [8], 'epochs': 6}, "'epochs'"),
+    ({'lr': 0.1, 'bs': 32, 'layers': [8], 'num_epochs': 6}, "'num_epochs'"),
     ([('lr', 0.1)], 'must be a dict'),
 ], ids=['unknown-key', 'missing-key', 'float-out-of-range',
         'int-out-of-range', 'int-not-integer', 'bad-choice',
@@ -269,7 +269,7 @@ def test_random_searcher_never_runs_out():
 
 # ------------------------------------------------------------ GridSearcher
 GRID_SPACE = {'lr': stats.loguniform(1e-3, 1), 'bs': stats.randint(16, 19),
-              'act': ['relu', 'tanh'], 'epochs': 5}
+              'act': ['relu', 'tanh'], 'num_epochs': 5}
 
 
 def drain(searcher, limit=10_000):
@@ -284,13 +284,13 @@ def drain(searcher, limit=10_000):
 
 def expected_product(num_lr):
     lrs = np.geomspace(1e-3, 1, num_lr).tolist()
-    return [{'lr': lr, 'bs': bs, 'act': act, 'epochs': 5}
+    return [{'lr': lr, 'bs': bs, 'act': act, 'num_epochs': 5}
             for lr, bs, act in itertools.product(lrs, [16, 17, 18],
                                                  ['relu', 'tanh'])]
 
 
 def as_keys(configs):
-    return sorted((round(c['lr'], 12), c['bs'], c['act'], c['epochs'])
+    return sorted((round(c['lr'], 12), c['bs'], c['act'], c['num_epochs'])
                   for c in configs)
 
 
