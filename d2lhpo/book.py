@@ -1475,7 +1475,7 @@ class BayesOptSearcher(ModelBasedSearcher):
     def __init__(self, config_space, seed=None, acquisition='ei',
                  kernel='matern52', kappa=2.0, num_init=None,
                  initial_config=None, num_random=512, num_starts=4,
-                 max_points=200):
+                 max_points=150):
         super().__init__(config_space, num_init, initial_config, seed)
         if acquisition not in ('ei', 'pi', 'lcb'):
             raise ValueError("acquisition must be 'ei', 'pi' or 'lcb', got "
