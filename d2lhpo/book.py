@@ -1501,7 +1501,8 @@ class BayesOptSearcher(ModelBasedSearcher):
     def propose(self):
         X, y = d2lhpo.subsample(*self.observed(), self.max_points, self.rng)
         y, self.y_center, self.y_scale = d2lhpo.robust_standardize(y, self)
-        self.gp.fit(X, y, restart=len(self.y) % 5 == 0)
+        restart = len(y) % 5 == 0 and len(y) == len(self.y)  # not subsampled
+        self.gp.fit(X, y, restart=restart)
         X_u = self.unfinished()
         if len(X_u):  # kriging believer: condition on the predictions there
             with torch.no_grad():
