@@ -1509,8 +1509,8 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
             u = (self.design.pop(0) if self.design else
                  self.rng.uniform(size=self.encoder.dim))
             config = self.encoder.decode(u)
-        else:
-            config = self.encoder.decode(self.propose())
+        else:  # the model's proposal, or a random point if its fit fails
+            config = self.encoder.decode(d2lhpo.propose_or_random(self))
         self.num_suggested += 1
         self.pending[trial_id] = self.encoder.encode(config)
         return config
@@ -1545,7 +1545,8 @@ class BayesOptSearcher(ModelBasedSearcher):
     function 'ei' (log EI, the default), 'pi' (log PI) or 'lcb'."""
     def __init__(self, config_space, seed=None, acquisition='ei',
                  kernel='matern52', kappa=2.0, num_init=None,
-                 initial_config=None, num_random=512, num_starts=4):
+                 initial_config=None, num_random=512, num_starts=4,
+                 max_points=150):
         super().__init__(config_space, num_init, initial_config, seed)
         if acquisition not in ('ei', 'pi', 'lcb'):
             raise ValueError("acquisition must be 'ei', 'pi' or 'lcb', got "
@@ -1555,6 +1556,8 @@ class BayesOptSearcher(ModelBasedSearcher):
         self.gp = GaussianProcess(kernel)
         self.num_random = d2lhpo.check_integer('num_random', num_random, 1)
         self.num_starts = d2lhpo.check_integer('num_starts', num_starts, 1)
+        self.max_points = None if max_points is None else (  # None: all
+            d2lhpo.check_integer('max_points', max_points, minimum=2))
         self.best = None  # y* for EI and PI, in standardized units
 
     def acquisition_function(self, U):
@@ -1569,9 +1572,10 @@ class BayesOptSearcher(ModelBasedSearcher):
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def propose(self):
-        X, y = self.observed()
-        y, self.y_center, self.y_scale = standardize(y)
-        self.gp.fit(X, y, restart=len(y) % 5 == 0)
+        X, y = d2lhpo.subsample(*self.observed(), self.max_points, self.rng)
+        y, self.y_center, self.y_scale = d2lhpo.robust_standardize(y, self)
+        restart = len(y) % 5 == 0 and len(y) == len(self.y)  # not subsampled
+        self.gp.fit(X, y, restart=restart)
         X_u = self.unfinished()
         if len(X_u):  # kriging believer: condition on the predictions there
             with torch.no_grad():
@@ -1765,7 +1769,7 @@ class RFSearcher(d2lhpo.ModelBasedSearcher):
         if self.rng.uniform() < self.random_fraction:
             return self.rng.uniform(size=self.encoder.dim)
         X, y = self.observed()
-        y = d2lhpo.standardize(y)[0]
+        y = d2lhpo.robust_standardize(y, self)[0]
         forest = self.fit_forest(X, y)
         X_u = self.unfinished()
         if len(X_u):  # fantasies at the forest's predictions, then refit
@@ -2045,7 +2049,7 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         # The model proposes, but the trial does not run at its level yet
         # (it starts at r_min), so the model is not told it is pending.
         model = self.models[max(ready)]
-        return model.encoder.decode(model.propose())
+        return model.encoder.decode(d2lhpo.propose_or_random(model))
 
     # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def update(self, trial_id, config, error, result=None):
@@ -3450,7 +3454,7 @@ import warnings
 import numpy as np
 import torch
 from matplotlib import pyplot as plt
-from scipy import optimize
+from scipy import optimize, stats
 from scipy.stats import qmc
 
 
@@ -3509,6 +3513,60 @@ def check_observations(X, y):
         raise ValueError('X and y must be finite; leave out the '
                          'observations of failed trials')
     return X, y
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def warn_once(owner, key, message):
+    """A RuntimeWarning naming the class of `owner`, once per owner and
+    key."""
+    warned = vars(owner).setdefault('_warned', set())
+    if key not in warned:
+        warned.add(key)
+        warnings.warn(f'{type(owner).__name__}: {message}', RuntimeWarning,
+                      stacklevel=3)
+
+def robust_standardize(y, owner):
+    """standardize(y), or the normal scores of the ranks of y, with center
+    0 and scale 1 (and a warning, once per owner), when standardizing
+    overflows float64 or makes distinct errors equal."""
+    y = np.asarray(y, dtype=float)
+    with np.errstate(over='ignore', invalid='ignore'):
+        z, center, scale = d2lhpo.standardize(y)
+    if (np.isfinite([center, scale]).all() and np.isfinite(z).all()
+            and len(np.unique(z)) == len(np.unique(y))):
+        return z, center, scale
+    warn_once(owner, 'ranks', 'errors too large or too widely spread to '
+              f'standardize (the largest is {np.abs(y).max():.3g}); the '
+              'surrogate is fitted to their ranks instead')
+    return stats.norm.ppf((stats.rankdata(y) - 0.5) / len(y)), 0.0, 1.0
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def propose_or_random(searcher):
+    """searcher.propose(), or a uniformly random point of the encoded space
+    (with a warning, once per searcher) if fitting the surrogate fails."""
+    try:
+        return searcher.propose()
+    except (ValueError, ArithmeticError, torch.linalg.LinAlgError) as err:
+        warn_once(searcher, 'random', 'the surrogate could not be fitted '
+                  f'({type(err).__name__}: {err}); suggesting random '
+                  'configurations instead while this lasts')
+        return searcher.rng.uniform(size=searcher.encoder.dim)
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def subsample(X, y, max_points, rng):
+    """(X, y), or, with more than `max_points` rows, the rows of the best
+    max_points // 2 errors and a random sample (drawn with `rng`) of the
+    others: max_points rows in all, in their original order."""
+    if max_points is None or len(y) <= max_points:
+        return X, y
+    order = np.argsort(y, kind='stable')
+    num_best = max_points // 2
+    others = rng.choice(order[num_best:], max_points - num_best,
+                        replace=False)
+    keep = np.sort(np.concatenate([order[:num_best], others]))
+    return X[keep], y[keep]
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
@@ -4102,12 +4160,14 @@ __all__ = [
     'plot_tpe_step',
     'polish_floats',
     'print_medians',
+    'propose_or_random',
     'random_local_search',
     'rbf',
     'read_events',
     'read_idx',
     'record_learning_curve',
     'regret_curves',
+    'robust_standardize',
     'rung_levels',
     'sample_config',
     'scaled_sqdist',
@@ -4117,10 +4177,12 @@ __all__ = [
     'space_of',
     'standardize',
     'start_local_ray',
+    'subsample',
     'successive_halving_rungs',
     'time_to_reach',
     'toy_function',
     'train_epoch',
     'train_model',
     'utilization',
+    'warn_once',
 ]
