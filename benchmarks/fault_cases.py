@@ -1534,7 +1534,7 @@ sys.path.insert(0, {bench!r})
 import d2lhpo
 import fault_cases as fc
 if __name__ == '__main__':
-    backend = fc.local_backend(fc.slow_objective, num_workers=2)
+    backend = fc.local_backend(fc.slow_objective, num_workers={workers})
     tuner = d2lhpo.AsyncTuner(fc.basic(fc.uniform_space(['x'])), backend)
     tuner.log_to({log!r})
     tuner.run(max_time=600)
@@ -1542,10 +1542,12 @@ if __name__ == '__main__':
 
 
 def _orphans(ctx, sig):
+    workers = 2 if ctx.full else 1
     log = ctx.path('run.jsonl')
     script = ctx.path('tuner.py')
     with open(script, 'w') as f:
-        f.write(TUNER_SCRIPT.format(bench=BENCH_DIR, log=log))
+        f.write(TUNER_SCRIPT.format(bench=BENCH_DIR, log=log,
+                                    workers=workers))
     proc = subprocess.Popen([sys.executable, script], cwd=ctx.tmp,
                             env=repo_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -1558,7 +1560,7 @@ def _orphans(ctx, sig):
                 with open(log) as f:
                     ids = {json.loads(l)['trial_id'] for l in f
                            if '"result"' in l and l.endswith('\n')}
-                if len(ids) >= 2:
+                if len(ids) >= workers:
                     break
         else:
             return 'crash/hang', 'the workers never reported'
