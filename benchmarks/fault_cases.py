@@ -1385,7 +1385,7 @@ def second_run_median_rule(ctx):
 
 # ====================================================== 7. stalls
 
-def _limit_memory(extra_gb=3):
+def _limit_memory(extra_gb=1):
     import resource
     with open('/proc/self/statm') as f:
         pages = int(f.read().split()[0])
@@ -1427,7 +1427,9 @@ def bo_suggestion_time(ctx):
     """BayesOptSearcher suggestion time at ~600 observations (6-D)"""
     d = d2l()
     import numpy as np
-    n = 600 if ctx.full else 150
+    # the unit test: fewer observations, and a limit that a shared CI
+    # machine keeps; the benchmark: the issue's size and 1 s
+    n, limit = (600, 1.0) if ctx.full else (100, 3.0)
     fn = d.HARTMANN6
     searcher = d.BayesOptSearcher(fn.config_space, seed=0)
     rng = np.random.default_rng(0)
@@ -1444,7 +1446,7 @@ def bo_suggestion_time(ctx):
     worst = max(times)
     detail = f'{n} obs: {", ".join(f"{t:.2f}" for t in times)} s ' \
         '(target <= 0.2 s)'
-    return ('crash/hang', 'stall: ' + detail) if worst > 1.0 else \
+    return ('crash/hang', 'stall: ' + detail) if worst > limit else \
         ('handled', detail)
 
 
@@ -1696,7 +1698,7 @@ def chdir_leak_worker(ctx):
     return 'handled', 'every trial starts in the same directory'
 
 
-@case('processes')
+@case('processes', isolated=True)
 def chdir_leak_hpotuner(ctx):
     """os.chdir in an objective, sequential HPOTuner (in the tuner's
     process)"""

@@ -63,8 +63,9 @@ KNOWN_OPEN = {
     # security
     'torch_load_explicit_weights_only', 'ray_binds_localhost',
 }
+# (the memory limit of the grids, Ray's global state, os.chdir)
 OWN_PROCESS = {'huge_grid_three_floats', 'huge_grid_one_float',
-               'ray_binds_localhost'}
+               'ray_binds_localhost', 'chdir_leak_hpotuner'}
 POOLED = {n for n, c in fc.CASES.items() if c.isolated} | OWN_PROCESS
 
 
