@@ -1410,13 +1410,13 @@ def _grid(space, num_points):
     return 'handled', f'lazy: 3 configurations in {took:.2f} s'
 
 
-@case('stalls', isolated=True, timeout=30)
+@case('stalls', isolated=True, timeout=60)
 def huge_grid_three_floats(ctx):
     """GridSearcher(num_points=10**6) on three floats: 10**18 points"""
     return _grid(uniform_space(['a', 'b', 'c']), 10 ** 6)
 
 
-@case('stalls', isolated=True, timeout=30)
+@case('stalls', isolated=True, timeout=60)
 def huge_grid_one_float(ctx):
     """GridSearcher(num_points=10**10) on one float"""
     return _grid(uniform_space(['a']), 10 ** 10)
