@@ -1155,7 +1155,9 @@ def log_two_writers_same_process(ctx):
 
 @case('logs', isolated=True, timeout=90)
 def log_two_writers_two_processes(ctx):
-    """a second process logs to the file of a running tuner"""
+    """a second process logs to the file of another process's tuner; the
+    lock is held while a tuner runs, so the second may take over an idle
+    log, but the first must then be refused when it runs again"""
     path = ctx.path('shared.jsonl')
     holder = subprocess.Popen([sys.executable, '-c', textwrap.dedent(f'''
         import sys, time
@@ -1165,8 +1167,14 @@ def log_two_writers_two_processes(ctx):
         tuner.log_to({path!r})
         tuner.run(number_of_trials=2)
         print('READY', flush=True)
-        time.sleep(60)
-        ''')], env=repo_env(), stdout=subprocess.PIPE, text=True)
+        sys.stdin.readline()
+        try:
+            tuner.run(number_of_trials=2)
+            print('ACCEPTED', flush=True)
+        except RuntimeError as err:
+            print('REFUSED', err, flush=True)
+        ''')], env=repo_env(), stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True)
     try:
         line = holder.stdout.readline()
         if 'READY' not in line:
@@ -1178,7 +1186,11 @@ def log_two_writers_two_processes(ctx):
             return classify_error(err, [os.path.basename(path), 'lock',
                                         'another'])
         second.run(number_of_trials=2)
-        return 'silent wrong', 'the second writer was accepted'
+        out, _ = holder.communicate('go\n', timeout=60)
+        if out.startswith('REFUSED') and os.path.basename(path) in out:
+            return 'handled', ('the idle log was taken over; the first '
+                               'tuner is refused: ' + out.strip()[:80])
+        return 'silent wrong', 'both tuners wrote the log: ' + out.strip()
     finally:
         holder.kill()
         holder.wait()

@@ -247,6 +247,7 @@ import dataclasses
 import functools
 import itertools
 import math
+import os
 import time
 
 import numpy as np
@@ -504,6 +505,7 @@ class HPOTuner:
         if steps is None:
             steps = d2lhpo.objective_steps(self.objective, trial.config)
         status, message, result = 'completed', '', None
+        cwd = os.getcwd()  # restored after each step: an objective may chdir
         while True:
             tic = time.perf_counter()
             try:
@@ -518,6 +520,7 @@ class HPOTuner:
                 raise
             finally:
                 trial.runtime += time.perf_counter() - tic
+                os.chdir(cwd)
             result['time'] = now()
             decision = self.report(trial, result)
             if decision == PAUSE:
@@ -2291,6 +2294,9 @@ def _check_range(name, kind, low, high, log):
     elif log and low < np.finfo(np.float64).tiny:
         problem = ('a log scale needs a lower bound of at least 2.2e-308, '
                    'the smallest normal float64')
+    elif log and not high / low < math.inf:
+        problem = ('high / low overflows float64; a log scale can span at '
+                   'most 308 decades')
     else:
         return
     raise ValueError(f'hyperparameter {name!r}: {shown}: {problem}')
@@ -2426,6 +2432,9 @@ def as_result(value):
     result['error'] = as_error(result['error'])
     if not math.isfinite(result['error']):
         raise ValueError(f"the objective returned {result['error']}")
+    for key, metric in result.items():  # tensors and arrays: plain values
+        if isinstance(metric, (torch.Tensor, np.ndarray, np.generic)):
+            result[key] = metric.tolist()
     return result
 
 def objective_steps(objective, config):
@@ -3157,6 +3166,10 @@ class LocalBackend(WorkerBackend):
                 dead = self.processes[worker].poll() is not None
             except (EOFError, OSError):  # the worker closed its end: it exits
                 dead = True
+            except Exception as err:  # a message that cannot be unpickled
+                arrived.append((worker, ('failed', 'a message of the worker '
+                                         f'cannot be read: {err!r}')))
+                continue
             if dead:
                 arrived.append((worker, None))
         return arrived
