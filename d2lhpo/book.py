@@ -871,7 +871,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
         self.backend = d2lhpo.check_component('backend', backend)
         self.running = set()    # ids of the trials on the backend
         self.last_results = {}  # trial_id -> its latest result
-        self.restarts = []      # trials to run again after a resume
+        self.restarts = []      # trials to continue after a resume
         self.log = None         # a log of trial events (set by `log_to`)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -964,7 +964,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
         except (TypeError, ValueError, OSError) as err:
             warnings.warn(f'{self.log.path}: logging stops at a {event["event"]}'
                           f' of trial {event["trial_id"]} ({err}); the run '
-                          'goes on, and a run resumed from this log reruns '
+                          'goes on, and a run resumed from this log continues '
                           'the trials that it does not show as ended')
             self.close_log()
 
@@ -1017,19 +1017,24 @@ class AsyncTuner(d2lhpo.HPOTuner):
         simulated = isinstance(self.backend, d2lhpo.SimulatedBackend)
         log = TrialLog(path, batch=1000 if simulated else 1)
         data = log.open()
-        if getattr(self.backend, 'checkpoint_dir', '') is None:
-            self.backend.checkpoint_dir = log.path + '.checkpoints'
+        if getattr(self.backend, 'checkpoint_dir', '') is None:  # beside it
+            self.backend.checkpoint_dir = os.path.abspath(path) + '.checkpoints'
         try:
-            self.replay(read_events(data, log.path), log.path, domains)
+            undone = self.replay(read_events(data, log.path), log.path, domains)
         except BaseException:
             log.close()
             raise
         self.log = log
+        for trial, decision in undone:  # the tuner died before it wrote them
+            self.finish(trial, 'paused' if decision == d2lhpo.PAUSE
+                        else 'stopped', self.clock, '',
+                        self.last_results.get(trial.trial_id))
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def replay(self, events, path='the log', domains=None):
         """Feed checked log events to the scheduler as if they happened now;
-        a ValueError names the line that does not fit the run."""
+        a ValueError names the line that does not fit the run. Return the
+        cut-short trials whose last decision (pause, stop) is not logged."""
         differs, decisions = False, {}  # trial_id -> decision on its last result
         for number, event in enumerate(events, 1):
             try:
@@ -1041,15 +1046,12 @@ class AsyncTuner(d2lhpo.HPOTuner):
         if differs:
             warnings.warn('the scheduler proposes other trials than the logged '
                           'run did; the logged trials were kept')
-        for trial in [r for r in self.records if r.status == 'running']:
-            decision = decisions.get(trial.trial_id, d2lhpo.CONTINUE)
-            if decision == d2lhpo.CONTINUE:
-                self.restarts.append(trial)
-            else:  # the tuner died before it wrote the end
-                self.finish(trial, 'paused' if decision == d2lhpo.PAUSE
-                            else 'stopped', self.clock, '',
-                            self.last_results.get(trial.trial_id))
         self.backend.set_time(self.clock)
+        cut = [r for r in self.records if r.status == 'running']
+        self.restarts = [r for r in cut if decisions.get(
+            r.trial_id, d2lhpo.CONTINUE) == d2lhpo.CONTINUE]
+        return [(r, decisions[r.trial_id]) for r in cut
+                if r not in self.restarts]
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def replay_event(self, event, decisions, domains=None):
@@ -2153,6 +2155,9 @@ def check_component(name, value, role=None, allow_none=False):
     if value is None and allow_none:
         return None
     methods = ROLE_METHODS[role or name]
+    if isinstance(value, type) and methods:  # a class, not an instance
+        raise TypeError(f'{name} must be an instance, got the class '
+                        f'{value.__name__}; call it: {value.__name__}(...)')
     missing = [m for m in methods if not callable(getattr(value, m, None))]
     if missing:
         raise TypeError(f'{name} must provide {", ".join(methods)} (the '
@@ -2850,10 +2855,13 @@ class TrialRunner:
                               'save and restore its state')
         if epochs:
             snapshot = f'{checkpoint}.epoch{epochs}'
-            if not os.path.exists(snapshot):
+            if not os.path.isfile(snapshot):
                 return 'failed', (f'cannot continue after epoch {epochs}: '
                                   f'its checkpoint {snapshot} is missing')
-            shutil.copyfile(snapshot, checkpoint)
+            try:
+                shutil.copyfile(snapshot, checkpoint)
+            except OSError as err:
+                return 'failed', f'cannot restore {snapshot}: {err}'
         if self.checkpoint is not None:
             config = dict(config, checkpoint=checkpoint)
         self.steps = d2lhpo.objective_steps(self.objective, config)
@@ -2876,7 +2884,11 @@ class TrialRunner:
             return 'failed', ('the result cannot be sent to the tuner: '
                               f'{type(err).__name__}: {err}')
         self.epochs += 1
-        self.snapshot()
+        try:
+            self.snapshot()
+        except OSError as err:  # e.g. a full disk, or a folder as checkpoint
+            self.stop()
+            return 'failed', f'cannot snapshot the checkpoint: {err}'
         return 'result', result
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
@@ -2941,7 +2953,10 @@ class WorkerBackend(d2lhpo.Backend):
         path = os.path.join(self.checkpoint_dir, f'trial_{trial.trial_id}.pt')
         if not trial.epochs:  # this trial starts afresh: remove old files
             for old in glob.glob(glob.escape(path) + '*'):
-                os.remove(old)
+                if os.path.isdir(old):  # a checkpoint must be a file
+                    shutil.rmtree(old)
+                else:
+                    os.remove(old)
         worker = trial.worker
         self.free.remove(worker)
         self.trial_of[worker] = trial.trial_id
@@ -3076,13 +3091,14 @@ def die_with_parent(parent):
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
 def local_worker_main():
     """A worker process of `LocalBackend`. Arguments: the file descriptor
-    of its end of the pipe, the tuner's process id, the number of
-    threads; the pipe first brings the objective."""
+    of its end of the pipe, the tuner's process id, the number of threads
+    and the file of the pickled objective."""
     fd, parent, num_threads = map(int, sys.argv[1:4])
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the tuner's
     conn = connection.Connection(fd)
-    runner = TrialRunner(conn.recv(), num_threads)
+    with open(sys.argv[4], 'rb') as f:
+        runner = TrialRunner(f.read(), num_threads)
     conn.send(('ready', None))
     while True:
         try:
@@ -3111,8 +3127,11 @@ class LocalBackend(WorkerBackend):
     def __init__(self, objective, num_workers=2, trial_timeout=None,
                  num_threads=None, checkpoint_dir=None):
         super().__init__(num_workers, trial_timeout, checkpoint_dir)
-        self.objective_bytes = cloudpickle.dumps(
-            d2lhpo.check_component('objective', objective))
+        self.folder = tempfile.TemporaryDirectory(prefix='d2lhpo-workers-')
+        self.objective_file = os.path.join(self.folder.name, 'objective.pkl')
+        with open(self.objective_file, 'wb') as f:  # each worker reads it
+            f.write(cloudpickle.dumps(
+                d2lhpo.check_component('objective', objective)))
         self.num_threads = (max(1, (os.cpu_count() or 1) // self.num_workers)
                             if num_threads is None else d2lhpo.check_integer(
                                 'num_threads', num_threads, minimum=1))
@@ -3130,18 +3149,24 @@ class LocalBackend(WorkerBackend):
         path = os.pathsep.join(p for p in sys.path if p)
         process = subprocess.Popen(
             [sys.executable, '-c', 'import d2lhpo; d2lhpo.local_worker_main()',
-             str(fd), str(os.getpid()), str(self.num_threads)],
-            pass_fds=[fd], start_new_session=True,
+             str(fd), str(os.getpid()), str(self.num_threads),
+             self.objective_file], pass_fds=[fd], start_new_session=True,
             env=dict(os.environ, PYTHONPATH=path))
         child_conn.close()
-        conn.send(self.objective_bytes)
         self.processes[worker], self.conns[worker] = process, conn
-        if hasattr(os, 'pidfd_open'):  # Linux: a file that the exit wakes
+        try:  # Linux 5.3 and later: a file that the exit makes readable
             self.sentinels[worker] = os.pidfd_open(process.pid)
+        except (AttributeError, OSError):
+            self.sentinels[worker] = None  # the pipe's end-of-file will do
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _send(self, worker, message):
-        if self.processes[worker] is None:  # after `close`
+        process = self.processes[worker]
+        if message[0] == 'start' and process is not None and (
+                process.poll() is not None):  # died after its last trial
+            self._kill(worker)
+            self.deadlines.pop(worker, None)  # the clock starts when ready
+        if self.processes[worker] is None:  # after `close`, or dead
             self._launch(worker)
         try:
             self.conns[worker].send(message)
@@ -3178,9 +3203,10 @@ class LocalBackend(WorkerBackend):
     def _death(self, worker):
         try:
             code = self.processes[worker].wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            code = None
-        if code is not None and code < 0:
+        except subprocess.TimeoutExpired:  # it closed its pipe, yet lives
+            self._kill(worker)
+            return 'it closed its pipe to the tuner'
+        if code < 0:
             return f'killed by signal {signal.Signals(-code).name}'
         return f'exit code {code}'
 
@@ -3246,7 +3272,10 @@ class RayBackend(WorkerBackend):
         d2lhpo.check_component('objective', objective)
         d2lhpo.check_positive('num_cpus', num_cpus)
         self.ray = ray
-        if address is not None and not ray.is_initialized():
+        if address is not None and ray.is_initialized():
+            raise RuntimeError('Ray is already initialized; pass address '
+                               'to ray.init, or leave it out here')
+        if address is not None:
             ray.init(address=address, log_to_driver=False)
         elif not ray.is_initialized():
             start_local_ray(ray)
@@ -3290,6 +3319,8 @@ class RayBackend(WorkerBackend):
             except self.ray.exceptions.RayActorError as err:
                 self.deaths[worker] = str(err).splitlines()[0]
                 arrived.append((worker, None))
+            except self.ray.exceptions.RayError as err:  # the call failed
+                arrived.append((worker, ('failed', str(err).splitlines()[0])))
         return arrived
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
