@@ -26,6 +26,10 @@ KNOWN_OPEN = set()
 OWN_PROCESS = {'huge_grid_three_floats', 'huge_grid_one_float',
                'ray_binds_localhost', 'chdir_leak_hpotuner'}
 POOLED = {n for n, c in fc.CASES.items() if c.isolated} | OWN_PROCESS
+# Timings are measured by the benchmark scripts, not asserted by unit tests
+# on a machine whose load varies (benchmarks/log_speed.py,
+# benchmarks/bo_suggest_time.py; fault_cases.py runs these cases too).
+TIMINGS = {'log_speed_ratio', 'bo_suggestion_time'}
 
 
 def test_known_open_names_exist():
@@ -48,9 +52,12 @@ def pool():
 
 
 def _params(names):
-    return [pytest.param(n, marks=pytest.mark.xfail(
-        reason='issue 13: still open', strict=False))
-        if n in KNOWN_OPEN else n for n in names]
+    marks = {n: pytest.mark.skip(reason='a timing: see the benchmarks')
+             for n in TIMINGS}
+    marks.update({n: pytest.mark.xfail(reason='issue 13: still open',
+                                       strict=False) for n in KNOWN_OPEN})
+    return [pytest.param(n, marks=marks[n]) if n in marks else n
+            for n in names]
 
 
 @pytest.mark.parametrize('name', _params(sorted(set(fc.CASES) - POOLED)))

@@ -1,22 +1,13 @@
-"""Worker processes: checkpoints that a resumed trial can trust, results
-that cannot travel, working directories, scripts without a main guard, and
-no process left behind (issue 13, "Processes")."""
-import json
+"""The worker's side of a trial (TrialRunner): checkpoints that a continued
+trial can trust, results that cannot travel, working directories (issue 13,
+"Processes"). Whole processes (scripts without a main guard, orphans after
+kills, timeouts and close) are cases of benchmarks/fault_cases.py, which
+tests/test_faults.py runs."""
 import os
-import pathlib
-import signal
-import subprocess
-import sys
-import textwrap
-import time
 
 import cloudpickle
-import pytest
-from scipy import stats
 
 import d2lhpo
-
-REPO = str(pathlib.Path(__file__).resolve().parent.parent)
 
 
 def counting(x, checkpoint):
@@ -80,122 +71,3 @@ def test_the_working_directory_is_restored_after_a_trial(tmp_path):
         assert os.getcwd() == cwd
     finally:
         os.chdir(cwd)
-
-
-def test_a_script_without_a_main_guard_runs(tmp_path):
-    script = tmp_path / 'tune.py'
-    script.write_text(textwrap.dedent(f'''
-        import sys
-        sys.path.insert(0, {REPO!r})
-        from scipy import stats
-        import d2lhpo
-        print('body', flush=True)  # runs once, not again in each worker
-
-        def objective(x):
-            for epoch in range(1, 3):
-                yield x / epoch
-        scheduler = d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
-            {{'x': stats.uniform(0, 1)}}, seed=0))
-        backend = d2lhpo.LocalBackend(objective, num_workers=2)
-        tuner = d2lhpo.AsyncTuner(scheduler, backend)
-        tuner.run(number_of_trials=4)
-        print([r.status for r in tuner.records])
-        '''))
-    out = subprocess.run([sys.executable, str(script)], capture_output=True,
-                         text=True, timeout=120, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.count('body') == 1
-    assert "['completed', 'completed', 'completed', 'completed']" in out.stdout
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f'/proc/{pid}/stat') as f:  # a zombie is dead
-            return f.read().split(')')[1].split()[0] != 'Z'
-    except FileNotFoundError:
-        return False
-
-
-def wait_until_dead(pids, seconds=10):
-    deadline = time.time() + seconds
-    while time.time() < deadline and any(map(alive, pids)):
-        time.sleep(0.1)
-    return [pid for pid in pids if alive(pid)]
-
-
-def spawning(x, folder):
-    """Starts a child process, notes both pids, then works for a long time."""
-    child = subprocess.Popen(['sleep', '300'])
-    with open(os.path.join(folder, f'{os.getpid()}.json'), 'w') as f:
-        json.dump([os.getpid(), child.pid], f)
-    time.sleep(300)
-    yield x
-
-
-def noted_pids(folder, count, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        files = list(pathlib.Path(folder).glob('*.json'))
-        if len(files) >= count:
-            time.sleep(0.2)  # let the writes finish
-            return [p for f in files for p in json.loads(f.read_text())]
-        time.sleep(0.1)
-    raise AssertionError(f'only {len(files)} of {count} workers started')
-
-
-@pytest.mark.parametrize('sig', [signal.SIGKILL, signal.SIGTERM,
-                                 signal.SIGINT])
-def test_no_process_outlives_a_killed_tuner(tmp_path, sig):
-    script = tmp_path / 'tune.py'
-    script.write_text(textwrap.dedent(f'''
-        import sys
-        sys.path.insert(0, {REPO!r})
-        sys.path.insert(0, {str(pathlib.Path(__file__).parent)!r})
-        import d2lhpo
-        from test_worker_faults import spawning
-        scheduler = d2lhpo.BasicScheduler(d2lhpo.GridSearcher(
-            {{'x': [1, 2, 3, 4]}}))
-        backend = d2lhpo.LocalBackend(
-            lambda x: spawning(x, {str(tmp_path)!r}), num_workers=2)
-        d2lhpo.AsyncTuner(scheduler, backend).run(number_of_trials=4)
-        '''))
-    tuner = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path,
-                             stderr=subprocess.DEVNULL)
-    try:
-        pids = noted_pids(tmp_path, 2)
-        tuner.send_signal(sig)
-        tuner.wait(timeout=30)
-    finally:
-        tuner.kill()
-    assert len(pids) == 4 and not wait_until_dead(pids)
-
-
-def test_a_timed_out_trial_ends_the_objectives_processes(tmp_path):
-    backend = d2lhpo.LocalBackend(
-        lambda x: spawning(x, str(tmp_path)), num_workers=2, trial_timeout=3)
-    tuner = d2lhpo.AsyncTuner(d2lhpo.BasicScheduler(d2lhpo.GridSearcher(
-        {'x': [1, 2]})), backend)
-    try:
-        tuner.run(number_of_trials=2)
-        assert all('timed out' in r.message for r in tuner.records)
-        pids = noted_pids(tmp_path, 2)
-        assert len(pids) == 4 and not wait_until_dead(pids)
-    finally:
-        backend.close()
-
-
-def test_close_ends_the_objectives_processes(tmp_path):
-    backend = d2lhpo.LocalBackend(
-        lambda x: spawning(x, str(tmp_path)), num_workers=2)
-    try:
-        for trial_id in (0, 1):
-            backend.start_trial(d2lhpo.TrialRecord(trial_id, {'x': 1},
-                                                   worker=trial_id))
-        pids = noted_pids(tmp_path, 2)
-    finally:
-        backend.close()
-    assert len(pids) == 4 and not wait_until_dead(pids)
