@@ -65,11 +65,11 @@ def test_infinite_and_huge_negative_errors(name, value):
 
 
 @pytest.mark.parametrize('name', ['bo', 'rf'])
-@pytest.mark.parametrize('outlier', [1e200, 1e150, 1e9])
+@pytest.mark.parametrize('outlier', [1e200, 1e300])
 def test_a_huge_spread_still_ranks_the_small_errors(name, outlier):
     """One huge error among errors near 0.1: standardizing would overflow
-    (the variance, for 1e200) or squash all the small errors together;
-    the surrogate is fitted to their ranks instead, and tells them apart."""
+    (the variance); the surrogate is fitted to their ranks instead, and
+    still tells the small errors apart."""
     searcher = SEARCHERS[name](SPACE, seed=0)
     rng = np.random.default_rng(0)
     for i in range(12):
@@ -91,6 +91,7 @@ def test_a_huge_spread_still_ranks_the_small_errors(name, outlier):
 @pytest.mark.parametrize('y', [
     [0.3, 0.1, 0.25, 0.9],
     [1.0, 2.0, 1e5, 3.0, 10.0],  # heavy-tailed, but not absurd
+    [5.0, 1e-9, 2e-9, 1.5e-9, 1.2e-9, 1.1e-9],  # a run that converged
     [0.5, 0.5, 0.5, 0.5, 7.0],   # no interquartile range
     # a converged run: errors one ulp apart, which standardizing merges
     [-3.32237, np.nextafter(-3.32237, 0), -3.3, -2.9, -1.0, -0.2]])
