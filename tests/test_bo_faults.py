@@ -65,15 +65,16 @@ def test_infinite_and_huge_negative_errors(name, value):
 
 
 @pytest.mark.parametrize('name', ['bo', 'rf'])
-def test_a_huge_spread_still_ranks_the_small_errors(name):
-    """One error of 1e200 among errors near 0.1: standardizing would
-    overflow (the variance) or merge all the small errors; the surrogate is
-    fitted to their ranks instead, and still tells them apart."""
+@pytest.mark.parametrize('outlier', [1e200, 1e300])
+def test_a_huge_spread_still_ranks_the_small_errors(name, outlier):
+    """One huge error among errors near 0.1: standardizing would overflow
+    (the variance); the surrogate is fitted to their ranks instead, and
+    still tells the small errors apart."""
     searcher = SEARCHERS[name](SPACE, seed=0)
     rng = np.random.default_rng(0)
     for i in range(12):
         config = {'x0': rng.uniform(), 'x1': rng.uniform()}
-        searcher.update(i, config, 1e200 if i == 3 else bowl(**config))
+        searcher.update(i, config, outlier if i == 3 else bowl(**config))
     X, y = searcher.observed()
     with pytest.warns(RuntimeWarning, match=type(searcher).__name__):
         targets, _, _ = d2lhpo.robust_standardize(y, searcher)
@@ -87,8 +88,14 @@ def test_a_huge_spread_still_ranks_the_small_errors(name):
     assert set(config) == {'x0', 'x1'}
 
 
-def test_ordinary_errors_are_standardized_as_before():
-    y = np.array([0.3, 0.1, 0.25, 0.9])
+@pytest.mark.parametrize('y', [
+    [0.3, 0.1, 0.25, 0.9],
+    [1.0, 2.0, 1e5, 3.0, 10.0],  # heavy-tailed, but not absurd
+    [5.0, 1e-9, 2e-9, 1.5e-9, 1.2e-9, 1.1e-9],  # a run that converged
+    [0.5, 0.5, 0.5, 0.5, 7.0],   # no interquartile range
+    # a converged run: errors one ulp apart, which standardizing merges
+    [-3.32237, np.nextafter(-3.32237, 0), -3.3, -2.9, -1.0, -0.2]])
+def test_ordinary_errors_are_standardized_as_before(y):
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         z, center, scale = d2lhpo.robust_standardize(y, object())
