@@ -1666,6 +1666,35 @@ def objective_child_after_close(ctx):
     return _objective_child(ctx, None)
 
 
+def long_epoch(x):
+    """One epoch of 60 s."""
+    time.sleep(60)
+    yield x
+
+
+@case('processes', isolated=True, timeout=120)
+def max_time_long_epoch(ctx):
+    """run(max_time=...) while every epoch takes 60 s: the run must end at
+    its time budget, not after the epoch"""
+    d = d2l()
+    backend = local_backend(long_epoch, num_workers=1)
+    tuner = d.AsyncTuner(basic(uniform_space(['x'])), backend)
+    try:
+        backend.wait_until_ready()
+        budget = backend.time() + 3
+        tic = time.time()
+        tuner.run(max_time=budget)
+        took = time.time() - tic
+    except Exception as err:
+        return 'crash/hang', _msg(err)
+    finally:
+        backend.close()
+    if took > 15:
+        return 'crash/hang', f'the run took {took:.0f} s for a 3-s budget'
+    return 'handled', (f'the run ended after {took:.1f} s; the trial: '
+                       f'{tuner.records[0].status}, {tuner.records[0].message}')
+
+
 @case('processes', isolated=True, timeout=120)
 def unpicklable_result(ctx):
     """a result that cannot be pickled (a lambda) from a worker"""

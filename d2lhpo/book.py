@@ -737,9 +737,10 @@ class Backend:
         """Stop or pause a trial (if it runs); its worker is free at once."""
         raise NotImplementedError
 
-    def next_event(self):
-        """The next `TrialEvent` (None if no trial runs). After a result
-        the trial goes on, unless `stop_trial` comes before the next call."""
+    def next_event(self, until=None):
+        """The next `TrialEvent`; None if no trial runs (or none comes
+        before a real clock reaches `until`). After a result the trial
+        goes on, unless `stop_trial` comes before the next call."""
         raise NotImplementedError
 
     def close(self):
@@ -836,7 +837,7 @@ class SimulatedBackend(Backend):
             self.mark = tic
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-    def next_event(self):
+    def next_event(self, until=None):  # (a simulated clock jumps to events)
         self.charge_overhead()
         event = None
         while self.completed and event is None:
@@ -932,7 +933,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
         try:
             while max_epochs is None or epochs < max_epochs:
                 self.fill_workers(number_of_trials)
-                event = self.backend.next_event() if self.running else None
+                event = (self.backend.next_event(until=max_time)
+                         if self.running else None)
                 if event is None or (max_time is not None
                                      and self.backend.time() > max_time):
                     break
@@ -3007,17 +3009,19 @@ class WorkerBackend(d2lhpo.Backend):
             if w != worker or (m is not None and m[0] == 'ready'))
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-    def next_event(self):
+    def next_event(self, until=None):
         for worker in self.waiting:  # no stop came: the trial continues
             self._send(worker, ('step',))
         self.waiting.clear()
         while self.trial_of:
             if not self.inbox:
-                timeout = None
-                if self.deadlines:
-                    timeout = max(0.0, min(self.deadlines.values())
-                                  - time.perf_counter())
+                limits = [d - time.perf_counter() for d in self.deadlines.values()]
+                if until is not None:
+                    limits.append(until - self.time())
+                timeout = max(0.0, min(limits)) if limits else None
                 self.inbox.extend(self._wait(timeout))
+                if not self.inbox and until is not None and self.time() >= until:
+                    return None  # the run's time is up
             if self.inbox:
                 event = self._on_message(*self.inbox.popleft())
             else:

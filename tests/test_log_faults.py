@@ -227,8 +227,8 @@ class ExtraBackend(d2lhpo.SimulatedBackend):
         super().__init__(BENCH, num_workers=4, seed=0, **kwargs)
         self.extra = extra
 
-    def next_event(self):
-        event = super().next_event()
+    def next_event(self, until=None):
+        event = super().next_event(until)
         if event is not None and event.kind == 'result':
             event.result.update(self.extra(event.trial_id,
                                            len(self.running)))
