@@ -2072,10 +2072,12 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 import copy
+import functools
 import gzip
 import math
 import numbers
 import os
+import random
 import struct
 
 import numpy as np
@@ -2238,6 +2240,46 @@ def load_fashion_mnist(data_dir=os.path.join('..', 'data', 'fashion-mnist'),
     train, val = perm[:-num_val], perm[-num_val:]
     return d2lhpo.DataSplits('fashion-mnist', (X[train], y[train]),
                              (X[val], y[val]), splits['test'])
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+@functools.lru_cache(maxsize=None)
+def _mnist1d_arrays(num_samples, num_val, num_test, seed):
+    """MNIST-1D as numpy arrays, generated and split once per process."""
+    from mnist1d.data import get_dataset_args, make_dataset
+    from sklearn.model_selection import train_test_split
+    args = get_dataset_args()
+    args.num_samples, args.seed = num_samples, seed
+    states = np.random.get_state(), random.getstate()
+    try:
+        data = make_dataset(args)
+    finally:  # make_dataset seeds the global generators: restore them
+        np.random.set_state(states[0])
+        random.setstate(states[1])
+    X = np.concatenate([data['x'], data['x_test']]).astype(np.float32)
+    y = np.concatenate([data['y'], data['y_test']]).astype(np.int64)
+    X_rest, X_test, y_rest, y_test = train_test_split(
+        X[:, None, :], y, test_size=num_test, stratify=y, random_state=0)
+    X_train, X_val, y_train, y_val = train_test_split(
+        X_rest, y_rest, test_size=num_val, stratify=y_rest, random_state=0)
+    return (X_train, y_train), (X_val, y_val), (X_test, y_test)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def load_mnist1d(num_samples=10_000, num_val=1_000, num_test=1_000,
+                 seed=42):
+    """MNIST-1D with a fixed, stratified split: signals of shape (1, 40),
+    standardized by the generator; labels 0 to 9. Fresh tensors each call."""
+    num_samples = check_integer('num_samples', num_samples, minimum=100)
+    num_val = check_integer('num_val', num_val, minimum=10)
+    num_test = check_integer('num_test', num_test, minimum=10)
+    seed = check_seed('seed', seed)
+    if num_val + num_test >= num_samples:
+        raise ValueError(f'num_val + num_test = {num_val + num_test} must be '
+                         f'below num_samples = {num_samples}')
+    splits = [(torch.tensor(X), torch.tensor(y)) for X, y in
+              _mnist1d_arrays(num_samples, num_val, num_test, seed)]
+    return d2lhpo.DataSplits('mnist1d', *splits)
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -4181,6 +4223,7 @@ __all__ = [
     'load_benchmark_table',
     'load_digits_data',
     'load_fashion_mnist',
+    'load_mnist1d',
     'local_worker_main',
     'log_expected_improvement',
     'log_h',
