@@ -885,7 +885,6 @@ def table_duplicate_configs(ctx):
 
 def small_log(ctx, trials=3, name='run.jsonl'):
     """A log of a finished simulated run of `trials` trials of 4 epochs."""
-    d = d2l()
     path = ctx.path(name)
     tuner = sim_tuner(basic(), max_epochs=4)
     tuner.log_to(path)
