@@ -1110,6 +1110,56 @@ def simulate(make_scheduler, benchmark, seeds, num_workers=4,
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+@dataclasses.dataclass
+class PairedComparison:
+    """Final errors of methods `a` and `b` on the same seeds, compared."""
+    names: tuple
+    differences: np.ndarray  # a - b per seed: negative means a is better
+    wins: int                # seeds where a is better
+    ties: int
+    losses: int
+    median: float            # median difference
+    interval: tuple          # bootstrap interval of the median difference
+    p_value: float           # two-sided Wilcoxon signed-rank test
+
+    def verdict(self, alpha=0.05):
+        """'better', 'worse' (for `a`) or 'no significant difference'."""
+        if self.p_value >= alpha:
+            return 'no significant difference'
+        return 'better' if np.mean(self.differences) < 0 else 'worse'
+
+    def __str__(self):
+        a, b = self.names
+        return (f'{a} vs {b}: wins/ties/losses {self.wins}/{self.ties}/'
+                f'{self.losses}, median difference {self.median:+.4g} '
+                f'(95% CI {self.interval[0]:+.4g} to {self.interval[1]:+.4g})'
+                f', Wilcoxon p = {self.p_value:.3g}: {self.verdict()}')
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+def paired_comparison(a, b, names=('a', 'b'), level=0.95, num_boot=10_000,
+                      seed=0):
+    """Compare final errors `a` and `b` (lower is better), entry i of
+    each from seed i."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError('a and b must be 1-D with one entry per seed (at '
+                         f'least 2), got shapes {a.shape} and {b.shape}')
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError('a and b must be finite')
+    d = a - b
+    rng = np.random.default_rng(seed)
+    medians = np.median(d[rng.integers(len(d), size=(num_boot, len(d)))],
+                        axis=1)
+    interval = tuple(np.quantile(medians, [(1 - level) / 2,
+                                           (1 + level) / 2]).tolist())
+    p = 1.0 if np.all(d == 0) else float(stats.wilcoxon(a, b).pvalue)
+    return PairedComparison(tuple(names), d, int(np.sum(d < 0)),
+                            int(np.sum(d == 0)), int(np.sum(d > 0)),
+                            float(np.median(d)), interval, p)
+
+
+# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 def anytime_band(curves, stat='median', level=0.95, num_boot=1000,
                  seed=0):
     """Center and confidence band of any-time curves (one row per run):
@@ -2573,6 +2623,7 @@ def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+import functools
 import json
 import math
 import numbers
@@ -2609,32 +2660,116 @@ class MLP(nn.Module):
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def digits_model(config):
+    """The model and optimizer of the digits table: `MLP`, SGD with
+    momentum 0.9 and L2 weight decay."""
+    model = MLP(config['width'], config['depth'], config['dropout'])
+    return model, torch.optim.SGD(model.parameters(), lr=config['lr'],
+                                  momentum=0.9,
+                                  weight_decay=config['weight_decay'])
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+MNIST1D_SPACE = {
+    'model': ['mlp', 'cnn'],
+    'depth': [1, 2, 3],
+    'width': [32, 64, 128],
+    'lr': [0.001, 0.003, 0.01, 0.03],
+    'batch_size': [64, 256],
+    'weight_decay': [0.0, 0.1],
+    'dropout': [0.0, 0.3],
+}
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+class ConvNet1d(nn.Module):
+    """`depth` layers of `width` channels (kernel 5, stride 2, ReLU) on
+    signals of shape (1, `length`), then dropout and a linear layer."""
+    def __init__(self, width=32, depth=2, dropout=0.0, length=40,
+                 num_classes=10):
+        super().__init__()
+        layers, channels = [], 1
+        for _ in range(depth):
+            layers += [nn.Conv1d(channels, width, 5, stride=2, padding=2),
+                       nn.ReLU()]
+            channels, length = width, (length + 1) // 2
+        layers += [nn.Flatten(), nn.Dropout(dropout),
+                   nn.Linear(channels * length, num_classes)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.net(X)
+
+def mnist1d_model(config):
+    """The model and optimizer of the MNIST-1D table (AdamW)."""
+    net = ConvNet1d if config['model'] == 'cnn' else functools.partial(
+        MLP, num_inputs=40)
+    model = net(config['width'], config['depth'], config['dropout'])
+    return model, torch.optim.AdamW(model.parameters(), lr=config['lr'],
+                                    weight_decay=config['weight_decay'])
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def count_macs(model, example):
+    """Multiply-adds of `model` for one `example` (linear and 1-D
+    convolutional layers, which hold almost all of the work)."""
+    macs = []
+    def hook(layer, inputs, output):
+        if isinstance(layer, nn.Linear):
+            macs.append(layer.in_features * layer.out_features)
+        elif isinstance(layer, nn.Conv1d):
+            macs.append(output.shape[-1] * layer.out_channels
+                        * layer.in_channels // layer.groups
+                        * layer.kernel_size[0])
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    with torch.no_grad():
+        model.eval()(example[None])
+    for h in handles:
+        h.remove()
+    return sum(macs)
+
+def cpu_latency(model, X, repeats=3):
+    """CPU seconds (of this process) to predict the examples `X`, the
+    fastest of `repeats` passes."""
+    times = []
+    with torch.no_grad():
+        model.eval()
+        for _ in range(repeats):
+            tic = time.process_time()
+            model(X)
+            times.append(time.process_time() - tic)
+    return min(times)
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
 def record_learning_curve(config, seed, num_epochs=30, data=None,
-                          device=None):
-    """Train `MLP` with `config`; per-epoch lists 'val_error',
-    'train_loss', 'epoch_time', and the final 'test_error', 'num_params'."""
+                          device=None, make_model=digits_model,
+                          clock=time.perf_counter):
+    """Train `make_model(config)`; per-epoch lists 'val_error',
+    'train_loss', 'epoch_time', and the final 'test_error',
+    'num_params', 'macs' and 'latency'."""
     data = d2lhpo.load_digits_data() if data is None else data
     device = d2lhpo.get_device() if device is None else device
     torch.manual_seed(seed)
-    model = MLP(config['width'], config['depth'], config['dropout']).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config['lr'],
-                                momentum=0.9,
-                                weight_decay=config['weight_decay'])
+    model, optimizer = make_model(config)
+    model.to(device)
     generator = torch.Generator().manual_seed(seed)
     X, y = (t.to(device) for t in data.train)
     X_val, y_val = (t.to(device) for t in data.val)
     curve = {'val_error': [], 'train_loss': [], 'epoch_time': []}
     for _ in range(num_epochs):
-        tic = time.perf_counter()
+        tic = clock()
         loss = d2lhpo.train_epoch(model, optimizer, X, y,
                                   config['batch_size'], generator)
         error = d2lhpo.error_rate(model, X_val, y_val)
-        curve['epoch_time'].append(time.perf_counter() - tic)
+        curve['epoch_time'].append(clock() - tic)
         curve['train_loss'].append(loss)
         curve['val_error'].append(error)
     curve['test_error'] = d2lhpo.error_rate(model, *(t.to(device)
                                                      for t in data.test))
     curve['num_params'] = sum(p.numel() for p in model.parameters())
+    curve['macs'] = count_macs(model, X_val[0])
+    curve['latency'] = cpu_latency(model, X_val[:1000])
     return curve
 
 
@@ -2645,6 +2780,8 @@ REGENERATE_HINT = ('regenerate it with `python tools/make_digits_benchmark.py '
 TABLE_ARRAYS = ('space', 'names', 'configs', 'seeds', 'val_error',
                 'train_loss', 'epoch_time', 'test_error', 'num_params',
                 'metadata')
+# Per configuration, in the tables that record them.
+OPTIONAL_ARRAYS = ('macs', 'latency')
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
@@ -2663,6 +2800,10 @@ def check_table_values(path, arrays):
     if arrays['num_params'].dtype.kind not in 'iu' or np.any(
             arrays['num_params'] < 0):
         refuse('num_params', 'counts must be integers >= 0')
+    for key in OPTIONAL_ARRAYS:
+        if key in arrays and not np.all(np.isfinite(arrays[key])
+                                        & (arrays[key] >= 0)):
+            refuse(key, 'every value must be a finite number >= 0')
     for key in ('names', 'seeds'):
         if len(set(arrays[key].tolist())) < len(arrays[key]):
             refuse(key, f'repeated values in {arrays[key].tolist()}')
@@ -2691,6 +2832,8 @@ def load_benchmark_table(path):
     try:
         with np.load(path) as table:
             arrays = {k: table[k] for k in TABLE_ARRAYS}
+            arrays.update({k: table[k] for k in OPTIONAL_ARRAYS
+                           if k in table})
         for key in ('space', 'metadata'):
             arrays[key] = json.loads(str(arrays[key]))
     except Exception as err:  # zip, pickle, key or JSON errors
@@ -2700,7 +2843,8 @@ def load_benchmark_table(path):
     n, s, e = arrays['val_error'].shape
     shapes = {'configs': (n, len(arrays['names'])), 'seeds': (s,),
               'train_loss': (n, s, e), 'epoch_time': (n, s, e),
-              'test_error': (n, s), 'num_params': (n,)}
+              'test_error': (n, s), 'num_params': (n,),
+              **{k: (n,) for k in OPTIONAL_ARRAYS if k in arrays}}
     for key, shape in shapes.items():
         if arrays[key].shape != shape:
             raise ValueError(f'the benchmark table {path} is corrupt '
@@ -4117,6 +4261,7 @@ __all__ = [
     'BayesOptSearcher',
     'CNN_SPACE',
     'CONTINUE',
+    'ConvNet1d',
     'DIGITS_MLP_SPACE',
     'DIGITS_MLP_TABLE',
     'DataSplits',
@@ -4139,12 +4284,15 @@ __all__ = [
     'LogEI',
     'MAX_GRID_POINTS',
     'MLP',
+    'MNIST1D_SPACE',
     'Matern52',
     'MedianStoppingRule',
     'ModelBasedSearcher',
     'MultiFidelityFunction',
     'MultiFidelityTPESearcher',
+    'OPTIONAL_ARRAYS',
     'PAUSE',
+    'PairedComparison',
     'ParzenEstimator',
     'ProgressBoard',
     'REGENERATE_HINT',
@@ -4206,7 +4354,10 @@ __all__ = [
     'cnn_objective',
     'compare_on_functions',
     'compare_on_table',
+    'count_macs',
+    'cpu_latency',
     'die_with_parent',
+    'digits_model',
     'error_rate',
     'expected_improvement',
     'forest_predict',
@@ -4232,11 +4383,13 @@ __all__ = [
     'make_domain',
     'matern52',
     'maximize_acquisition',
+    'mnist1d_model',
     'neg_log_posterior',
     'neighbor_bandwidths',
     'normalized_regret',
     'objective_steps',
     'off_grid_error',
+    'paired_comparison',
     'parse_config_space',
     'plot_anytime',
     'plot_anytime_band',

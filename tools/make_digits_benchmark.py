@@ -1,15 +1,20 @@
-"""Regenerate the learning-curve table of the digits MLP benchmark.
+"""Regenerate a learning-curve table: the digits MLP or MNIST-1D benchmark.
 
-Trains `d2lhpo.MLP` for every configuration of `d2lhpo.DIGITS_MLP_SPACE`
-(1,134 of them), for several seeds, for 30 epochs each, and records per
-epoch the validation error, the training loss and the measured epoch time,
-and at the end the test error and the number of parameters. The table ships
-with the package (`d2lhpo/data/digits_mlp.npz`); see the chapter
-"Benchmarking HPO Algorithms" for what is in it.
+`--benchmark digits` (the default) trains `d2lhpo.MLP` for every
+configuration of `d2lhpo.DIGITS_MLP_SPACE` (1,134 of them), for 3 seeds and
+30 epochs each (`d2lhpo/data/digits_mlp.npz`, about 15 minutes on 2 cores).
+`--benchmark mnist1d` trains `d2lhpo.mnist1d_model` (an MLP or a 1-D CNN,
+AdamW) for every configuration of `d2lhpo.MNIST1D_SPACE` (576 of them), for
+3 seeds and 27 epochs each (`d2lhpo/data/mnist1d.npz`, about 75 minutes of
+two cores). Per epoch the table records the validation error, the training
+loss and the epoch's time; at the end the test error, the number of
+parameters, the multiply-adds per example and the CPU latency of predicting
+1,000 examples. See the chapter "Benchmarking HPO Algorithms".
 
 Usage (from the repository root, with the project's venv):
 
     python tools/make_digits_benchmark.py --workers 2       # all of it
+    python tools/make_digits_benchmark.py --benchmark mnist1d --workers 2
     python tools/make_digits_benchmark.py --limit 20 --out /tmp/small.npz
 
 On several machines, give each a shard and merge the parts:
@@ -20,8 +25,9 @@ On several machines, give each a shard and merge the parts:
         --out d2lhpo/data/digits_mlp.npz
 
 Each worker process trains on one thread (OMP_NUM_THREADS=1), so use one
-worker per core. The epoch times are measured as the table is made: run it
-on an otherwise idle machine.
+worker per core. The digits table times epochs on the wall clock (run it on
+an otherwise idle machine); the MNIST-1D table in CPU seconds of the worker
+process (`time.process_time`), which other load on the machine barely moves.
 """
 import argparse
 import datetime
@@ -41,7 +47,19 @@ import torch  # noqa: E402
 import d2lhpo  # noqa: E402
 
 METRICS = ('val_error', 'train_loss', 'epoch_time')
+PER_CONFIG = ('num_params', 'macs', 'latency')
 _DATA = None
+# name: (space, data loader, model and optimizer, clock, epochs, file, model
+# description for the metadata)
+BENCHMARKS = {
+    'digits': ('DIGITS_MLP_SPACE', 'load_digits_data', 'digits_model',
+               'perf_counter', 30, 'digits_mlp.npz',
+               'd2lhpo.MLP, SGD with momentum 0.9, digits 1197/300/300'),
+    'mnist1d': ('MNIST1D_SPACE', 'load_mnist1d', 'mnist1d_model',
+                'process_time', 27, 'mnist1d.npz',
+                'd2lhpo.mnist1d_model (MLP or ConvNet1d), AdamW, MNIST-1D '
+                '8000/1000/1000'),
+}
 
 
 def grid_configs(space):
@@ -56,17 +74,21 @@ def grid_configs(space):
 
 def _work(job):
     global _DATA
+    c, s, config, seed, num_epochs, benchmark = job
+    _, loader, make_model, clock = BENCHMARKS[benchmark][:4]
     if _DATA is None:
         torch.set_num_threads(1)
-        _DATA = d2lhpo.load_digits_data()
-    c, s, config, seed, num_epochs = job
-    curve = d2lhpo.record_learning_curve(config, seed, num_epochs,
-                                         data=_DATA, device='cpu')
+        _DATA = getattr(d2lhpo, loader)()
+    curve = d2lhpo.record_learning_curve(
+        config, seed, num_epochs, data=_DATA, device='cpu',
+        make_model=getattr(d2lhpo, make_model), clock=getattr(time, clock))
     return c, s, curve
 
 
 def generate(args):
-    space = d2lhpo.DIGITS_MLP_SPACE
+    space_name, _, _, clock, epochs, _, model = BENCHMARKS[args.benchmark]
+    args.epochs = args.epochs or epochs
+    space = getattr(d2lhpo, space_name)
     names, index_rows, configs = grid_configs(space)
     rows = np.arange(len(configs))
     if args.shard:
@@ -78,8 +100,10 @@ def generate(args):
     shape = (len(rows), len(seeds), args.epochs)
     table = {m: np.full(shape, np.nan) for m in METRICS}
     test_error = np.full(shape[:2], np.nan)
-    num_params = np.zeros(len(rows), dtype=np.int64)
-    jobs = [(i, s, configs[r], seed, args.epochs)
+    per_config = {'num_params': np.zeros(len(rows), dtype=np.int64),
+                  'macs': np.zeros(len(rows), dtype=np.int64),
+                  'latency': np.full(len(rows), np.inf)}
+    jobs = [(i, s, configs[r], seed, args.epochs, args.benchmark)
             for i, r in enumerate(rows) for s, seed in enumerate(seeds)]
     tic = time.perf_counter()
     with multiprocessing.get_context('spawn').Pool(args.workers) as pool:
@@ -88,7 +112,11 @@ def generate(args):
             for m in METRICS:
                 table[m][i, s] = curve[m]
             test_error[i, s] = curve['test_error']
-            num_params[i] = curve['num_params']
+            per_config['num_params'][i] = curve['num_params']
+            per_config['macs'][i] = curve['macs']
+            # the fastest of the seeds' measurements
+            per_config['latency'][i] = min(per_config['latency'][i],
+                                           curve['latency'])
             if done % 100 == 0 or done == len(jobs):
                 elapsed = time.perf_counter() - tic
                 print(f'{done}/{len(jobs)} curves, {elapsed:.0f} s, '
@@ -102,20 +130,25 @@ def generate(args):
         'machine': f'{platform.machine()} {platform.processor()}, '
                    f'{os.cpu_count()} cores',
         'torch': torch.__version__,
-        'model': 'd2lhpo.MLP, SGD with momentum 0.9, digits 1197/300/300',
+        'model': model,
+        'epoch_time': ('CPU seconds of the worker process, one thread '
+                       '(time.process_time)' if clock == 'process_time'
+                       else 'wall-clock seconds (time.perf_counter)'),
+        'latency': 'CPU seconds to predict 1,000 validation examples, one '
+                   'thread, the fastest of 3 passes x 3 seeds',
     }
     save(args.out, space, names, index_rows[rows], seeds, table, test_error,
-         num_params, metadata)
+         per_config, metadata)
 
 
-def save(path, space, names, configs, seeds, table, test_error, num_params,
+def save(path, space, names, configs, seeds, table, test_error, per_config,
          metadata):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     np.savez_compressed(
         path, space=json.dumps(space), names=np.array(names),
         configs=configs, seeds=np.array(seeds), test_error=test_error,
-        num_params=num_params, metadata=json.dumps(metadata),
-        **{m: table[m] for m in METRICS})
+        metadata=json.dumps(metadata),
+        **{m: table[m] for m in METRICS}, **per_config)
     print(f'wrote {path} ({os.path.getsize(path) / 2**20:.2f} MiB)')
 
 
@@ -131,22 +164,27 @@ def merge(args):
     metadata['command'] = ' '.join(sys.argv)
     save(args.out, json.loads(str(first['space'])), list(first['names']),
          configs[order], first['seeds'], {m: cat(m) for m in METRICS},
-         cat('test_error'), cat('num_params'), metadata)
+         cat('test_error'),
+         {k: cat(k) for k in PER_CONFIG if k in first}, metadata)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--out', default=os.path.join(
-        'd2lhpo', 'data', 'digits_mlp.npz'))
+    parser.add_argument('--benchmark', choices=sorted(BENCHMARKS),
+                        default='digits')
+    parser.add_argument('--out', help='default: d2lhpo/data/<the table>')
     parser.add_argument('--workers', type=int, default=1)
     parser.add_argument('--seeds', type=int, default=3)
-    parser.add_argument('--epochs', type=int, default=30)
+    parser.add_argument('--epochs', type=int, default=0,
+                        help='default: 30 (digits), 27 (mnist1d)')
     parser.add_argument('--limit', type=int, default=0,
                         help='only the first LIMIT configurations (a test)')
     parser.add_argument('--shard', default='',
                         help='K/N: every N-th configuration from the K-th')
     parser.add_argument('--merge', nargs='+', help='merge shard files')
     args = parser.parse_args()
+    args.out = args.out or os.path.join('d2lhpo', 'data',
+                                        BENCHMARKS[args.benchmark][5])
     merge(args) if args.merge else generate(args)
 
 
