@@ -3306,13 +3306,21 @@ def local_worker_main():
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+def usable_cores():
+    """The number of cores this process may run on."""
+    if hasattr(os, 'sched_getaffinity'):  # Linux
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # macOS and Windows have no affinity call
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
 class LocalBackend(WorkerBackend):
     """Runs trials in `num_workers` worker processes on this machine.
 
     The objective travels to the workers with cloudpickle, so functions
     defined in a notebook or a script work. Each worker uses
-    `num_threads` threads (by default the cores divided among the
-    workers).
+    `num_threads` threads (by default the usable cores divided among
+    the workers).
     """
     def __init__(self, objective, num_workers=2, trial_timeout=None,
                  num_threads=None, checkpoint_dir=None):
@@ -3322,7 +3330,7 @@ class LocalBackend(WorkerBackend):
         with open(self.objective_file, 'wb') as f:  # each worker reads it
             f.write(cloudpickle.dumps(
                 d2lhpo.check_component('objective', objective)))
-        self.num_threads = (max(1, (os.cpu_count() or 1) // self.num_workers)
+        self.num_threads = (max(1, usable_cores() // self.num_workers)
                             if num_threads is None else d2lhpo.check_integer(
                                 'num_threads', num_threads, minimum=1))
         self.processes = [None] * self.num_workers
@@ -4426,6 +4434,7 @@ __all__ = [
     'toy_function',
     'train_epoch',
     'train_model',
+    'usable_cores',
     'utilization',
     'warn_once',
 ]
