@@ -2679,6 +2679,8 @@ MNIST1D_SPACE = {
     'weight_decay': [0.0, 0.1],
     'dropout': [0.0, 0.3],
 }
+MNIST1D_TABLE = os.path.join(os.path.dirname(d2lhpo.__file__), 'data',
+                             'mnist1d.npz')
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
@@ -2891,6 +2893,22 @@ def check_query(benchmark, seed, epoch=None):
             or not 1 <= epoch <= benchmark.max_epochs):
         raise ValueError(f'epoch {epoch!r} is beyond the recorded range '
                          f'1..{benchmark.max_epochs}')
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def room_at_top(bench, top=20):
+    """The top of a table, by mean-over-seeds final validation error."""
+    final = np.sort(bench.val_error[:, :, -1].mean(axis=1))
+    errors = np.unique(bench.val_error)
+    step = float(np.min(np.diff(errors)))  # 1 / validation examples
+    num_seeds = bench.val_error.shape[1]
+    best = final[:top]
+    return {'best': float(final[0]),
+            'top 1%': (float(final[0]), float(final[len(final) // 100])),
+            'top 10%': (float(final[0]), float(final[len(final) // 10])),
+            f'distinct among top {top}': len(np.unique(np.round(
+                best / step * num_seeds))),
+            'step': step / num_seeds}
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
@@ -4293,6 +4311,7 @@ __all__ = [
     'MAX_GRID_POINTS',
     'MLP',
     'MNIST1D_SPACE',
+    'MNIST1D_TABLE',
     'Matern52',
     'MedianStoppingRule',
     'ModelBasedSearcher',
@@ -4419,6 +4438,7 @@ __all__ = [
     'record_learning_curve',
     'regret_curves',
     'robust_standardize',
+    'room_at_top',
     'rung_levels',
     'sample_config',
     'scaled_sqdist',
