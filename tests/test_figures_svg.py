@@ -53,7 +53,8 @@ def _labels(path):
         if el.get('{http://www.w3.org/XML/1998/namespace}space') != 'preserve':
             runs = [(re.sub(r'\s+', ' ', t), s, b) for t, s, b in runs]
         width = sum(_width(t, s, b) for t, s, b in runs if t)
-        width += sum(float(span.get('dx', 0)) for span in el.iter(NS + 'tspan'))
+        width += sum(float(span.get('dx', 0))
+                     for span in el.iter(NS + 'tspan'))
         x, y = float(el.get('x')), float(el.get('y'))
         anchor = el.get('text-anchor', 'start')
         x0 = {'start': x, 'middle': x - width / 2, 'end': x - width}[anchor]
