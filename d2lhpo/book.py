@@ -2793,19 +2793,16 @@ def check_table_values(path, arrays):
     def refuse(field, problem):
         raise ValueError(f'the benchmark table {path} is corrupt ({field}: '
                          f'{problem}); ' + REGENERATE_HINT)
-    for key in ('val_error', 'test_error'):
-        if not np.all(np.isfinite(arrays[key]) & (arrays[key] >= 0)):
-            refuse(key, 'every error must be a finite number >= 0')
+    for key in ('val_error', 'test_error', *OPTIONAL_ARRAYS):
+        if key in arrays and not np.all(np.isfinite(arrays[key])
+                                        & (arrays[key] >= 0)):
+            refuse(key, 'every value must be a finite number >= 0')
     if not np.all(np.isfinite(arrays['epoch_time'])
                   & (arrays['epoch_time'] > 0)):
         refuse('epoch_time', 'every time must be a finite number > 0')
     if arrays['num_params'].dtype.kind not in 'iu' or np.any(
             arrays['num_params'] < 0):
         refuse('num_params', 'counts must be integers >= 0')
-    for key in OPTIONAL_ARRAYS:
-        if key in arrays and not np.all(np.isfinite(arrays[key])
-                                        & (arrays[key] >= 0)):
-            refuse(key, 'every value must be a finite number >= 0')
     for key in ('names', 'seeds'):
         if len(set(arrays[key].tolist())) < len(arrays[key]):
             refuse(key, f'repeated values in {arrays[key].tolist()}')
