@@ -425,7 +425,9 @@ class HPOTuner:
         self.results = []                # one dict per reported result
         self.incumbent = None            # best configuration so far
         self.incumbent_error = math.inf
+        self.incumbent_id = None         # the trial that found it
         self.incumbent_trajectory = []   # incumbent error after each result
+        self.incumbent_ids = []          # its trial id after each result
         self.cumulative_runtime = []     # clock at each result
         self.clock = 0.0                 # seconds spent in `run` so far
         self.paused = {}                 # trial_id -> its paused steps
@@ -457,7 +459,9 @@ class HPOTuner:
         if result['error'] < self.incumbent_error:
             self.incumbent = copy.deepcopy(trial.config)
             self.incumbent_error = result['error']
+            self.incumbent_id = trial.trial_id
         self.incumbent_trajectory.append(self.incumbent_error)
+        self.incumbent_ids.append(self.incumbent_id)
         self.cumulative_runtime.append(result['time'])
         if self.board is not None and math.isfinite(self.incumbent_error):
             self.board.draw(result['time'], self.incumbent_error, 'incumbent')
@@ -556,22 +560,12 @@ class HPOTuner:
         return table[first + [c for c in table.columns if c not in first]]
 
 
-# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
-def incumbent_at(times, trajectory, grid):
-    """Incumbent error at each time of `grid` (NaN before the first)."""
-    times = np.asarray(times, dtype=float)
-    values = np.asarray(trajectory, dtype=float)
-    idx = np.searchsorted(times, grid, side='right') - 1
-    out = np.where(idx >= 0, values[np.clip(idx, 0, None)], np.nan)
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 import copy
 import dataclasses
 import heapq
 import itertools
+import math
 import os
 import random
 import time
@@ -661,6 +655,11 @@ class TabularBenchmark:
         d2lhpo.check_query(self, self.seeds[0], epoch)
         return float(np.nanmin(self.val_error[:, :, epoch - 1]))
 
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def true_error(self, config):
+        """What `config` is worth: its mean final validation error over seeds."""
+        return float(np.mean(self.val_error[self.index(config), :, -1]))
+
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
 class MultiFidelityFunction:
@@ -687,6 +686,7 @@ class MultiFidelityFunction:
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def learning_curve(self, config, seed=0):
+        """The curve of `config` for `seed` (None: without noise)."""
         x = np.array([config[n] for n in self.function.names])
         lo, hi = self.function.bounds.T
         z = (x - lo) / (hi - lo)
@@ -696,11 +696,17 @@ class MultiFidelityFunction:
         rate = 0.5 + 1.5 * (0.5 + 0.5 * np.sin(2 * np.pi * z.sum()))
         error = (self.function.evaluate(x[None])[0] + self.gap * (
             self.epochs ** -rate - self.max_epochs ** -rate))
-        if self.noise:
+        if self.noise and seed is not None:
             rng = np.random.default_rng([seed, *np.round(z * 1e6).astype(int)])
             error = error + self.noise * rng.standard_normal(self.max_epochs)
         times = np.full(self.max_epochs, self.epoch_time * (0.5 + z[-1]))
         return {'error': error.tolist(), 'epoch_time': times.tolist()}
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def true_error(self, config):
+        """What `config` is worth: its noise-free error at the last epoch,
+        the value of the function."""
+        return self.learning_curve(config, seed=None)['error'][-1]
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -918,15 +924,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
     def run(self, number_of_trials=None, max_time=None, max_epochs=None):
         """Run until a budget is spent: new trials started, time on the
         backend's clock, or results (trial-epochs). Return the incumbent."""
-        budgets = dict(number_of_trials=number_of_trials, max_time=max_time,
-                       max_epochs=max_epochs)
-        for name in ('number_of_trials', 'max_epochs'):  # counts
-            if budgets[name] is not None:
-                d2lhpo.check_integer(name, budgets[name], minimum=1)
-        d2lhpo.check_positive('max_time', max_time, allow_none=True)
-        if all(v is None for v in budgets.values()):
-            raise ValueError('give at least one budget: number_of_trials, '
-                             'max_time or max_epochs')
+        d2lhpo.check_budgets(number_of_trials, max_time, max_epochs)
         if self.log is not None:  # one writer: lock the log while running
             self.log.open()
         self.new_trials, epochs, message = 0, 0, 'budget exhausted'
@@ -1096,17 +1094,12 @@ class AsyncTuner(d2lhpo.HPOTuner):
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-def simulate(make_scheduler, benchmark, seeds, num_workers=4,
-             **budget):
-    """Run a fresh scheduler per seed on a simulated backend; return the
-    any-time curves as a list of (times, incumbent trajectory) pairs."""
-    runs = []
-    for seed in seeds:
-        backend = SimulatedBackend(benchmark, num_workers, seed=seed)
-        tuner = AsyncTuner(make_scheduler(seed), backend)
-        tuner.run(**budget)
-        runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory))
-    return runs
+def true_trajectory(tuner, benchmark):
+    """The true error of the incumbent after each result of `tuner`:
+    `benchmark.true_error` of the configuration it would return then."""
+    ids = [i for i in set(tuner.incumbent_ids) if i is not None]
+    worth = {i: benchmark.true_error(tuner.records[i].config) for i in ids}
+    return [worth.get(i, math.nan) for i in tuner.incumbent_ids]
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -1141,12 +1134,7 @@ def paired_comparison(a, b, names=('a', 'b'), level=0.95, num_boot=10_000,
                       seed=0):
     """Compare final errors `a` and `b` (lower is better), entry i of
     each from seed i."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
-        raise ValueError('a and b must be 1-D with one entry per seed (at '
-                         f'least 2), got shapes {a.shape} and {b.shape}')
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        raise ValueError('a and b must be finite')
+    a, b = d2lhpo.check_paired(a, b)  # 1-D, finite, one entry per seed
     d = a - b
     rng = np.random.default_rng(seed)
     medians = np.median(d[rng.integers(len(d), size=(num_boot, len(d)))],
@@ -1157,43 +1145,6 @@ def paired_comparison(a, b, names=('a', 'b'), level=0.95, num_boot=10_000,
     return PairedComparison(tuple(names), d, int(np.sum(d < 0)),
                             int(np.sum(d == 0)), int(np.sum(d > 0)),
                             float(np.median(d)), interval, p)
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-def anytime_band(curves, stat='median', level=0.95, num_boot=1000,
-                 seed=0):
-    """Center and confidence band of any-time curves (one row per run):
-    Student's t for the mean, a bootstrap percentile band for the median."""
-    curves = np.asarray(curves, dtype=float)
-    n = len(curves)
-    if stat == 'mean':
-        center = curves.mean(axis=0)
-        sem = curves.std(axis=0, ddof=1) / np.sqrt(n)
-        half = stats.t.ppf((1 + level) / 2, n - 1) * sem
-        return center, center - half, center + half
-    if stat != 'median':
-        raise ValueError(f"stat must be 'mean' or 'median', got {stat!r}")
-    rng = np.random.default_rng(seed)
-    medians = np.median(curves[rng.integers(n, size=(num_boot, n))], axis=1)
-    low, high = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2],
-                            axis=0)
-    return np.median(curves, axis=0), low, high
-
-
-# Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-def normalized_regret(errors, best, worst):
-    """(errors - best) / (worst - best): 0 at the best, 1 at the worst."""
-    return (np.asarray(errors, dtype=float) - best) / (worst - best)
-
-def average_ranks(curves):
-    """Mean rank (1 = best) of each method at each time, over runs.
-
-    `curves` maps a method's name to an array (runs x times); run i of
-    every method must share seed i. Ties get the mean of their ranks.
-    """
-    names = list(curves)
-    ranks = stats.rankdata(np.stack([curves[n] for n in names]), axis=0)
-    return {name: ranks[i].mean(axis=0) for i, name in enumerate(names)}
 
 
 # Defined in chapter_hpo/async_random_search.md (:numref:`sec_async_random_search`)
@@ -2452,7 +2403,7 @@ import numbers
 
 import numpy as np
 import torch
-from matplotlib import pyplot as plt
+from matplotlib import pyplot as plt, ticker
 from scipy import stats
 
 
@@ -2536,6 +2487,8 @@ def as_result(value):
             result[key] = metric.tolist()
     return result
 
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def objective_steps(objective, config):
     """Iterate over what `objective(**config)` reports: the values that a
     generator yields, or the one value that a function returns."""
@@ -2544,6 +2497,99 @@ def objective_steps(objective, config):
         yield from value
     else:
         yield value
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def check_budgets(number_of_trials=None, max_time=None,
+                  max_epochs=None):
+    """Check the budgets of a run; at least one must be given."""
+    for name, count in (('number_of_trials', number_of_trials),
+                        ('max_epochs', max_epochs)):
+        if count is not None:
+            d2lhpo.check_integer(name, count, minimum=1)
+    d2lhpo.check_positive('max_time', max_time, allow_none=True)
+    if number_of_trials is None and max_time is None and max_epochs is None:
+        raise ValueError('give at least one budget: number_of_trials, '
+                         'max_time or max_epochs')
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def check_paired(a, b):
+    """`a` and `b` as float arrays: 1-D, finite, of one length >= 2."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError('a and b must be 1-D with one entry per seed (at '
+                         f'least 2), got shapes {a.shape} and {b.shape}')
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError('a and b must be finite')
+    return a, b
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def simulate(make_scheduler, benchmark, seeds, num_workers=4,
+             score='observed', **budget):
+    """Run a fresh scheduler per seed on a simulated backend; return the
+    any-time curves as a list of (times, incumbent trajectory) pairs, with
+    the incumbent's observed error or, for `score='true'`, its true error."""
+    if score not in ('observed', 'true'):
+        raise ValueError(f"score must be 'observed' or 'true', got {score!r}")
+    runs = []
+    for seed in seeds:
+        backend = d2lhpo.SimulatedBackend(benchmark, num_workers, seed=seed)
+        tuner = d2lhpo.AsyncTuner(make_scheduler(seed), backend)
+        tuner.run(**budget)
+        runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory
+                     if score == 'observed'
+                     else d2lhpo.true_trajectory(tuner, benchmark)))
+    return runs
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def anytime_band(curves, stat='median', level=0.95, num_boot=1000,
+                 seed=0):
+    """Center and confidence band of any-time curves (one row per run):
+    Student's t for the mean, a bootstrap percentile band for the median."""
+    curves = np.asarray(curves, dtype=float)
+    n = len(curves)
+    if stat == 'mean':
+        center = curves.mean(axis=0)
+        sem = curves.std(axis=0, ddof=1) / np.sqrt(n)
+        half = stats.t.ppf((1 + level) / 2, n - 1) * sem
+        return center, center - half, center + half
+    if stat != 'median':
+        raise ValueError(f"stat must be 'mean' or 'median', got {stat!r}")
+    rng = np.random.default_rng(seed)
+    medians = np.median(curves[rng.integers(n, size=(num_boot, n))], axis=1)
+    low, high = np.quantile(medians, [(1 - level) / 2, (1 + level) / 2],
+                            axis=0)
+    return np.median(curves, axis=0), low, high
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def normalized_regret(errors, best, worst):
+    """(errors - best) / (worst - best): 0 at the best, 1 at the worst."""
+    return (np.asarray(errors, dtype=float) - best) / (worst - best)
+
+def average_ranks(curves):
+    """Mean rank (1 = best) of each method at each time, over runs.
+
+    `curves` maps a method's name to an array (runs x times); run i of
+    every method must share seed i. Ties get the mean of their ranks.
+    """
+    names = list(curves)
+    ranks = stats.rankdata(np.stack([curves[n] for n in names]), axis=0)
+    return {name: ranks[i].mean(axis=0) for i, name in enumerate(names)}
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def incumbent_at(times, trajectory, grid):
+    """Incumbent error at each time of `grid` (NaN before the first)."""
+    times = np.asarray(times, dtype=float)
+    values = np.asarray(trajectory, dtype=float)
+    idx = np.searchsorted(times, grid, side='right') - 1
+    out = np.where(idx >= 0, values[np.clip(idx, 0, None)], np.nan)
+    out[~np.isfinite(out)] = np.nan
+    return out
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -2567,6 +2613,7 @@ class ProgressBoard:
         if self.live and self.num_points % self.every_n == 0:
             self.show()
 
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def figure(self):
         """Return a matplotlib figure with all lines."""
         fig, ax = plt.subplots(figsize=self.figsize)
@@ -2580,6 +2627,7 @@ class ProgressBoard:
             ax.legend()
         return fig
 
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def show(self):
         """Display the figure in Jupyter, replacing the previous one."""
         try:
@@ -2620,6 +2668,12 @@ def plot_anytime(runs, grid, ax=None, xlabel='wall-clock time (s)',
     ax.set_ylabel(ylabel)
     ax.legend()
     return ax
+
+def log_ticks(axis, ticks):
+    """Label exactly `ticks` on a log-scaled `axis`, as plain numbers."""
+    axis.set_major_locator(ticker.FixedLocator(ticks))
+    axis.set_major_formatter(ticker.FormatStrFormatter('%g'))
+    axis.set_minor_formatter(ticker.NullFormatter())
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
@@ -4354,6 +4408,7 @@ __all__ = [
     'branin_function',
     'busy_intervals',
     'busy_workers',
+    'check_budgets',
     'check_component',
     'check_config',
     'check_event',
@@ -4365,6 +4420,7 @@ __all__ = [
     'check_loggable',
     'check_number',
     'check_observations',
+    'check_paired',
     'check_positive',
     'check_query',
     'check_seed',
@@ -4401,6 +4457,7 @@ __all__ = [
     'log_expected_improvement',
     'log_h',
     'log_probability_of_improvement',
+    'log_ticks',
     'lower_confidence_bound',
     'make_domain',
     'matern52',
@@ -4449,6 +4506,7 @@ __all__ = [
     'toy_function',
     'train_epoch',
     'train_model',
+    'true_trajectory',
     'usable_cores',
     'utilization',
     'warn_once',
