@@ -94,39 +94,29 @@ METHODS = {  # part 1: name -> scheduler for (bench, seed)
 }
 
 
-class TrueError:
-    """The true error of a configuration of `bench`: the mean over training
-    seeds of its validation error after the last epoch."""
-    def __init__(self, bench):
-        self.bench = bench
-        self.final = bench.val_error[:, :, -1].mean(axis=1)
-
-    def __call__(self, config):
-        return float(self.final[self.bench.index(config)])
-
-    def trajectory(self, errors, configs):
-        """After each result (observed `errors`, in order, of `configs`):
-        the true error of the incumbent, the best observed so far."""
-        out, best, value = [], np.inf, np.nan
-        for error, config in zip(errors, configs):
-            if error < best:
-                best, value = error, self(config)
-            out.append(value)
-        return np.array(out)
+def true_trajectory(bench, errors, configs):
+    """After each result (observed `errors`, in order, of `configs`): the
+    true error of the incumbent, the configuration observed best so far
+    (for runs of another library, which keeps no `incumbent_ids`)."""
+    out, best, value = [], np.inf, np.nan
+    for error, config in zip(errors, configs):
+        if error < best:
+            best, value = error, bench.true_error(config)
+        out.append(value)
+    return np.array(out)
 
 
-def run_d2lhpo(bench, scheduler, seed, num_workers, true_error, **budget):
+def run_d2lhpo(bench, scheduler, seed, num_workers, **budget):
     """Simulated times of the results and the true error of the incumbent
     after each."""
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
         bench, num_workers=num_workers, seed=seed))
     tuner.run(**budget)
-    configs = [tuner.records[r['trial_id']].config for r in tuner.results]
-    return np.array(tuner.cumulative_runtime), true_error.trajectory(
-        [r['error'] for r in tuner.results], configs)
+    return (np.array(tuner.cumulative_runtime),
+            np.array(d2lhpo.true_trajectory(tuner, bench)))
 
 
-def time_to_reach_part(bench, seeds, num_workers, max_time, true_error):
+def time_to_reach_part(bench, seeds, num_workers, max_time):
     """Part 1 for one budget."""
     print(f'Part 1: time to reach the true error of random search\'s final '
           f'incumbent; {num_workers} workers, {max_time:g} simulated s')
@@ -138,7 +128,7 @@ def time_to_reach_part(bench, seeds, num_workers, max_time, true_error):
     rs_first = []
     for seed in seeds:
         runs = {n: run_d2lhpo(bench, make(bench, seed), seed, num_workers,
-                              true_error, max_time=max_time)
+                              max_time=max_time)
                 for n, make in METHODS.items()}
         target = runs['random search'][1][-1]
         rs_first.append(d2lhpo.time_to_reach(*runs['random search'],
@@ -288,7 +278,7 @@ def syne_tune_asha(blackbox, seed, max_t):
 
 
 def run_syne_tune_asha(blackbox, seed, budget, num_workers, max_t,
-                       sleep_time, true_error, scheduler=None):
+                       sleep_time, scheduler=None):
     """ASHA in Syne Tune's simulator on the blackbox: Syne Tune's own ASHA,
     or the d2lhpo `scheduler` if one is given. Returns the simulated time
     of each result and the true error of the incumbent after it."""
@@ -316,11 +306,10 @@ def run_syne_tune_asha(blackbox, seed, budget, num_workers, max_t,
     with contextlib.redirect_stdout(io.StringIO()):
         tuner.run()
     results = callback.results[:budget]
-    names = true_error.bench.names
-    configs = [{n: r[f'config_{n}'] for n in names} for r in results]
-    return (np.array([r[ST_TUNER_TIME] for r in results]),
-            true_error.trajectory([r['val_error'] for r in results],
-                                  configs))
+    configs = [{n: r[f'config_{n}'] for n in blackbox.bench.names}
+               for r in results]
+    return (np.array([r[ST_TUNER_TIME] for r in results]), true_trajectory(
+        blackbox.bench, [r['val_error'] for r in results], configs))
 
 
 SIDES = {  # label: (scheduler, simulator)
@@ -331,19 +320,18 @@ SIDES = {  # label: (scheduler, simulator)
 }
 
 
-def run_side(side, bench, blackbox, seed, budget, num_workers, sleep_time,
-             true_error):
+def run_side(side, bench, blackbox, seed, budget, num_workers, sleep_time):
     if side == 'C':
         return run_d2lhpo(bench, asha(bench, seed), seed, num_workers,
-                          true_error, max_epochs=budget)
+                          max_epochs=budget)
     if side == 'D':
         np.random.seed(seed)  # Syne Tune's ASHA draws from it
         return run_d2lhpo(bench, from_syne_tune(syne_tune_asha(
             blackbox, seed, bench.max_epochs)), seed, num_workers,
-            true_error, max_epochs=budget)
+            max_epochs=budget)
     return run_syne_tune_asha(
         blackbox, seed, budget, num_workers, bench.max_epochs, sleep_time,
-        true_error, None if side == 'A' else asha(bench, seed))
+        None if side == 'A' else asha(bench, seed))
 
 
 def mean_over_grid(runs, grid, by_epochs):
@@ -355,14 +343,14 @@ def mean_over_grid(runs, grid, by_epochs):
                      for t, y in runs])
 
 
-def syne_tune_part(bench, seeds, num_workers, budget, sleep_time, repeats,
-                   true_error):
+def syne_tune_part(bench, seeds, num_workers, budget, sleep_time, repeats):
     print(f'\nPart 2: stopping-type ASHA, d2lhpo vs Syne Tune; {num_workers} '
           f'workers, {budget} trial-epochs per run, {len(seeds)} seeds; '
           f'Syne Tune runs repeated {repeats} times')
     for side, (scheduler, simulator) in SIDES.items():
         print(f'  {side}: {scheduler} in the {simulator}')
     blackbox = syne_tune_blackbox(bench)
+    blackbox.bench = bench  # to score the incumbents of Syne Tune's runs
     logging.getLogger('syne_tune').setLevel(logging.ERROR)
     # side -> repeat -> list of (times, true trajectory) over seeds;
     # d2lhpo's own simulator is deterministic: C runs once
@@ -376,7 +364,7 @@ def syne_tune_part(bench, seeds, num_workers, budget, sleep_time, repeats,
                 for seed in seeds:
                     tic = time.perf_counter()
                     t, y = run_side(side, bench, blackbox, seed, budget,
-                                    num_workers, sleep_time, true_error)
+                                    num_workers, sleep_time)
                     walls[side] += time.perf_counter() - tic
                     if len(y) < budget:
                         raise RuntimeError(f'{side} reported only {len(y)} '
@@ -444,21 +432,19 @@ def main():
     print(f'versions: d2lhpo {d2lhpo.__version__}, numpy {np.__version__}, '
           f'syne-tune {st_version or "not used (" + st_missing + ")"}')
     bench = d2lhpo.TabularBenchmark(TABLES[args.table])
-    true_error = TrueError(bench)
     print(f'table: {bench}\n')
     tic = time.perf_counter()
     passed = True
     if not args.skip_part1:
         for max_time in map(float, args.max_time.split(',')):
             passed &= time_to_reach_part(bench, range(args.seeds),
-                                         args.workers, max_time, true_error)
+                                         args.workers, max_time)
         print(f'(part 1 took {time.perf_counter() - tic:.1f} s of '
               'wall-clock)')
     if st_version is not None:
         passed &= syne_tune_part(bench, range(args.compare_seeds),
                                  args.workers, args.epochs,
-                                 args.syne_tune_sleep, args.repeats,
-                                 true_error)
+                                 args.syne_tune_sleep, args.repeats)
     else:
         print('SKIPPED: the comparison with Syne Tune (target: d2lhpo at '
               'least as good)')
