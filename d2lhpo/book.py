@@ -1548,6 +1548,7 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
                 math.ceil(math.log2(self.num_init)))
             self.design = list(self.encoder.snap(sobol[:self.num_init]))
         self.X, self.y = [], []  # observed: encoded configurations, errors
+        self.fidelity = {}       # trial id -> (its level, its row in X, y)
         self.pending = {}        # trial id -> encoded configuration
         self.failed = []         # encoded configurations
         self.num_suggested = 0
@@ -1577,11 +1578,17 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
         u = self.encoder.encode(d2lhpo.check_config(self.domains, config))
         self.pending.pop(trial_id, None)
         error = math.nan if error is None else float(error)
-        if math.isfinite(error):
+        level = (result or {}).get('epoch') or 0  # 0: no fidelity given
+        if not math.isfinite(error):  # failed: never fitted, not proposed again
+            self.failed.append(u)
+        elif trial_id not in self.fidelity:  # the trial's first result
+            self.fidelity[trial_id] = (level, len(self.y))
             self.X.append(u)
             self.y.append(error)
-        else:  # failed: never fitted, but not proposed again
-            self.failed.append(u)
+        elif level >= self.fidelity[trial_id][0]:  # replaces a lower level
+            i = self.fidelity[trial_id][1]
+            self.fidelity[trial_id] = (level, i)
+            self.X[i], self.y[i] = u, error
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def observed(self):
