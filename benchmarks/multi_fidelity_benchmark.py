@@ -1,52 +1,59 @@
-"""ASHA against random search, and d2lhpo's ASHA against Syne Tune's.
+"""ASHA against random search, a model-based ASHA, and d2lhpo's ASHA
+against Syne Tune's, scored by the true performance of the incumbent.
 
-Both parts run on the digits learning-curve table
-(``d2lhpo/data/digits_mlp.npz``: 1,134 MLP configurations x 3 training seeds
-x 30 epochs) with ``--workers`` simulated workers and seeds 0..``--seeds``-1.
+Every part runs on a learning-curve table (``--table``: ``mnist1d``, the
+default, 576 MLP/CNN configurations x 3 training seeds x 27 epochs of
+MNIST-1D, or ``digits``) with ``--workers`` simulated workers and seeds
+0..``--seeds``-1. A method's incumbent at any time is the configuration
+with the lowest validation error it has *observed* so far (at any epoch, for
+any training seed); it is scored by its *true* error, the table's mean over
+training seeds of its validation error after the last epoch (HPOBench's and
+YAHPO's convention), so that a lucky epoch or seed earns nothing.
 
 Part 1, time to reach (d2lhpo only), for each budget T of ``--max-time``
-(10, 20 and 60 simulated seconds by default: about 90, 180 and 530
-full-length trials of random search). Per seed, random search runs for T;
-its final incumbent validation error is the target. ASHA (eta=3, r_min=1,
-r_max=30; stopping and promotion forms) runs for the same time with the same
-seed, and we record the first simulated time at which its incumbent is at
-most the target (inf if never). The fraction is ASHA's time divided by T,
-random search's simulated time. Target: for every budget, the median
-fraction over seeds of stopping-type ASHA is at most 1/4. For reference we
-also print ASHA's time divided by the time random search itself first
-reached its final error, a stricter ratio: on this table that happens early
-(median about 0.2 to 0.4 T), because many configurations tie at the lowest
-errors, which are multiples of 1/300 (300 validation images).
+(simulated seconds). Per seed, random search runs for T; the true error of
+its final incumbent is the target. Stopping- and promotion-type ASHA
+(eta=3, r_min=1, r_max=27) and promotion-type ASHA with the BOHB-style
+``MultiFidelityTPESearcher`` run for the same time with the same seed; we
+record the first simulated time at which each one's incumbent is truly at
+most the target (inf if never). Targets, for every budget, in the median
+over seeds, for stopping-type ASHA: at most 1/4 of T, and at most 1/2 of the
+time random search itself first reached the target. The model-based ASHA
+must be at least as good as ASHA: its final true error is not significantly
+worse than promotion-type ASHA's (paired Wilcoxon test over the seeds,
+``d2lhpo.paired_comparison``), nor its median time to reach the target
+longer.
 
 Part 2, side by side with Syne Tune 0.16 (skipped if it is not installed).
 d2lhpo's stopping-type ``ASHAScheduler`` and Syne Tune's ``ASHA`` baseline
-(stopping type, ``grace_period=1``, ``reduction_factor=3``, ``max_t=30``) run
-on the same table (a ``BlackboxTabular`` built by
+(stopping type, ``grace_period=1``, ``reduction_factor=3``, ``max_t`` the
+table's epochs) run on the same table (a ``BlackboxTabular`` built by
 ``simulator_speed.syne_tune_blackbox``) for the same budget of
 ``--epochs`` trial-epochs (reported results) and the same seeds, both inside
 Syne Tune's simulator (d2lhpo's scheduler through a small adapter,
-``syne_tune_adapter``), so that only the scheduler differs. The pair
-also runs in d2lhpo's simulator (Syne Tune's scheduler through
-``from_syne_tune``). In each simulator we compare the median any-time curves
-by simulated time and by trial-epochs (the number of results), each
-summarized by the mean of the median curve over a log-spaced grid from 50
-results to the budget (lower is better).
+``syne_tune_adapter``), so that only the scheduler differs. The pair also
+runs in d2lhpo's simulator (Syne Tune's scheduler through
+``from_syne_tune``). Syne Tune's ASHA is not deterministic given its seed
+(it breaks ties and orders events through state that its seed does not
+fix), so every Syne Tune run is repeated ``--repeats`` times. Per seed, we
+summarize a run by the mean true error of its incumbent over a log-spaced
+grid of simulated time (from the time every run has 50 results to the time
+the first run used its budget; lower is better) and compare d2lhpo with
+each repeat of Syne Tune with ``paired_comparison``.
 
-Target: in d2lhpo's simulator, which is deterministic, by simulated time,
-d2lhpo's curve is at least as good as Syne Tune's. The other three
-comparisons are printed for reference. Syne Tune's simulator adds a latency
-of 0.05 s to every result, start and stop (about three epochs of this
-table, so a rule that stops fewer trials starts fewer and pays less of it)
-and advances its clock by the tuner's real compute time (so runs differ
-slightly from one run to the next). ``--compare-seeds`` (100 by default)
-sets the number of seeds of this part.
+Target: in d2lhpo's simulator, which is deterministic, d2lhpo's ASHA is at
+least as good as Syne Tune's in every repeat: not significantly worse, with
+a median difference at most 0. The comparisons in Syne Tune's simulator
+and by trial-epochs are printed for reference. Syne Tune's simulator adds a
+latency to every result, start and stop, and advances its clock by the
+tuner's real compute time.
 
 Usage (from the repository root)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/multi_fidelity_benchmark.py
-        [--seeds 20] [--workers 4] [--max-time 10,20,60]
-        [--compare-seeds 100] [--epochs 3000]
-        [--skip-syne-tune] [--check]
+        [--table mnist1d] [--seeds 20] [--workers 4]
+        [--max-time 300,1000,3000] [--compare-seeds 50] [--repeats 4]
+        [--epochs 3000] [--skip-syne-tune] [--check]
 
 Always exits 0 (a report); with ``--check`` it exits 1 if a target fails.
 """
@@ -65,65 +72,117 @@ import d2lhpo
 from common import machine_line  # noqa: E402
 from simulator_speed import syne_tune_blackbox, syne_tune_version  # noqa
 
-MAX_FRACTION = 0.25  # target for part 1
+MAX_FRACTION = 0.25  # of random search's budget (part 1)
+MAX_OF_RS_TIME = 0.5  # of the time random search first reached the target
 
 
-def asha(bench, seed, kind='stopping'):
-    return d2lhpo.ASHAScheduler(
-        d2lhpo.RandomSearcher(bench.config_space, seed=seed), eta=3,
-        r_min=1, r_max=bench.max_epochs, kind=kind)
+def asha(bench, seed, kind='stopping', searcher=None):
+    searcher = searcher or d2lhpo.RandomSearcher(bench.config_space,
+                                                 seed=seed)
+    return d2lhpo.ASHAScheduler(searcher, eta=3, r_min=1,
+                                r_max=bench.max_epochs, kind=kind)
 
 
-def run_d2lhpo(bench, scheduler, seed, num_workers, **budget):
+METHODS = {  # part 1: name -> scheduler for (bench, seed)
+    'random search': lambda bench, seed: d2lhpo.BasicScheduler(
+        d2lhpo.RandomSearcher(bench.config_space, seed=seed)),
+    'ASHA stopping': lambda bench, seed: asha(bench, seed),
+    'ASHA promotion': lambda bench, seed: asha(bench, seed, 'promotion'),
+    'ASHA + TPE': lambda bench, seed: asha(
+        bench, seed, 'promotion',
+        d2lhpo.MultiFidelityTPESearcher(bench.config_space, seed=seed)),
+}
+
+
+class TrueError:
+    """The true error of a configuration of `bench`: the mean over training
+    seeds of its validation error after the last epoch."""
+    def __init__(self, bench):
+        self.bench = bench
+        self.final = bench.val_error[:, :, -1].mean(axis=1)
+
+    def __call__(self, config):
+        return float(self.final[self.bench.index(config)])
+
+    def trajectory(self, errors, configs):
+        """After each result (observed `errors`, in order, of `configs`):
+        the true error of the incumbent, the best observed so far."""
+        out, best, value = [], np.inf, np.nan
+        for error, config in zip(errors, configs):
+            if error < best:
+                best, value = error, self(config)
+            out.append(value)
+        return np.array(out)
+
+
+def run_d2lhpo(bench, scheduler, seed, num_workers, true_error, **budget):
+    """Simulated times of the results and the true error of the incumbent
+    after each."""
     tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
         bench, num_workers=num_workers, seed=seed))
     tuner.run(**budget)
-    return np.array(tuner.cumulative_runtime), np.array(
-        tuner.incumbent_trajectory)
+    configs = [tuner.records[r['trial_id']].config for r in tuner.results]
+    return np.array(tuner.cumulative_runtime), true_error.trajectory(
+        [r['error'] for r in tuner.results], configs)
 
 
-def time_to_reach_part(bench, seeds, num_workers, max_time):
-    """Part 1 for one budget: per seed, the simulated time ASHA needs to
-    reach random search's final incumbent error, as a fraction of random
-    search's budget (the target) and of the time random search itself
-    first reached that error (stricter, printed for reference)."""
-    print(f'Part 1: time to reach random search\'s final incumbent; '
-          f'{num_workers} workers, {max_time:g} simulated s per run')
-    print(f'{"seed":>4} {"target":>7} {"RS time":>8} '
-          f'{"ASHA-stop":>10} {"frac":>6} {"ASHA-prom":>10} {"frac":>6}'
-          '   (frac: of the budget)')
-    of_budget = {'stopping': [], 'promotion': []}
-    of_rs_time = {'stopping': [], 'promotion': []}
+def time_to_reach_part(bench, seeds, num_workers, max_time, true_error):
+    """Part 1 for one budget."""
+    print(f'Part 1: time to reach the true error of random search\'s final '
+          f'incumbent; {num_workers} workers, {max_time:g} simulated s')
+    names = [n for n in METHODS if n != 'random search']
+    print(f'{"seed":>4} {"target":>7} {"RS first":>8} '
+          + ' '.join(f'{n:>15}' for n in names) + '   (simulated s)')
+    reach = {n: [] for n in names}
+    final = {n: [] for n in METHODS}
+    rs_first = []
     for seed in seeds:
-        rs = d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
-            bench.config_space, seed=seed))
-        times, traj = run_d2lhpo(bench, rs, seed, num_workers,
-                                 max_time=max_time)
-        target = traj[-1]
-        t_rs = d2lhpo.time_to_reach(times, traj, target)
-        line = f'{seed:>4} {target:>7.4f} {t_rs:>8.2f}'
-        for kind in ('stopping', 'promotion'):
-            t, y = run_d2lhpo(bench, asha(bench, seed, kind), seed,
-                              num_workers, max_time=max_time)
-            t_asha = d2lhpo.time_to_reach(t, y, target)
-            of_budget[kind].append(t_asha / max_time)
-            of_rs_time[kind].append(t_asha / t_rs)
-            line += f' {t_asha:>10.2f} {t_asha / max_time:>6.3f}'
-        print(line)
-    for kind in of_budget:
-        frac = np.median(of_budget[kind])
-        print(f'ASHA ({kind}): median {frac:.3f} of random search\'s '
-              f'budget ({1 / frac:.1f}x sooner); '
-              f'{np.median(of_rs_time[kind]):.3f} of the time random '
-              f'search first reached its final error; reached it in '
-              f'{np.sum(np.isfinite(of_budget[kind]))}/{len(seeds)} seeds')
-    median = float(np.median(of_budget['stopping']))
-    passed = median <= MAX_FRACTION
-    print(f'{"PASS" if passed else "FAIL"}: stopping-type ASHA reaches '
-          f'random search\'s final error after {median:.3f} of random '
-          f'search\'s {max_time:g}-s budget (median over {len(seeds)} seeds;'
-          f' target: at most {MAX_FRACTION})\n')
-    return passed
+        runs = {n: run_d2lhpo(bench, make(bench, seed), seed, num_workers,
+                              true_error, max_time=max_time)
+                for n, make in METHODS.items()}
+        target = runs['random search'][1][-1]
+        rs_first.append(d2lhpo.time_to_reach(*runs['random search'],
+                                             target))
+        for name, (t, y) in runs.items():
+            final[name].append(y[-1])
+            if name in reach:
+                reach[name].append(d2lhpo.time_to_reach(t, y, target))
+        print(f'{seed:>4} {target:>7.4f} {rs_first[-1]:>8.1f} '
+              + ' '.join(f'{reach[n][-1]:>15.1f}' for n in names))
+    rs_first = np.array(rs_first)
+    for name in names:
+        r = np.array(reach[name])
+        print(f'{name}: median {np.median(r / max_time):.3f} of the budget '
+              f'({max_time / np.median(r):.1f}x sooner), '
+              f'{np.median(r / rs_first):.3f} of the time random search '
+              f'first reached it; reached in {np.sum(np.isfinite(r))}/'
+              f'{len(r)} seeds; median final true error '
+              f'{np.median(final[name]):.4f} (random search '
+              f'{np.median(final["random search"]):.4f})')
+    stop = np.array(reach['ASHA stopping'])
+    checks = [(np.median(stop / max_time) <= MAX_FRACTION,
+               f'stopping-type ASHA reaches the target after '
+               f'{np.median(stop / max_time):.3f} of random search\'s '
+               f'budget (target: at most {MAX_FRACTION})'),
+              (np.median(stop / rs_first) <= MAX_OF_RS_TIME,
+               f'... and after {np.median(stop / rs_first):.3f} of the time '
+               f'random search first reached it (target: at most '
+               f'{MAX_OF_RS_TIME})')]
+    cmp = d2lhpo.paired_comparison(final['ASHA + TPE'],
+                                   final['ASHA promotion'],
+                                   ('ASHA + TPE', 'ASHA promotion'))
+    print(f'final true error: {cmp}')
+    slower = (np.median(reach['ASHA + TPE'])
+              > np.median(reach['ASHA promotion']))
+    checks.append((cmp.verdict() != 'worse' and not slower,
+                   'the model-based ASHA is at least as good as ASHA: '
+                   f'final true error {cmp.verdict()}, median time to the '
+                   f'target {np.median(reach["ASHA + TPE"]):.1f} s vs '
+                   f'{np.median(reach["ASHA promotion"]):.1f} s'))
+    for ok, line in checks:
+        print(('PASS: ' if ok else 'FAIL: ') + line)
+    print()
+    return all(ok for ok, _ in checks)
 
 
 def syne_tune_adapter(scheduler, metric='val_error', time_attr='epoch'):
@@ -229,10 +288,10 @@ def syne_tune_asha(blackbox, seed, max_t):
 
 
 def run_syne_tune_asha(blackbox, seed, budget, num_workers, max_t,
-                       sleep_time, scheduler=None):
+                       sleep_time, true_error, scheduler=None):
     """ASHA in Syne Tune's simulator on the blackbox: Syne Tune's own ASHA,
     or the d2lhpo `scheduler` if one is given. Returns the simulated time
-    of each result and the incumbent after it."""
+    of each result and the true error of the incumbent after it."""
     from syne_tune import StoppingCriterion, Tuner
     from syne_tune.backend.simulator_backend.simulator_callback import (
         SimulatorCallback)
@@ -257,9 +316,11 @@ def run_syne_tune_asha(blackbox, seed, budget, num_workers, max_t,
     with contextlib.redirect_stdout(io.StringIO()):
         tuner.run()
     results = callback.results[:budget]
-    errors = np.array([r['val_error'] for r in results])
+    names = true_error.bench.names
+    configs = [{n: r[f'config_{n}'] for n in names} for r in results]
     return (np.array([r[ST_TUNER_TIME] for r in results]),
-            np.minimum.accumulate(errors))
+            true_error.trajectory([r['val_error'] for r in results],
+                                  configs))
 
 
 SIDES = {  # label: (scheduler, simulator)
@@ -270,106 +331,109 @@ SIDES = {  # label: (scheduler, simulator)
 }
 
 
-def median_curve(runs, grid, by_epochs):
-    """Median over seeds of the incumbent at each point of `grid`, which is
-    in trial-epochs (the number of results) or in simulated seconds."""
+def run_side(side, bench, blackbox, seed, budget, num_workers, sleep_time,
+             true_error):
+    if side == 'C':
+        return run_d2lhpo(bench, asha(bench, seed), seed, num_workers,
+                          true_error, max_epochs=budget)
+    if side == 'D':
+        np.random.seed(seed)  # Syne Tune's ASHA draws from it
+        return run_d2lhpo(bench, from_syne_tune(syne_tune_asha(
+            blackbox, seed, bench.max_epochs)), seed, num_workers,
+            true_error, max_epochs=budget)
+    return run_syne_tune_asha(
+        blackbox, seed, budget, num_workers, bench.max_epochs, sleep_time,
+        true_error, None if side == 'A' else asha(bench, seed))
+
+
+def mean_over_grid(runs, grid, by_epochs):
+    """Per run: the mean true error of its incumbent over `grid`, in
+    trial-epochs (the number of results) or in simulated seconds."""
     if by_epochs:
-        curves = [y[grid - 1] for _, y in runs]
-    else:
-        curves = [d2lhpo.incumbent_at(t, y, grid) for t, y in runs]
-    return np.median(np.array(curves), axis=0)
+        return np.array([y[grid - 1].mean() for _, y in runs])
+    return np.array([d2lhpo.incumbent_at(t, y, grid).mean()
+                     for t, y in runs])
 
 
-def syne_tune_part(bench, seeds, num_workers, budget, sleep_time):
+def syne_tune_part(bench, seeds, num_workers, budget, sleep_time, repeats,
+                   true_error):
     print(f'\nPart 2: stopping-type ASHA, d2lhpo vs Syne Tune; {num_workers} '
-          f'workers, {budget} trial-epochs per run, {len(seeds)} seeds')
+          f'workers, {budget} trial-epochs per run, {len(seeds)} seeds; '
+          f'Syne Tune runs repeated {repeats} times')
     for side, (scheduler, simulator) in SIDES.items():
         print(f'  {side}: {scheduler} in the {simulator}')
     blackbox = syne_tune_blackbox(bench)
     logging.getLogger('syne_tune').setLevel(logging.ERROR)
-    runs = {side: [] for side in SIDES}
+    # side -> repeat -> list of (times, true trajectory) over seeds;
+    # d2lhpo's own simulator is deterministic: C runs once
+    runs = {side: [[] for _ in range(1 if side == 'C' else repeats)]
+            for side in SIDES}
     walls = dict.fromkeys(SIDES, 0.0)
     with tempfile.TemporaryDirectory(prefix='syne-tune-') as folder:
         os.environ['SYNETUNE_FOLDER'] = folder
-        for seed in seeds:
-            for side in SIDES:
-                tic = time.perf_counter()
-                if side == 'C':
-                    t, y = run_d2lhpo(bench, asha(bench, seed), seed,
-                                      num_workers, max_epochs=budget)
-                elif side == 'D':
-                    np.random.seed(seed)  # Syne Tune's ASHA draws from it
-                    t, y = run_d2lhpo(
-                        bench, from_syne_tune(syne_tune_asha(
-                            blackbox, seed, bench.max_epochs)),
-                        seed, num_workers, max_epochs=budget)
-                else:
-                    t, y = run_syne_tune_asha(
-                        blackbox, seed, budget, num_workers, bench.max_epochs,
-                        sleep_time, None if side == 'A' else asha(bench, seed))
-                walls[side] += time.perf_counter() - tic
-                if len(y) < budget:
-                    raise RuntimeError(f'{side} reported only {len(y)} '
-                                       f'results for seed {seed}')
-                runs[side].append((t, y))
+        for side in SIDES:
+            for repeat in runs[side]:
+                for seed in seeds:
+                    tic = time.perf_counter()
+                    t, y = run_side(side, bench, blackbox, seed, budget,
+                                    num_workers, sleep_time, true_error)
+                    walls[side] += time.perf_counter() - tic
+                    if len(y) < budget:
+                        raise RuntimeError(f'{side} reported only {len(y)} '
+                                           f'results for seed {seed}')
+                    repeat.append((t, y))
     for side in SIDES:
-        print(f'{side}: median simulated time for the budget '
-              f'{np.median([t[-1] for t, _ in runs[side]]):.1f} s; '
-              f'wall-clock {walls[side]:.1f} s for all seeds')
+        print(f'{side}: wall-clock {walls[side]:.1f} s for all seeds and '
+              'repeats')
     by_epochs = np.unique(np.geomspace(50, budget, 60).astype(int))
     passed = True
     for ours, theirs, simulator in (('C', 'D', "d2lhpo's"),
                                     ('B', 'A', "Syne Tune's")):
-        # any-time curves by simulated time, from the time by which every
-        # run has 50 results to the time by which every run has used its
-        # budget (as the trial-epochs axis: 50 to budget results)
-        pair = runs[ours] + runs[theirs]
-        by_time = np.geomspace(max(t[by_epochs[0] - 1] for t, _ in pair),
-                               min(t[-1] for t, _ in pair), 60)
+        every = [run for rep in runs[ours] + runs[theirs] for run in rep]
+        by_time = np.geomspace(max(t[by_epochs[0] - 1] for t, _ in every),
+                               min(t[-1] for t, _ in every), 60)
         print(f'\nIn {simulator} simulator: {ours} (d2lhpo) vs {theirs} '
-              '(Syne Tune), median incumbent validation error over seeds')
-        print(f'{"simulated s":>11} {ours:>7} {theirs:>7} '
-              f'{"trial-epochs":>12} {ours:>7} {theirs:>7}')
-        medians = {}
-        for grid, axis in ((by_time, 'time'), (by_epochs, 'epochs')):
-            medians[axis] = [median_curve(runs[side], grid,
-                                          axis == 'epochs')
-                             for side in (ours, theirs)]
-        for i in np.linspace(0, 59, 7).astype(int):
-            j = min(i, len(by_epochs) - 1)
-            print(f'{by_time[i]:>11.3g} {medians["time"][0][i]:>7.4f} '
-                  f'{medians["time"][1][i]:>7.4f} {by_epochs[j]:>12} '
-                  f'{medians["epochs"][0][j]:>7.4f} '
-                  f'{medians["epochs"][1][j]:>7.4f}')
-        for axis, (mine, other) in medians.items():
-            verdict = mine.mean() <= other.mean()
-            target = simulator == "d2lhpo's" and axis == 'time'
-            if target:
-                passed = verdict
-            print(('PASS: ' if verdict else 'FAIL: ') if target else
-                  '(for reference) ', end='')
-            print(f'by {"simulated time" if axis == "time" else axis}, '
-                  f'd2lhpo\'s median any-time curve averages '
-                  f'{mine.mean():.5f} vs Syne Tune\'s {other.mean():.5f}; '
-                  f'at least as low at {np.mean(mine <= other):.0%} of '
-                  'the grid points')
+              '(Syne Tune): per seed, the mean true error of the incumbent '
+              'over the grid; d2lhpo repeat 0 against each Syne Tune repeat')
+        for grid, axis in ((by_time, 'simulated time'),
+                           (by_epochs, 'trial-epochs')):
+            mine = mean_over_grid(runs[ours][0], grid,
+                                  axis == 'trial-epochs')
+            target = simulator == "d2lhpo's" and axis == 'simulated time'
+            for k, rep in enumerate(runs[theirs]):
+                other = mean_over_grid(rep, grid, axis == 'trial-epochs')
+                cmp = d2lhpo.paired_comparison(
+                    mine, other, ('d2lhpo', f'Syne Tune #{k}'))
+                ok = cmp.verdict() != 'worse' and cmp.median <= 0
+                if target:
+                    passed &= ok
+                label = ('PASS: ' if ok else 'FAIL: ') if target else \
+                    '(for reference) '
+                print(f'{label}by {axis}: {cmp}')
     return passed
+
+
+TABLES = {'mnist1d': d2lhpo.MNIST1D_TABLE, 'digits': d2lhpo.DIGITS_MLP_TABLE}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--table', choices=sorted(TABLES), default='mnist1d')
     parser.add_argument('--seeds', type=int, default=20)
     parser.add_argument('--workers', type=int, default=4)
-    parser.add_argument('--max-time', default='10,20,60',
+    parser.add_argument('--max-time', default='300,1000,3000',
                         help='simulated seconds per run in part 1, one '
                              'budget or several separated by commas')
-    parser.add_argument('--compare-seeds', type=int, default=100,
+    parser.add_argument('--compare-seeds', type=int, default=50,
                         help='seeds of part 2')
+    parser.add_argument('--repeats', type=int, default=4,
+                        help='repeats of every Syne Tune run in part 2')
     parser.add_argument('--epochs', type=int, default=3000,
                         help='trial-epochs per run in part 2')
     parser.add_argument('--syne-tune-sleep', type=float, default=0.01,
                         help="Syne Tune's tuner_sleep_time (simulated s)")
     parser.add_argument('--skip-syne-tune', action='store_true')
+    parser.add_argument('--skip-part1', action='store_true')
     parser.add_argument('--check', action='store_true')
     args = parser.parse_args()
     print('command: ' + ' '.join([os.path.basename(sys.executable)]
@@ -379,18 +443,22 @@ def main():
                               if args.skip_syne_tune else syne_tune_version())
     print(f'versions: d2lhpo {d2lhpo.__version__}, numpy {np.__version__}, '
           f'syne-tune {st_version or "not used (" + st_missing + ")"}')
-    bench = d2lhpo.TabularBenchmark()
+    bench = d2lhpo.TabularBenchmark(TABLES[args.table])
+    true_error = TrueError(bench)
     print(f'table: {bench}\n')
-    seeds = range(args.seeds)
     tic = time.perf_counter()
     passed = True
-    for max_time in map(float, args.max_time.split(',')):
-        passed &= time_to_reach_part(bench, seeds, args.workers, max_time)
-    print(f'(part 1 took {time.perf_counter() - tic:.1f} s of wall-clock)')
+    if not args.skip_part1:
+        for max_time in map(float, args.max_time.split(',')):
+            passed &= time_to_reach_part(bench, range(args.seeds),
+                                         args.workers, max_time, true_error)
+        print(f'(part 1 took {time.perf_counter() - tic:.1f} s of '
+              'wall-clock)')
     if st_version is not None:
         passed &= syne_tune_part(bench, range(args.compare_seeds),
                                  args.workers, args.epochs,
-                                 args.syne_tune_sleep)
+                                 args.syne_tune_sleep, args.repeats,
+                                 true_error)
     else:
         print('SKIPPED: the comparison with Syne Tune (target: d2lhpo at '
               'least as good)')

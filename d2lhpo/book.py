@@ -2639,6 +2639,8 @@ MNIST1D_SPACE = {
     'weight_decay': [0.0, 0.1],
     'dropout': [0.0, 0.3],
 }
+MNIST1D_TABLE = os.path.join(os.path.dirname(d2lhpo.__file__), 'data',
+                             'mnist1d.npz')
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
@@ -2851,6 +2853,22 @@ def check_query(benchmark, seed, epoch=None):
             or not 1 <= epoch <= benchmark.max_epochs):
         raise ValueError(f'epoch {epoch!r} is beyond the recorded range '
                          f'1..{benchmark.max_epochs}')
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def room_at_top(bench, top=20):
+    """The top of a table, by mean-over-seeds final validation error."""
+    final = np.sort(bench.val_error[:, :, -1].mean(axis=1))
+    errors = np.unique(bench.val_error)
+    step = float(np.min(np.diff(errors)))  # 1 / validation examples
+    num_seeds = bench.val_error.shape[1]
+    best = final[:top]
+    return {'best': float(final[0]),
+            'top 1%': (float(final[0]), float(final[len(final) // 100])),
+            'top 10%': (float(final[0]), float(final[len(final) // 10])),
+            f'distinct among top {top}': len(np.unique(np.round(
+                best / step * num_seeds))),
+            'step': step / num_seeds}
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
@@ -3266,13 +3284,21 @@ def local_worker_main():
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+def usable_cores():
+    """The number of cores this process may run on."""
+    if hasattr(os, 'sched_getaffinity'):  # Linux
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1  # macOS and Windows have no affinity call
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
 class LocalBackend(WorkerBackend):
     """Runs trials in `num_workers` worker processes on this machine.
 
     The objective travels to the workers with cloudpickle, so functions
     defined in a notebook or a script work. Each worker uses
-    `num_threads` threads (by default the cores divided among the
-    workers).
+    `num_threads` threads (by default the usable cores divided among
+    the workers).
     """
     def __init__(self, objective, num_workers=2, trial_timeout=None,
                  num_threads=None, checkpoint_dir=None):
@@ -3282,7 +3308,7 @@ class LocalBackend(WorkerBackend):
         with open(self.objective_file, 'wb') as f:  # each worker reads it
             f.write(cloudpickle.dumps(
                 d2lhpo.check_component('objective', objective)))
-        self.num_threads = (max(1, (os.cpu_count() or 1) // self.num_workers)
+        self.num_threads = (max(1, usable_cores() // self.num_workers)
                             if num_threads is None else d2lhpo.check_integer(
                                 'num_threads', num_threads, minimum=1))
         self.processes = [None] * self.num_workers
@@ -4341,6 +4367,7 @@ __all__ = [
     'MAX_GRID_POINTS',
     'MLP',
     'MNIST1D_SPACE',
+    'MNIST1D_TABLE',
     'Matern52',
     'MedianStoppingRule',
     'ModelBasedSearcher',
@@ -4468,6 +4495,7 @@ __all__ = [
     'record_learning_curve',
     'regret_curves',
     'robust_standardize',
+    'room_at_top',
     'rung_levels',
     'sample_config',
     'scaled_sqdist',
@@ -4483,6 +4511,7 @@ __all__ = [
     'toy_function',
     'train_epoch',
     'train_model',
+    'usable_cores',
     'utilization',
     'warn_once',
 ]
