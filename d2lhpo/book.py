@@ -1587,8 +1587,7 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
             self.y.append(error)
         elif level >= self.fidelity[trial_id][0]:  # replaces a lower level
             i = self.fidelity[trial_id][1]
-            self.fidelity[trial_id] = (level, i)
-            self.X[i], self.y[i] = u, error
+            self.fidelity[trial_id], self.y[i] = (level, i), error
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def observed(self):
