@@ -4079,10 +4079,12 @@ def compare_on_functions(searchers, budgets, seeds, axes):
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
-def compare_on_table(searchers, benchmark, seeds, ax, num_trials=40):
+def compare_on_table(searchers, benchmark, seeds, ax, num_trials=40,
+                     label='digits'):
     """Run each searcher (name -> class) on `benchmark`, a
     FinalEpochBenchmark, with four simulated workers; print and plot the
-    regret of the incumbent's true error; return the final regrets."""
+    regret of the incumbent's true error (a run's last value holds after
+    it ends); return the final regrets."""
     best, runs = benchmark.best_error(), {}
     for name, cls in searchers.items():
         runs[name] = []
@@ -4095,9 +4097,10 @@ def compare_on_table(searchers, benchmark, seeds, ax, num_trials=40):
     finals = {name: np.array([trajectory[-1] for _, trajectory in pairs])
               - best for name, pairs in runs.items()}
     for name, regrets in finals.items():
-        print(f'   digits, {name:>16}: median final regret '
+        print(f'{label:>9}, {name:>16}: median final regret '
               f'{np.median(regrets):.4f}')
-    d2lhpo.plot_anytime_band(runs, np.linspace(0.5, 5, 100), ax=ax,
+    end = max(times[-1] for pairs in runs.values() for times, _ in pairs)
+    d2lhpo.plot_anytime_band(runs, np.linspace(0, end, 200), ax=ax,
                              transform=lambda c: c - best,
                              ylabel='regret of the true error')
     return finals
