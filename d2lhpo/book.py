@@ -4048,18 +4048,26 @@ class FinalEpochBenchmark:
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
-def regret_curves(make_searcher, function, num_evals, seeds):
+def regret_curves(make_searcher, function, num_evals, seeds,
+                  noise=0.0):
     """Simple regret after each evaluation of `function`, one row per seed
-    (a fresh searcher `make_searcher(seed)` for each). The function is
-    noise-free, so the best value seen is the incumbent's true value."""
+    (a fresh searcher `make_searcher(seed)` for each): the noise-free value
+    of the incumbent, the configuration with the lowest value the searcher
+    saw, minus the minimum. The searcher sees the values plus Gaussian
+    noise of standard deviation `noise` (none by default)."""
     curves = []
     for seed in seeds:
-        searcher, errors = make_searcher(seed), []
+        searcher, rng = make_searcher(seed), np.random.default_rng(seed)
+        seen, incumbent, curve = math.inf, math.nan, []
         for trial_id in range(num_evals):
             config = searcher.sample_configuration(trial_id)
-            errors.append(function(**config))
-            searcher.update(trial_id, config, errors[-1])
-        curves.append(np.minimum.accumulate(errors) - function.min_value)
+            value = function(**config)
+            observed = value + noise * rng.normal() if noise else value
+            searcher.update(trial_id, config, observed)
+            if observed < seen:  # the first of equal values stays
+                seen, incumbent = observed, value
+            curve.append(incumbent - function.min_value)
+        curves.append(curve)
     return np.array(curves)
 
 def compare_on_functions(searchers, budgets, seeds, axes):

@@ -533,6 +533,27 @@ def test_compare_on_table_returns_final_regrets_of_true_errors():
         bench.true_trajectory(tuner)[1][-1] - bench.best_error())
 
 
+def test_regret_curves_score_the_noise_free_value_of_the_incumbent():
+    function = d2lhpo.BRANIN
+    make = lambda seed: d2lhpo.RandomSearcher(function.config_space,
+                                              seed=seed)
+    plain = d2lhpo.regret_curves(make, function, 15, [0, 1])
+    for seed, row in zip([0, 1], plain):  # noise-free: the best value seen
+        searcher = make(seed)
+        values = [function(**searcher.sample_configuration(i))
+                  for i in range(15)]
+        np.testing.assert_allclose(
+            row, np.minimum.accumulate(values) - function.min_value)
+    noisy = d2lhpo.regret_curves(make, function, 15, [0], noise=5.0)[0]
+    searcher, rng = make(0), np.random.default_rng(0)
+    configs = [searcher.sample_configuration(i) for i in range(15)]
+    values = np.array([function(**c) for c in configs])
+    observed = values + 5.0 * rng.normal(size=15)
+    incumbents = [int(np.argmin(observed[:i + 1])) for i in range(15)]
+    np.testing.assert_allclose(noisy, values[incumbents] - function.min_value)
+    assert np.all(noisy >= 0)  # never below the minimum, unlike a lucky draw
+
+
 def test_regret_plot_keeps_zero_regrets_on_the_log_axis():
     from matplotlib import pyplot as plt
     fig, ax = plt.subplots()
