@@ -4070,6 +4070,8 @@ def regret_curves(make_searcher, function, num_evals, seeds,
         curves.append(curve)
     return np.array(curves)
 
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
 def compare_on_functions(searchers, budgets, seeds, axes):
     """Regret curves of each searcher (name -> class) on each function
     (problem -> (function, num_evals)): printed, plotted and returned
