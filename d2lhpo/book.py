@@ -2752,19 +2752,15 @@ def check_table_values(path, arrays):
     def refuse(field, problem):
         raise ValueError(f'the benchmark table {path} is corrupt ({field}: '
                          f'{problem}); ' + REGENERATE_HINT)
-    for key in ('val_error', 'test_error'):
-        if not np.all(np.isfinite(arrays[key]) & (arrays[key] >= 0)):
-            refuse(key, 'every error must be a finite number >= 0')
-    if not np.all(np.isfinite(arrays['epoch_time'])
-                  & (arrays['epoch_time'] > 0)):
-        refuse('epoch_time', 'every time must be a finite number > 0')
-    if arrays['num_params'].dtype.kind not in 'iu' or np.any(
-            arrays['num_params'] < 0):
-        refuse('num_params', 'counts must be integers >= 0')
-    for key in OPTIONAL_ARRAYS:
+    for key in ('val_error', 'test_error', 'num_params', *OPTIONAL_ARRAYS):
         if key in arrays and not np.all(np.isfinite(arrays[key])
                                         & (arrays[key] >= 0)):
             refuse(key, 'every value must be a finite number >= 0')
+    if not np.all(np.isfinite(arrays['epoch_time'])
+                  & (arrays['epoch_time'] > 0)):
+        refuse('epoch_time', 'every time must be a finite number > 0')
+    if arrays['num_params'].dtype.kind not in 'iu':  # (>= 0: above)
+        refuse('num_params', 'counts must be integers >= 0')
     for key in ('names', 'seeds'):
         if len(set(arrays[key].tolist())) < len(arrays[key]):
             refuse(key, f'repeated values in {arrays[key].tolist()}')
@@ -2792,9 +2788,8 @@ def load_benchmark_table(path):
                                 + REGENERATE_HINT)
     try:
         with np.load(path) as table:
-            arrays = {k: table[k] for k in TABLE_ARRAYS}
-            arrays.update({k: table[k] for k in OPTIONAL_ARRAYS
-                           if k in table})
+            arrays = {k: table[k] for k in TABLE_ARRAYS + tuple(
+                k for k in OPTIONAL_ARRAYS if k in table)}
         for key in ('space', 'metadata'):
             arrays[key] = json.loads(str(arrays[key]))
     except Exception as err:  # zip, pickle, key or JSON errors
@@ -2808,9 +2803,9 @@ def load_benchmark_table(path):
               **{k: (n,) for k in OPTIONAL_ARRAYS if k in arrays}}
     for key, shape in shapes.items():
         if arrays[key].shape != shape:
-            raise ValueError(f'the benchmark table {path} is corrupt '
-                             f'({key} has shape {arrays[key].shape}, '
-                             f'expected {shape}); ' + REGENERATE_HINT)
+            raise ValueError(f'the benchmark table {path} is corrupt ({key} '
+                             f'has shape {arrays[key].shape}, expected '
+                             f'{shape}); ' + REGENERATE_HINT)
     check_table_values(path, arrays)
     arrays['names'] = [str(n) for n in arrays['names']]
     arrays['seeds'] = [int(s) for s in arrays['seeds']]
