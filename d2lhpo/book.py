@@ -1499,6 +1499,7 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
                 math.ceil(math.log2(self.num_init)))
             self.design = list(self.encoder.snap(sobol[:self.num_init]))
         self.X, self.y = [], []  # observed: encoded configurations, errors
+        self.fidelity = {}       # trial id -> (its level, its row in X, y)
         self.pending = {}        # trial id -> encoded configuration
         self.failed = []         # encoded configurations
         self.num_suggested = 0
@@ -1528,11 +1529,16 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
         u = self.encoder.encode(d2lhpo.check_config(self.domains, config))
         self.pending.pop(trial_id, None)
         error = math.nan if error is None else float(error)
-        if math.isfinite(error):
+        level = (result or {}).get('epoch') or 0  # 0: no fidelity given
+        if not math.isfinite(error):  # failed: never fitted, not proposed again
+            self.failed.append(u)
+        elif trial_id not in self.fidelity:  # the trial's first result
+            self.fidelity[trial_id] = (level, len(self.y))
             self.X.append(u)
             self.y.append(error)
-        else:  # failed: never fitted, but not proposed again
-            self.failed.append(u)
+        elif level >= self.fidelity[trial_id][0]:  # replaces a lower level
+            i = self.fidelity[trial_id][1]
+            self.fidelity[trial_id], self.y[i] = (level, i), error
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def observed(self):
@@ -1595,53 +1601,6 @@ class BayesOptSearcher(ModelBasedSearcher):
         return d2lhpo.maximize_acquisition(
             self.acquisition_function, self.encoder, self.rng, X_obs=X,
             exclude=X_u, num_random=self.num_random, num_starts=self.num_starts)
-
-
-# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-def regret_curves(make_searcher, function, num_evals, seeds):
-    """Simple regret after each evaluation of `function`, one row per seed
-    (a fresh searcher `make_searcher(seed)` for each)."""
-    curves = []
-    for seed in seeds:
-        searcher, errors = make_searcher(seed), []
-        for trial_id in range(num_evals):
-            config = searcher.sample_configuration(trial_id)
-            errors.append(function(**config))
-            searcher.update(trial_id, config, errors[-1])
-        curves.append(np.minimum.accumulate(errors) - function.min_value)
-    return np.array(curves)
-
-def compare_on_functions(searchers, budgets, seeds, axes):
-    """Regret curves of each searcher (name -> class) on each function
-    (problem -> (function, num_evals)): printed and plotted."""
-    for ax, (problem, (function, num_evals)) in zip(axes, budgets.items()):
-        curves = {name: regret_curves(
-            lambda seed: cls(function.config_space, seed=seed), function,
-            num_evals, seeds) for name, cls in searchers.items()}
-        d2lhpo.plot_regret_curves(curves, ax, problem)
-        for name, c in curves.items():
-            print(f'{problem:>9}, {name:>16}: median regret after '
-                  f'{num_evals} evaluations {np.median(c[:, -1]):.2e}')
-
-
-# Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
-def compare_on_table(searchers, benchmark, seeds, ax, num_trials=40):
-    """Run each searcher (name -> class) on `benchmark`, a
-    FinalEpochBenchmark, with four simulated workers; print and plot the
-    regret of the final errors."""
-    best = benchmark.best_error()
-    runs = {name: d2lhpo.simulate(
-        lambda seed: d2lhpo.BasicScheduler(cls(benchmark.config_space,
-                                               seed=seed)),
-        benchmark, seeds, num_workers=4, number_of_trials=num_trials)
-        for name, cls in searchers.items()}
-    for name, name_runs in runs.items():
-        regrets = np.array([trajectory[-1] for _, trajectory in name_runs])
-        print(f'   digits, {name:>16}: median final regret '
-              f'{np.median(regrets - best):.4f}')
-    d2lhpo.plot_anytime_band(runs, np.linspace(0.5, 5, 100), ax=ax,
-                             transform=lambda c: c - best,
-                             ylabel='regret of the final error')
 
 
 # Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
@@ -3758,6 +3717,7 @@ def read_events(data, path):
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
 import itertools
 import math
+import time
 import warnings
 
 import numpy as np
@@ -4113,8 +4073,115 @@ class FinalEpochBenchmark:
         return {'error': curve['error'][-1:],
                 'epoch_time': [sum(curve['epoch_time'])]}
 
+    def true_error(self, config):
+        """The mean over seeds of the final validation error of `config`."""
+        return float(self.benchmark.val_error[
+            self.benchmark.index(config), :, -1].mean())
+
     def best_error(self):
-        return self.benchmark.best_error(epoch=self.benchmark.max_epochs)
+        """The lowest true error of any configuration."""
+        return float(self.benchmark.val_error[:, :, -1].mean(axis=1).min())
+
+    # Added in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+    def true_trajectory(self, tuner):
+        """The times of a tuner's results and the true error of its incumbent
+        (lowest observed error, the first on ties) after each of them."""
+        times, trajectory, best, true = [], [], math.inf, math.nan
+        for result in tuner.results:
+            if result['error'] < best:
+                best = result['error']
+                true = self.true_error(tuner.records[result['trial_id']].config)
+            times.append(result['time'])
+            trajectory.append(true)
+        return times, trajectory
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def regret_curves(make_searcher, function, num_evals, seeds,
+                  noise=0.0):
+    """Simple regret after each evaluation of `function`, one row per seed
+    (a fresh searcher `make_searcher(seed)` for each): the noise-free value
+    of the incumbent, the configuration with the lowest value the searcher
+    saw, minus the minimum. The searcher sees the values plus Gaussian
+    noise of standard deviation `noise` (none by default)."""
+    curves = []
+    for seed in seeds:
+        searcher, rng = make_searcher(seed), np.random.default_rng(seed)
+        seen, incumbent, curve = math.inf, math.nan, []
+        for trial_id in range(num_evals):
+            config = searcher.sample_configuration(trial_id)
+            value = function(**config)
+            observed = value + noise * rng.normal() if noise else value
+            searcher.update(trial_id, config, observed)
+            if observed < seen:  # the first of equal values stays
+                seen, incumbent = observed, value
+            curve.append(incumbent - function.min_value)
+        curves.append(curve)
+    return np.array(curves)
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def compare_on_functions(searchers, budgets, seeds, axes):
+    """Regret curves of each searcher (name -> class) on each function
+    (problem -> (function, num_evals)): printed, plotted and returned
+    (problem -> name -> array of seeds x evaluations)."""
+    results = {}
+    for ax, (problem, (function, num_evals)) in zip(axes, budgets.items()):
+        results[problem] = curves = {name: regret_curves(
+            lambda seed: cls(function.config_space, seed=seed), function,
+            num_evals, seeds) for name, cls in searchers.items()}
+        d2lhpo.plot_regret_curves(curves, ax, problem)
+        for name, c in curves.items():
+            print(f'{problem:>9}, {name:>16}: median regret after '
+                  f'{num_evals} evaluations {np.median(c[:, -1]):.2e}')
+    return results
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def compare_on_table(searchers, benchmark, seeds, ax, num_trials=40,
+                     label='digits'):
+    """Run each searcher (name -> class) on `benchmark`, a
+    FinalEpochBenchmark, with four simulated workers; print and plot the
+    regret of the incumbent's true error (a run's last value holds after
+    it ends); return the final regrets."""
+    best, runs = benchmark.best_error(), {}
+    for name, cls in searchers.items():
+        runs[name] = []
+        for seed in seeds:
+            tuner = d2lhpo.AsyncTuner(d2lhpo.BasicScheduler(cls(
+                benchmark.config_space, seed=seed)), d2lhpo.SimulatedBackend(
+                    benchmark, num_workers=4, seed=seed))
+            tuner.run(number_of_trials=num_trials)
+            runs[name].append(benchmark.true_trajectory(tuner))
+    finals = {name: np.array([trajectory[-1] for _, trajectory in pairs])
+              - best for name, pairs in runs.items()}
+    for name, regrets in finals.items():
+        print(f'{label:>9}, {name:>16}: median final regret '
+              f'{np.median(regrets):.4f}')
+    end = max(times[-1] for pairs in runs.values() for times, _ in pairs)
+    d2lhpo.plot_anytime_band(runs, np.linspace(0, end, 200), ax=ax,
+                             transform=lambda c: c - best,
+                             ylabel='regret of the true error')
+    return finals
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def ms_per_suggestion(num_obs, max_points, repeats=3, seed=0):
+    """Median milliseconds per suggestion of BayesOptSearcher on Hartmann6
+    after `num_obs` random observations (`repeats` timed suggestions)."""
+    function, rng = d2lhpo.HARTMANN6, np.random.default_rng(seed)
+    searcher = d2lhpo.BayesOptSearcher(function.config_space, seed=seed,
+                                       max_points=max_points)
+    searcher.num_suggested = searcher.num_init  # past the initial design
+    times = []
+    for trial_id in range(num_obs + 1 + repeats):
+        tic = time.perf_counter()
+        config = (dict(zip(function.names, rng.uniform(size=6).tolist()))
+                  if trial_id < num_obs else
+                  searcher.sample_configuration(trial_id))
+        times.append(time.perf_counter() - tic)
+        searcher.update(trial_id, config, function(**config))
+    return 1000 * np.median(times[num_obs + 1:])
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
@@ -4181,11 +4248,12 @@ def plot_branin(ax, observed=(), suggestions=()):
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
-def plot_regret_curves(curves, ax, title=''):
-    """Median and 95% bootstrap band of each method's regret curves."""
+def plot_regret_curves(curves, ax, title='', floor=1e-8):
+    """Median and 95% bootstrap band of each method's regret curves, on a
+    log axis; regrets below `floor` (none in this book) are drawn at it."""
     for name, c in curves.items():
         evals = np.arange(1, c.shape[1] + 1)
-        center, low, high = d2lhpo.anytime_band(c)
+        center, low, high = d2lhpo.anytime_band(np.maximum(c, floor))
         line, = ax.plot(evals, center, label=name)
         ax.fill_between(evals, low, high, color=line.get_color(), alpha=0.2)
     ax.set_yscale('log')
@@ -4463,6 +4531,7 @@ __all__ = [
     'matern52',
     'maximize_acquisition',
     'mnist1d_model',
+    'ms_per_suggestion',
     'neg_log_posterior',
     'neighbor_bandwidths',
     'normalized_regret',

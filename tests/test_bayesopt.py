@@ -479,6 +479,93 @@ def test_kriging_believer_sends_parallel_workers_to_different_places():
     assert distances[np.triu_indices(4, 1)].min() > 0.05
 
 
+# ---------------------------------------- scoring incumbents by true error
+def test_true_error_is_the_mean_over_seeds_of_the_final_error():
+    table = d2lhpo.TabularBenchmark()
+    bench = d2lhpo.FinalEpochBenchmark(table)
+    config = table.grid[5]
+    finals = [table.lookup(config, seed, table.max_epochs)['val_error']
+              for seed in table.seeds]
+    assert bench.true_error(config) == pytest.approx(np.mean(finals))
+    assert bench.best_error() == pytest.approx(
+        min(bench.true_error(c) for c in table.grid))
+    # the reference is a mean: it can be above the lowest single run
+    assert bench.best_error() >= table.best_error(epoch=table.max_epochs)
+
+
+def test_true_trajectory_scores_the_observed_incumbent():
+    bench = d2lhpo.FinalEpochBenchmark(d2lhpo.TabularBenchmark())
+    tuner = d2lhpo.AsyncTuner(d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
+        bench.config_space, seed=0)), d2lhpo.SimulatedBackend(
+            bench, num_workers=4, seed=0))
+    tuner.run(number_of_trials=30)
+    times, true = bench.true_trajectory(tuner)
+    assert times == tuner.cumulative_runtime
+    # after each result: the true error of the lowest error observed so
+    # far, the first such trial on ties
+    best, expected = math.inf, []
+    for result in tuner.results:
+        if result['error'] < best:
+            best = result['error']
+            incumbent = tuner.records[result['trial_id']].config
+        expected.append(bench.true_error(incumbent))
+    assert true == expected
+    assert bench.true_error(tuner.incumbent) == true[-1]
+    assert min(true) >= bench.best_error()
+
+
+def test_compare_on_table_returns_final_regrets_of_true_errors():
+    from matplotlib import pyplot as plt
+    bench = d2lhpo.FinalEpochBenchmark(d2lhpo.TabularBenchmark())
+    fig, ax = plt.subplots()
+    finals = d2lhpo.compare_on_table(
+        {'random search': d2lhpo.RandomSearcher}, bench, range(3), ax,
+        num_trials=8)
+    plt.close(fig)
+    regrets = finals['random search']
+    assert regrets.shape == (3,) and np.all(regrets >= 0)
+    # run 0 again by hand: the same final regret
+    tuner = d2lhpo.AsyncTuner(d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
+        bench.config_space, seed=0)), d2lhpo.SimulatedBackend(
+            bench, num_workers=4, seed=0))
+    tuner.run(number_of_trials=8)
+    assert regrets[0] == pytest.approx(
+        bench.true_trajectory(tuner)[1][-1] - bench.best_error())
+
+
+def test_regret_curves_score_the_noise_free_value_of_the_incumbent():
+    function = d2lhpo.BRANIN
+    make = lambda seed: d2lhpo.RandomSearcher(function.config_space,
+                                              seed=seed)
+    plain = d2lhpo.regret_curves(make, function, 15, [0, 1])
+    for seed, row in zip([0, 1], plain):  # noise-free: the best value seen
+        searcher = make(seed)
+        values = [function(**searcher.sample_configuration(i))
+                  for i in range(15)]
+        np.testing.assert_allclose(
+            row, np.minimum.accumulate(values) - function.min_value)
+    noisy = d2lhpo.regret_curves(make, function, 15, [0], noise=5.0)[0]
+    searcher, rng = make(0), np.random.default_rng(0)
+    configs = [searcher.sample_configuration(i) for i in range(15)]
+    values = np.array([function(**c) for c in configs])
+    observed = values + 5.0 * rng.normal(size=15)
+    incumbents = [int(np.argmin(observed[:i + 1])) for i in range(15)]
+    np.testing.assert_allclose(noisy, values[incumbents] - function.min_value)
+    assert np.all(noisy >= 0)  # never below the minimum, unlike a lucky draw
+
+
+def test_regret_plot_keeps_zero_regrets_on_the_log_axis():
+    from matplotlib import pyplot as plt
+    fig, ax = plt.subplots()
+    curves = {'a': np.array([[1.0, 0.1, 0.0], [2.0, 0.0, 0.0]])}
+    d2lhpo.plot_regret_curves(curves, ax, floor=1e-8)
+    line = ax.get_lines()[0]
+    assert ax.get_yscale() == 'log'
+    assert np.all(np.isfinite(np.log(line.get_ydata())))
+    assert line.get_ydata()[-1] == 1e-8  # clipped at the floor, not dropped
+    plt.close(fig)
+
+
 # ----------------------------------------------------- sample efficiency
 def best_regret(searcher, function, n):
     return d2lhpo.regret_curves(lambda seed: searcher, function, n, [0])[0, -1]
