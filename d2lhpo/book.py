@@ -636,7 +636,9 @@ class TabularBenchmark:
                 'epoch_time': float(self.epoch_time[c, s, e]),
                 'elapsed_time': float(self.epoch_time[c, s, :epoch].sum()),
                 'test_error': float(self.test_error[c, s]),
-                'num_params': int(self.num_params[c])}
+                'num_params': int(self.num_params[c]),
+                **{k: float(getattr(self, k)[c]) for k in d2lhpo.OPTIONAL_ARRAYS
+                   if hasattr(self, k)}}  # costs of use, if recorded
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def learning_curve(self, config, seed):
@@ -2907,7 +2909,7 @@ def check_query(benchmark, seed, epoch=None):
 def room_at_top(bench, top=20):
     """The top of a table, by mean-over-seeds final validation error."""
     final = np.sort(bench.val_error[:, :, -1].mean(axis=1))
-    errors = np.unique(bench.val_error)
+    errors = np.unique(np.round(bench.val_error, 9))  # float noise off
     step = float(np.min(np.diff(errors)))  # 1 / validation examples
     num_seeds = bench.val_error.shape[1]
     best = final[:top]
