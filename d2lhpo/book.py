@@ -2791,9 +2791,10 @@ def record_learning_curve(config, seed, num_epochs=30, data=None,
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
-REGENERATE_HINT = ('regenerate it with `python tools/make_digits_benchmark.py '
-                   '--workers 2` from the repository root (about 15 minutes '
-                   'on 2 cores)')
+REGENERATE_HINT = ('regenerate it from the repository root with `python '
+                   'tools/make_digits_benchmark.py --workers 2` (digits, '
+                   'about 15 minutes on 2 cores) or with `--benchmark '
+                   'mnist1d` added (MNIST-1D, about 2 hours)')
 TABLE_ARRAYS = ('space', 'names', 'configs', 'seeds', 'val_error',
                 'train_loss', 'epoch_time', 'test_error', 'num_params',
                 'metadata')
