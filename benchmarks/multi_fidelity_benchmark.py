@@ -343,25 +343,29 @@ def mean_over_grid(runs, grid, by_epochs):
                      for t, y in runs])
 
 
-def syne_tune_part(bench, seeds, num_workers, budget, sleep_time, repeats):
+def syne_tune_part(bench, seeds, num_workers, budget, sleep_time, repeats,
+                   reference_seeds):
     print(f'\nPart 2: stopping-type ASHA, d2lhpo vs Syne Tune; {num_workers} '
           f'workers, {budget} trial-epochs per run, {len(seeds)} seeds; '
-          f'Syne Tune runs repeated {repeats} times')
+          f'Syne Tune\'s ASHA in our simulator repeated {repeats} times; '
+          f'in Syne Tune\'s simulator (slow), the first {reference_seeds} '
+          'seeds once')
     for side, (scheduler, simulator) in SIDES.items():
         print(f'  {side}: {scheduler} in the {simulator}')
     blackbox = syne_tune_blackbox(bench)
     blackbox.bench = bench  # to score the incumbents of Syne Tune's runs
     logging.getLogger('syne_tune').setLevel(logging.ERROR)
     # side -> repeat -> list of (times, true trajectory) over seeds;
-    # d2lhpo's own simulator is deterministic: C runs once
-    runs = {side: [[] for _ in range(1 if side == 'C' else repeats)]
+    # d2lhpo's own simulator and scheduler are deterministic: C runs once
+    runs = {side: [[] for _ in range(repeats if side == 'D' else 1)]
             for side in SIDES}
     walls = dict.fromkeys(SIDES, 0.0)
     with tempfile.TemporaryDirectory(prefix='syne-tune-') as folder:
         os.environ['SYNETUNE_FOLDER'] = folder
         for side in SIDES:
             for repeat in runs[side]:
-                for seed in seeds:
+                for seed in (seeds if side in 'CD'
+                             else seeds[:reference_seeds]):
                     tic = time.perf_counter()
                     t, y = run_side(side, bench, blackbox, seed, budget,
                                     num_workers, sleep_time)
@@ -373,11 +377,17 @@ def syne_tune_part(bench, seeds, num_workers, budget, sleep_time, repeats):
     for side in SIDES:
         print(f'{side}: wall-clock {walls[side]:.1f} s for all seeds and '
               'repeats')
+    same = all(np.array_equal(y, y0) for rep in runs['D'][1:]
+               for (_, y), (_, y0) in zip(rep, runs['D'][0]))
+    print(f"D's {repeats} repeats are "
+          + ('identical: in our simulator, seeded, Syne Tune\'s ASHA is '
+             'deterministic' if same else 'not identical'))
     by_epochs = np.unique(np.geomspace(50, budget, 60).astype(int))
     passed = True
     for ours, theirs, simulator in (('C', 'D', "d2lhpo's"),
                                     ('B', 'A', "Syne Tune's")):
         every = [run for rep in runs[ours] + runs[theirs] for run in rep]
+        n = len(runs[theirs][0])  # seeds of this pair
         by_time = np.geomspace(max(t[by_epochs[0] - 1] for t, _ in every),
                                min(t[-1] for t, _ in every), 60)
         print(f'\nIn {simulator} simulator: {ours} (d2lhpo) vs {theirs} '
@@ -385,7 +395,7 @@ def syne_tune_part(bench, seeds, num_workers, budget, sleep_time, repeats):
               'over the grid; d2lhpo repeat 0 against each Syne Tune repeat')
         for grid, axis in ((by_time, 'simulated time'),
                            (by_epochs, 'trial-epochs')):
-            mine = mean_over_grid(runs[ours][0], grid,
+            mine = mean_over_grid(runs[ours][0][:n], grid,
                                   axis == 'trial-epochs')
             target = simulator == "d2lhpo's" and axis == 'simulated time'
             for k, rep in enumerate(runs[theirs]):
@@ -415,7 +425,10 @@ def main():
     parser.add_argument('--compare-seeds', type=int, default=50,
                         help='seeds of part 2')
     parser.add_argument('--repeats', type=int, default=4,
-                        help='repeats of every Syne Tune run in part 2')
+                        help="repeats of Syne Tune's ASHA in our simulator")
+    parser.add_argument('--reference-seeds', type=int, default=10,
+                        help="seeds of the pair in Syne Tune's simulator "
+                             '(about 30 s per run)')
     parser.add_argument('--epochs', type=int, default=3000,
                         help='trial-epochs per run in part 2')
     parser.add_argument('--syne-tune-sleep', type=float, default=0.01,
@@ -444,7 +457,8 @@ def main():
     if st_version is not None:
         passed &= syne_tune_part(bench, range(args.compare_seeds),
                                  args.workers, args.epochs,
-                                 args.syne_tune_sleep, args.repeats)
+                                 args.syne_tune_sleep, args.repeats,
+                                 args.reference_seeds)
     else:
         print('SKIPPED: the comparison with Syne Tune (target: d2lhpo at '
               'least as good)')
