@@ -52,7 +52,8 @@ Usage (from the repository root)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/multi_fidelity_benchmark.py
         [--table mnist1d] [--seeds 20] [--workers 4]
-        [--max-time 300,1000,3000] [--compare-seeds 50] [--repeats 4]
+        [--max-time 100,300,1000] [--compare-seeds 50] [--repeats 4]
+        [--reference-seeds 10]
         [--epochs 3000] [--skip-syne-tune] [--check]
 
 Always exits 0 (a report); with ``--check`` it exits 1 if a target fails.
@@ -419,7 +420,7 @@ def main():
     parser.add_argument('--table', choices=sorted(TABLES), default='mnist1d')
     parser.add_argument('--seeds', type=int, default=20)
     parser.add_argument('--workers', type=int, default=4)
-    parser.add_argument('--max-time', default='300,1000,3000',
+    parser.add_argument('--max-time', default='100,300,1000',
                         help='simulated seconds per run in part 1, one '
                              'budget or several separated by commas')
     parser.add_argument('--compare-seeds', type=int, default=50,
