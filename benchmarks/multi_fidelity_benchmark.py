@@ -278,7 +278,7 @@ def syne_tune_asha(blackbox, seed, max_t):
                 random_seed=seed, grace_period=1, reduction_factor=3)
 
 
-def run_syne_tune_asha(blackbox, seed, budget, num_workers, max_t,
+def run_syne_tune_asha(bench, blackbox, seed, budget, num_workers, max_t,
                        sleep_time, scheduler=None):
     """ASHA in Syne Tune's simulator on the blackbox: Syne Tune's own ASHA,
     or the d2lhpo `scheduler` if one is given. Returns the simulated time
@@ -307,10 +307,9 @@ def run_syne_tune_asha(blackbox, seed, budget, num_workers, max_t,
     with contextlib.redirect_stdout(io.StringIO()):
         tuner.run()
     results = callback.results[:budget]
-    configs = [{n: r[f'config_{n}'] for n in blackbox.bench.names}
-               for r in results]
+    configs = [{n: r[f'config_{n}'] for n in bench.names} for r in results]
     return (np.array([r[ST_TUNER_TIME] for r in results]), true_trajectory(
-        blackbox.bench, [r['val_error'] for r in results], configs))
+        bench, [r['val_error'] for r in results], configs))
 
 
 SIDES = {  # label: (scheduler, simulator)
@@ -331,7 +330,7 @@ def run_side(side, bench, blackbox, seed, budget, num_workers, sleep_time):
             blackbox, seed, bench.max_epochs)), seed, num_workers,
             max_epochs=budget)
     return run_syne_tune_asha(
-        blackbox, seed, budget, num_workers, bench.max_epochs, sleep_time,
+        bench, blackbox, seed, budget, num_workers, bench.max_epochs, sleep_time,
         None if side == 'A' else asha(bench, seed))
 
 
@@ -354,7 +353,6 @@ def syne_tune_part(bench, seeds, num_workers, budget, sleep_time, repeats,
     for side, (scheduler, simulator) in SIDES.items():
         print(f'  {side}: {scheduler} in the {simulator}')
     blackbox = syne_tune_blackbox(bench)
-    blackbox.bench = bench  # to score the incumbents of Syne Tune's runs
     logging.getLogger('syne_tune').setLevel(logging.ERROR)
     # side -> repeat -> list of (times, true trajectory) over seeds;
     # d2lhpo's own simulator and scheduler are deterministic: C runs once
