@@ -1671,9 +1671,10 @@ class TPESearcher(d2lhpo.ModelBasedSearcher):
     maximizes l / g, where g is the density of the others."""
     def __init__(self, config_space, seed=None, gamma=0.15, max_good=25,
                  num_candidates=64, prior_weight=1.0, num_init=10,
-                 initial_config=None):
+                 initial_config=None, min_good=1):
         super().__init__(config_space, num_init, initial_config, seed)
         self.gamma = d2lhpo.check_fraction('gamma', gamma)
+        self.min_good = d2lhpo.check_integer('min_good', min_good, 1)
         self.max_good = d2lhpo.check_integer('max_good', max_good, 1)
         self.num_candidates = d2lhpo.check_integer('num_candidates',
                                                    num_candidates, 1)
@@ -1682,18 +1683,21 @@ class TPESearcher(d2lhpo.ModelBasedSearcher):
     def split(self):
         """Encoded good and bad configurations; unfinished ones are bad."""
         X, y = self.observed()
-        num_good = min(int(np.ceil(self.gamma * len(y))), self.max_good)
+        num_good = min(max(int(np.ceil(self.gamma * len(y))),
+                           self.min_good), self.max_good)
         order = np.argsort(y, kind='stable')
         bad = np.concatenate([X[order[num_good:]], self.unfinished()])
         return X[order[:num_good]], bad
 
-    def propose(self):
+    def propose(self, exclude=()):
+        """Never a pending or failed point, nor a row of `exclude`."""
         good, bad = self.split()
         l = ParzenEstimator(self.encoder, good, self.prior_weight)
         g = ParzenEstimator(self.encoder, bad, self.prior_weight)
         V = l.sample(self.rng, self.num_candidates)
-        return d2lhpo.best_not_running(V, l.log_pdf(V) - g.log_pdf(V),
-                                       self.unfinished())
+        X_u = np.concatenate([self.unfinished(), np.reshape(
+            exclude, (-1, self.encoder.dim))])
+        return d2lhpo.best_not_running(V, l.log_pdf(V) - g.log_pdf(V), X_u)
 
 
 # Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
@@ -1998,27 +2002,40 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
     a fraction `random_fraction` of them is always drawn at random."""
     def __init__(self, config_space, min_points=None, random_fraction=1/3,
                  seed=None, **tpe_args):
-        self.config_space, self.tpe_args = config_space, tpe_args
-        d2lhpo.TPESearcher(config_space, seed=0, num_init=1, **tpe_args)  # check
         self.random = d2lhpo.RandomSearcher(config_space, seed=seed)
+        d = len(self.random.domains)  # BOHB: l and g need d + 1 points each
+        self.config_space = config_space
+        self.tpe_args = {'min_good': d + 1, **tpe_args}
+        d2lhpo.TPESearcher(config_space, seed=0, num_init=1,
+                           **self.tpe_args)  # checks the arguments
         self.rng = np.random.default_rng(seed)
         self.random_fraction = d2lhpo.check_number(
             'random_fraction', random_fraction, minimum=0, maximum=1)
-        if min_points is None:  # two more than the dimension (BOHB: one)
-            min_points = len(self.random.domains) + 2
+        if min_points is None:
+            min_points = 2 * (d + 1)
         self.min_points = d2lhpo.check_integer('min_points', min_points, 1)
         self.models = {}  # level -> TPESearcher fitted on its results
+        self.encoder = d2lhpo.SpaceEncoder(self.random.domains)
+        self.suggested = np.zeros((0, self.encoder.dim))  # encoded
 
     # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def sample_configuration(self, trial_id):
         ready = [level for level, model in self.models.items()
                  if len(model.y) >= self.min_points]
-        if not ready or self.rng.uniform() < self.random_fraction:
-            return self.random.sample_configuration(trial_id)
-        # The model proposes, but the trial does not run at its level yet
-        # (it starts at r_min), so the model is not told it is pending.
-        model = self.models[max(ready)]
-        return model.encoder.decode(d2lhpo.propose_or_random(model))
+        config = None
+        if ready and self.rng.uniform() >= self.random_fraction:
+            # The model proposes, but the trial does not run at its level yet
+            # (it starts at r_min), so the model is not told it is pending.
+            u = self.models[max(ready)].propose(exclude=self.suggested)
+            config = self.encoder.decode(u)
+        for _ in range(100):  # never a configuration suggested before
+            if config is not None and not d2lhpo.is_running(
+                    self.encoder.encode(config)[None], self.suggested)[0]:
+                break
+            config = self.random.sample_configuration(trial_id)
+        self.suggested = np.vstack([self.suggested,
+                                    self.encoder.encode(config)])
+        return config
 
     # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def update(self, trial_id, config, error, result=None):
@@ -3928,7 +3945,7 @@ def is_running(U, X_u):
     if X_u is None or not len(X_u):
         return np.zeros(len(U), dtype=bool)
     return (np.abs(U[:, None, :] - np.asarray(X_u)[None])
-            .max(axis=2) < 1e-9).any(axis=1)
+            .max(axis=2, initial=0) < 1e-9).any(axis=1)
 
 def best_not_running(U, values, X_u):
     """The row of U with the largest value among those not in X_u."""
