@@ -96,6 +96,9 @@ BAD_CONSTRUCTORS = {
     'tpe gamma=1': (lambda: TPESearcher(SPACE, gamma=1), 'gamma'),
     'tpe gamma=1.5': (lambda: TPESearcher(SPACE, gamma=1.5), 'gamma'),
     'tpe max_good=0': (lambda: TPESearcher(SPACE, max_good=0), 'max_good'),
+    'tpe min_good=0': (lambda: TPESearcher(SPACE, min_good=0), 'min_good'),
+    'mftpe min_good=0 (passed on)': (lambda: MultiFidelityTPESearcher(
+        SPACE, min_good=0), 'min_good'),
     'tpe num_candidates=0': (lambda: TPESearcher(SPACE, num_candidates=0),
                              'num_candidates'),
     'tpe prior_weight<0': (lambda: TPESearcher(SPACE, prior_weight=-1),

@@ -431,6 +431,44 @@ def test_model_based_searcher_uses_the_highest_rung():
     assert len(searcher.models[3].y) == 3
 
 
+def test_model_based_searcher_never_suggests_a_configuration_twice():
+    # 12 configurations; the model is ready after 2 results at epoch 1
+    space = {'a': [1, 2, 3, 4], 'b': ['x', 'y', 'z']}
+    searcher = d2lhpo.MultiFidelityTPESearcher(space, min_points=2, seed=0,
+                                               random_fraction=0.0)
+    seen = []
+    for i in range(12):
+        config = searcher.sample_configuration(i)
+        seen.append((config['a'], config['b']))
+        searcher.update(i, config, float(config['a']), {'epoch': 1})
+    assert len(set(seen)) == 12  # every configuration, once
+    extra = searcher.sample_configuration(12)  # exhausted: a repeat is fine
+    assert (extra['a'], extra['b']) in seen
+
+
+def test_model_based_searcher_follows_bohb_minimum_points():
+    space = {f'x{i}': d2lhpo_uniform() for i in range(3)}
+    searcher = d2lhpo.MultiFidelityTPESearcher(space, seed=0)
+    assert searcher.min_points == 2 * (3 + 1)
+    assert searcher.tpe_args['min_good'] == 3 + 1
+    tpe = d2lhpo.TPESearcher(space, seed=0, min_good=4)
+    for i in range(10):  # ceil(0.15 * 10) = 2 < 4 good points
+        tpe.update(i, {f'x{j}': 0.05 * i for j in range(3)}, float(i))
+    good, bad = tpe.split()
+    assert len(good) == 4 and len(bad) == 6
+
+
+def test_tpe_propose_excludes_the_given_points():
+    space = {'a': [1, 2, 3]}
+    tpe = d2lhpo.TPESearcher(space, seed=0, num_init=1)
+    for i, a in enumerate([1, 2, 3, 1, 2]):
+        tpe.update(i, {'a': a}, float(a))
+    best = tpe.encoder.encode({'a': 1})
+    for _ in range(5):  # a = 1 is best; excluded, it is never proposed
+        u = tpe.propose(exclude=best[None])
+        assert tpe.encoder.decode(u)['a'] != 1
+
+
 # ---------------------------------------------------------- checkpoints ---
 
 def test_pause_and_resume_from_a_checkpoint_equals_training_straight(
