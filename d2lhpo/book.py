@@ -416,11 +416,14 @@ class TrialRecord:
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class HPOTuner:
     """Runs trials one after another and keeps the books."""
-    def __init__(self, scheduler, objective, board=None):
+    def __init__(self, scheduler, objective, board=None, metric='error',
+                 mode='min'):
         self.scheduler = d2lhpo.check_component('scheduler', scheduler)
         self.objective = d2lhpo.check_component('objective', objective,
                                                 allow_none=True)
-        self.board = board
+        self.sign = d2lhpo.metric_sign(metric, mode)  # -1: maximize
+        self.metric, self.mode = metric, mode
+        self.board = d2lhpo.name_board(board, metric)
         self.records = []                # one TrialRecord per trial
         self.results = []                # one dict per reported result
         self.incumbent = None            # best configuration so far
@@ -464,7 +467,8 @@ class HPOTuner:
         self.incumbent_ids.append(self.incumbent_id)
         self.cumulative_runtime.append(result['time'])
         if self.board is not None and math.isfinite(self.incumbent_error):
-            self.board.draw(result['time'], self.incumbent_error, 'incumbent')
+            self.board.draw(result['time'], self.sign * self.incumbent_error,
+                            'incumbent')
         decision = self.scheduler.on_trial_result(trial, result)
         if decision not in (CONTINUE, PAUSE, STOP):
             raise ValueError(f'on_trial_result returned {decision!r}; expected '
@@ -513,7 +517,7 @@ class HPOTuner:
         while True:
             tic = time.perf_counter()
             try:
-                result = d2lhpo.as_result(next(steps))
+                result = d2lhpo.as_result(next(steps), self.metric, self.mode)
             except StopIteration:
                 break
             except Exception as err:  # a failing trial must not end the search
@@ -546,7 +550,8 @@ class HPOTuner:
         for r in self.records:
             row = {'trial_id': r.trial_id}
             row.update({k: v for k, v in r.config.items() if k not in row})
-            row.update(error=r.error, status=r.status, epochs=r.epochs,
+            row[self.metric] = self.sign * r.error  # as reported
+            row.update(status=r.status, epochs=r.epochs,
                        runtime=r.runtime, start_time=r.start_time,
                        end_time=r.end_time, worker=r.worker, message=r.message)
             rows.append(row)
@@ -555,9 +560,21 @@ class HPOTuner:
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def results_table(self):
         """All reported results as a pandas DataFrame, one row per result."""
-        table = pd.DataFrame(self.results)
-        first = ['trial_id', 'epoch', 'error', 'time']
+        table = pd.DataFrame([d2lhpo.reported_result(r, self.metric, self.mode)
+                              for r in self.results])
+        first = ['trial_id', 'epoch', self.metric, 'time']
         return table[first + [c for c in table.columns if c not in first]]
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def incumbent_metric(self):
+        """The incumbent's metric as reported (`incumbent_error` is what the
+        tuner minimizes: the metric, negated for `mode='max'`)."""
+        return self.sign * self.incumbent_error
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def metric_trajectory(self):
+        """The incumbent's metric after each result, as reported."""
+        return [self.sign * error for error in self.incumbent_trajectory]
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -875,10 +892,12 @@ class SimulatedBackend(Backend):
 class AsyncTuner(d2lhpo.HPOTuner):
     """Runs trials on the workers of a backend, asynchronously: a free
     worker gets a trial at once, results are booked as they arrive."""
-    def __init__(self, scheduler, backend, board=None):
-        super().__init__(scheduler, objective=None, board=board)
+    def __init__(self, scheduler, backend, board=None, metric='error',
+                 mode='min'):
+        super().__init__(scheduler, None, board, metric, mode)
         self.backend = d2lhpo.check_component('backend', backend)
         self.running = set()    # ids of the trials on the backend
+        self.since = {}         # trial_id -> when it last (re)started
         self.last_results = {}  # trial_id -> its latest result
         self.restarts = []      # trials to continue after a resume
         self.log = None         # a log of trial events (set by `log_to`)
@@ -902,11 +921,13 @@ class AsyncTuner(d2lhpo.HPOTuner):
                                          backend.free_worker())
             backend.start_trial(trial)
             self.running.add(trial.trial_id)
+            self.since.setdefault(trial.trial_id, backend.time())  # (restarts)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def handle(self, event):
         """Book a `TrialEvent`; return 1 for a result, 0 otherwise."""
         trial = self.records[event.trial_id]
+        event = d2lhpo.checked_event(event, self.metric, self.mode)
         if event.kind == 'result':
             self.last_results[trial.trial_id] = event.result
             decision = self.report(trial, event.result)
@@ -914,13 +935,20 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 self.backend.stop_trial(trial.trial_id)
                 self.running.discard(trial.trial_id)
                 status = 'paused' if decision == d2lhpo.PAUSE else 'stopped'
-                self.finish(trial, status, event.result['time'])
+                self.end_trial(trial, status, event.result['time'])
             return 1
         self.running.discard(trial.trial_id)
-        self.finish(trial, 'completed' if event.kind == 'complete' else 'failed',
-                    self.backend.time(), event.message,
-                    self.last_results.pop(trial.trial_id, None))
+        self.backend.stop_trial(trial.trial_id)  # a result that failed checks
+        self.end_trial(trial, 'completed' if event.kind == 'complete' else
+                       'failed', self.backend.time(), event.message,
+                       self.last_results.pop(trial.trial_id, None))
         return 0
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def end_trial(self, trial, status, time, message='', result=None):
+        """`finish` a trial, adding the time it ran since it (re)started."""
+        trial.runtime += time - self.since.pop(trial.trial_id, time)
+        self.finish(trial, status, time, message, result)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def run(self, number_of_trials=None, max_time=None, max_epochs=None):
@@ -948,8 +976,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
             self.clock = now if max_time is None else min(now, max_time)
             for trial_id in sorted(self.running):  # stop the rest
                 self.backend.stop_trial(trial_id)
-                self.finish(self.records[trial_id], 'stopped', self.clock,
-                            message, self.last_results.pop(trial_id, None))
+                self.end_trial(self.records[trial_id], 'stopped', self.clock,
+                               message, self.last_results.pop(trial_id, None))
             self.running.clear()
             if self.log is not None:
                 self.log.close()
@@ -989,7 +1017,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
     def report(self, trial, result):
         decision = d2lhpo.HPOTuner.report(self, trial, result)
         self.write_log({'event': 'result', 'trial_id': trial.trial_id,
-                        'result': result})
+                        'result': d2lhpo.reported_result(result, self.metric,
+                                                         self.mode)})
         return decision
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -1022,15 +1051,16 @@ class AsyncTuner(d2lhpo.HPOTuner):
         if getattr(self.backend, 'checkpoint_dir', '') is None:  # beside it
             self.backend.checkpoint_dir = os.path.abspath(path) + '.checkpoints'
         try:
-            undone = self.replay(read_events(data, log.path), log.path, domains)
+            undone = self.replay(read_events(data, log.path, self.metric),
+                                 log.path, domains)
         except BaseException:
             log.close()
             raise
         self.log = log
         for trial, decision in undone:  # the tuner died before it wrote them
-            self.finish(trial, 'paused' if decision == d2lhpo.PAUSE
-                        else 'stopped', self.clock, '',
-                        self.last_results.get(trial.trial_id))
+            self.end_trial(trial, 'paused' if decision == d2lhpo.PAUSE
+                           else 'stopped', self.clock, '',
+                           self.last_results.get(trial.trial_id))
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def replay(self, events, path='the log', domains=None):
@@ -1069,6 +1099,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 d2lhpo.check_config(domains, event['config'])
             proposed = self.scheduler.suggest(n)  # keeps it in step
             self.start_trial(event['config'], event['time'], event['worker'])
+            self.since[trial_id] = event['time']  # for the trial's runtime
             return proposed != event['config']
         if kind == 'start' and event['config'] != trial.config:
             raise ValueError(f'trial {trial_id} starts again with another config')
@@ -1078,11 +1109,12 @@ class AsyncTuner(d2lhpo.HPOTuner):
             proposed = self.scheduler.suggest(n)
             self.start_trial(d2lhpo.Resume(trial_id), event['time'],
                              event['worker'])
+            self.since[trial_id] = event['time']
             return proposed != d2lhpo.Resume(trial_id)
         elif state != 'running':
             raise ValueError(f'a {kind} of trial {trial_id}, which is {state}')
-        elif kind == 'result':
-            result = event['result']
+        elif kind == 'result':  # as reported: back to the minimized 'error'
+            result = d2lhpo.as_result(event['result'], self.metric, self.mode)
             if (result.get('trial_id'), result['epoch']) != (trial_id,
                                                              trial.epochs + 1):
                 raise ValueError(f'trial {trial_id} is at epoch {trial.epochs}; '
@@ -1090,8 +1122,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
             self.last_results[trial_id] = result
             decisions[trial_id] = self.report(trial, dict(result))
         else:
-            self.finish(trial, kind, event['time'], event['message'],
-                        self.last_results.get(trial_id))
+            self.end_trial(trial, kind, event['time'], event['message'],
+                           self.last_results.get(trial_id))
         return False
 
 
@@ -2434,19 +2466,71 @@ def as_error(value):
                         f'{type(value).__name__}')
     return float(value)
 
-def as_result(value):
-    """Turn a reported value (a number, or a dict with an 'error') into a
-    result dict with a finite float 'error'."""
+def as_result(value, metric='error', mode='min'):
+    """Turn a reported value (a number, which is an 'error', or a dict with
+    the `metric`) into a result dict whose 'error' is the finite float that
+    the tuner minimizes: the metric, negated for `mode='max'`."""
     result = dict(value) if isinstance(value, dict) else {'error': value}
-    if 'error' not in result:
-        raise KeyError(f"a reported dict needs an 'error', got {value!r}")
-    result['error'] = as_error(result['error'])
-    if not math.isfinite(result['error']):
-        raise ValueError(f"the objective returned {result['error']}")
-    for key, metric in result.items():  # tensors and arrays: plain values
-        if isinstance(metric, (torch.Tensor, np.ndarray, np.generic)):
-            result[key] = metric.tolist()
+    if metric not in result:
+        raise KeyError(f'a reported dict needs the metric {metric!r}, got '
+                       f'{value!r}')
+    if metric != 'error' and 'error' in result:
+        raise ValueError(f"the result has an 'error' besides the metric "
+                         f"{metric!r}; the tuner keeps the value it minimizes "
+                         "under 'error': report it under another name")
+    result[metric] = as_error(result[metric])
+    if not math.isfinite(result[metric]):
+        raise ValueError(f'the objective returned {result[metric]}')
+    for key, value in result.items():  # tensors and arrays: plain values
+        if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
+            result[key] = value.tolist()
+    result['error'] = result[metric] if mode == 'min' else -result[metric]
     return result
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def metric_sign(metric, mode):
+    """Check a tuner's metric and mode; return 1 for 'min', -1 for 'max'."""
+    if isinstance(metric, (list, tuple)):
+        raise NotImplementedError(
+            f'metric={metric!r}: a tuner optimizes one metric; several '
+            'objectives at once come in the section on multi-objective '
+            'hyperparameter optimization')
+    if not isinstance(metric, str) or not metric:
+        raise ValueError(f'metric must be a non-empty string (the key of '
+                         f'the reported dict), got {metric!r}')
+    if mode not in ('min', 'max'):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    return 1 if mode == 'min' else -1
+
+def reported_result(result, metric='error', mode='min'):
+    """A tuner's result as reported: the metric in its own direction."""
+    if metric != 'error':
+        return {k: v for k, v in result.items() if k != 'error'}
+    return dict(result, error=result['error'] * metric_sign(metric, mode))
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def plain_result(value):
+    """What an objective reported as a dict of plain values (a number is
+    an 'error'); the tuner's `as_result` checks the rest."""
+    if not isinstance(value, dict):
+        return {'error': as_error(value)}
+    return {key: v.tolist() if isinstance(v, (torch.Tensor, np.ndarray,
+                                               np.generic)) else v
+            for key, v in value.items()}
+
+def checked_event(event, metric='error', mode='min'):
+    """A result event with its result converted by `as_result`, or a
+    failed event that says why it cannot be; other events unchanged."""
+    if event.kind != 'result':
+        return event
+    try:
+        result = as_result(event.result, metric, mode)
+    except (KeyError, TypeError, ValueError) as err:
+        return d2lhpo.TrialEvent('failed', event.trial_id,
+                                 message=f'{type(err).__name__}: {err}')
+    return d2lhpo.TrialEvent('result', event.trial_id, result)
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -2601,6 +2685,16 @@ class ProgressBoard:
         display.display(fig)
         display.clear_output(wait=True)
         plt.close(fig)
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def name_board(board, metric):
+    """Label `board` (if any) 'incumbent <metric>' unless the metric is
+    the error or the user chose a label; return it."""
+    if (board is not None and metric != 'error'
+            and board.ylabel == 'incumbent validation error'):  # default
+        board.ylabel = f'incumbent {metric}'
+    return board
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -3087,7 +3181,7 @@ class TrialRunner:
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def step(self):
         try:
-            result = d2lhpo.as_result(next(self.steps))
+            result = d2lhpo.plain_result(next(self.steps))
         except StopIteration:
             self.stop()
             return 'complete', None
@@ -3679,8 +3773,7 @@ EVENT_KEYS = {
     **dict.fromkeys(('completed', 'failed', 'paused', 'stopped'), {
         'trial_id': int, 'time': numbers.Real, 'message': str})}
 
-RESULT_KEYS = {'error': numbers.Real, 'time': numbers.Real,
-               'epoch': int}
+RESULT_KEYS = {'time': numbers.Real, 'epoch': int}
 
 def check_fields(values, fields):
     """Each key of `fields` in `values`, of its type (ValueError if not)."""
@@ -3695,23 +3788,23 @@ def check_fields(values, fields):
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-def check_event(event):
+def check_event(event, metric='error'):
     """Check one decoded line of a log on its own (ValueError if bad)."""
     if not isinstance(event, dict):
         raise ValueError(f'not a JSON object: {event!r}')
     if event.get('event') not in EVENT_KEYS:
         raise ValueError(f'unknown event {event.get("event")!r}')
     check_fields(event, EVENT_KEYS[event['event']])
-    if event['event'] == 'result':
-        check_fields(event['result'], RESULT_KEYS)
+    if event['event'] == 'result':  # the metric, then time and epoch
+        check_fields(event['result'], {metric: numbers.Real, **RESULT_KEYS})
 
-def read_events(data, path):
+def read_events(data, path, metric='error'):
     """Decode and check every line of a log's bytes."""
     events = []
     for number, line in enumerate(data.split(b'\n')[:-1], 1):
         try:
             events.append(json.loads(line))
-            check_event(events[-1])
+            check_event(events[-1], metric)
         except ValueError as err:  # JSONDecodeError is a ValueError
             raise ValueError(f'{path}, line {number}: {err}') from None
     return events
@@ -4496,6 +4589,7 @@ __all__ = [
     'check_query',
     'check_seed',
     'check_table_values',
+    'checked_event',
     'cholesky_with_jitter',
     'climb_neighbors',
     'cnn_checkpointed',
@@ -4533,8 +4627,10 @@ __all__ = [
     'make_domain',
     'matern52',
     'maximize_acquisition',
+    'metric_sign',
     'mnist1d_model',
     'ms_per_suggestion',
+    'name_board',
     'neg_log_posterior',
     'neighbor_bandwidths',
     'normalized_regret',
@@ -4542,6 +4638,7 @@ __all__ = [
     'off_grid_error',
     'paired_comparison',
     'parse_config_space',
+    'plain_result',
     'plot_anytime',
     'plot_anytime_band',
     'plot_band',
@@ -4561,6 +4658,7 @@ __all__ = [
     'read_idx',
     'record_learning_curve',
     'regret_curves',
+    'reported_result',
     'robust_standardize',
     'room_at_top',
     'rung_levels',
