@@ -919,9 +919,9 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 self.new_trials += not isinstance(suggestion, d2lhpo.Resume)
                 trial = self.start_trial(suggestion, backend.time(),
                                          backend.free_worker())
+            self.since.setdefault(trial.trial_id, backend.time())  # (restarts)
             backend.start_trial(trial)
             self.running.add(trial.trial_id)
-            self.since.setdefault(trial.trial_id, backend.time())  # (restarts)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def handle(self, event):
