@@ -2064,6 +2064,61 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.models[level].update(trial_id, config, error, result)
 
 
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+import numpy as np
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def dominance(Y):
+    """D[i, j]: point i dominates point j (no worse in every objective,
+    better in one). `Y` is (n points x m objectives), all minimized."""
+    Y = d2lhpo.check_objectives(Y)
+    no_worse = np.all(Y[:, None] <= Y[None], axis=-1)
+    better = np.any(Y[:, None] < Y[None], axis=-1)
+    return no_worse & better
+
+def pareto_front(Y):
+    """Mask of the points of `Y` that no other point dominates."""
+    return ~dominance(Y).any(axis=0)
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def non_dominated_sort(Y):
+    """The fronts of `Y` as a list of index arrays: the Pareto front
+    first, then the front of the points that remain, and so on."""
+    D = dominance(Y)
+    count = D.sum(axis=0)  # how many points dominate each point
+    fronts, left = [], np.ones(len(D), dtype=bool)
+    while left.any():
+        front = np.flatnonzero(left & (count == 0))
+        fronts.append(front)
+        left[front] = False
+        count = count - D[front].sum(axis=0)
+    return fronts
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def hypervolume(Y, reference):
+    """The volume that the points of `Y` (n x m, minimized) dominate up to
+    `reference`; points not strictly better than it in every objective add
+    nothing. Exact: a sweep in 2-D, slices along the last objective above."""
+    Y, reference = d2lhpo.check_objectives(Y, reference)
+    P = Y[np.all(Y < reference, axis=1)]
+    P = np.unique(P[pareto_front(P)], axis=0)
+    if len(P) == 0:
+        return 0.0
+    if Y.shape[1] == 1:
+        return float(reference[0] - P[0, 0])
+    if Y.shape[1] == 2:  # the second objective falls as the first grows
+        P = P[np.argsort(P[:, 0])]
+        heights = np.r_[reference[1], P[:-1, 1]] - P[:, 1]
+        return float(np.sum((reference[0] - P[:, 0]) * heights))
+    P = P[np.argsort(P[:, -1])]  # the slices lie between these values
+    depths = np.diff(np.r_[P[:, -1], reference[-1]])
+    return float(sum(d * hypervolume(P[:i + 1, :-1], reference[:-1])
+                     for i, d in enumerate(depths) if d > 0))
+
+
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 import copy
 import functools
@@ -4491,6 +4546,71 @@ def print_medians(runs, times):
               ', '.join(f'{v:.4f}' for v in at))
 
 
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+import numpy as np
+from matplotlib import patches, pyplot as plt
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def check_objectives(Y, reference=None):
+    """`Y` as a float array (n points, m objectives) without NaN or
+    -inf; with `reference`, also that as a finite array of length m."""
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 2 or Y.shape[1] == 0:
+        raise ValueError('objective values must be a 2-D array (points x '
+                         f'objectives, at least one), got shape {Y.shape}')
+    bad = np.flatnonzero((np.isnan(Y) | (Y == -np.inf)).any(axis=1))
+    if len(bad):
+        raise ValueError(f'objective values are NaN or -inf in rows '
+                         f'{bad[:5]}; remove failed trials first')
+    if reference is None:
+        return Y
+    reference = np.asarray(reference, dtype=float)
+    if reference.shape != (Y.shape[1],):
+        raise ValueError(f'the reference point must have shape '
+                         f'({Y.shape[1]},), one entry per objective, got '
+                         f'{reference.shape}')
+    if not np.all(np.isfinite(reference)):
+        raise ValueError(f'the reference point must be finite, got '
+                         f'{reference}')
+    return Y, reference
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def plot_front(Y, front, ax=None, xlabel='', ylabel='', label='front'):
+    """All points of `Y` (n x 2) in grey, those of `front` (a mask or
+    indices) in color, joined by their staircase."""
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    Y = check_objectives(Y)
+    P = Y[front]
+    P = P[np.argsort(P[:, 0])]
+    ax.scatter(*Y.T, s=8, color='0.75', label='all configurations')
+    ax.step(*P.T, where='post', color='C0', lw=1)
+    ax.scatter(*P.T, s=18, color='C0', zorder=3, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
+
+def plot_hypervolume(Y, reference, ax=None, color='C0'):
+    """Shade the region that the points of `Y` (n x 2) dominate up to
+    `reference`, one rectangle per point of their front."""
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    Y, reference = check_objectives(Y, reference)
+    P = Y[d2lhpo.pareto_front(Y) & np.all(Y < reference, axis=1)]
+    P = P[np.argsort(P[:, 0])]
+    tops = np.r_[reference[1], P[:-1, 1]]  # each box ends at the last point
+    for (x, y), top in zip(P, tops):
+        ax.add_patch(patches.Rectangle((x, y), reference[0] - x, top - y,
+                                       color=color, alpha=0.3, lw=0))
+    ax.scatter(*P.T, s=18, color=color, zorder=3)
+    ax.plot(*reference, 'kx', ms=8)
+    ax.annotate('reference', reference, textcoords='offset points',
+                xytext=(-8, 6), ha='right')
+    return ax
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -4583,6 +4703,7 @@ __all__ = [
     'check_integer',
     'check_loggable',
     'check_number',
+    'check_objectives',
     'check_observations',
     'check_paired',
     'check_positive',
@@ -4601,6 +4722,7 @@ __all__ = [
     'cpu_latency',
     'die_with_parent',
     'digits_model',
+    'dominance',
     'error_rate',
     'expected_improvement',
     'forest_predict',
@@ -4610,6 +4732,7 @@ __all__ = [
     'grid_sizes',
     'hartmann_function',
     'hyperband_brackets',
+    'hypervolume',
     'incumbent_at',
     'is_running',
     'json_default',
@@ -4633,10 +4756,12 @@ __all__ = [
     'name_board',
     'neg_log_posterior',
     'neighbor_bandwidths',
+    'non_dominated_sort',
     'normalized_regret',
     'objective_steps',
     'off_grid_error',
     'paired_comparison',
+    'pareto_front',
     'parse_config_space',
     'plain_result',
     'plot_anytime',
@@ -4644,7 +4769,9 @@ __all__ = [
     'plot_band',
     'plot_bo_step',
     'plot_branin',
+    'plot_front',
     'plot_gp',
+    'plot_hypervolume',
     'plot_learning_curves',
     'plot_regret_curves',
     'plot_timeline',
