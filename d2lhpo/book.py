@@ -2521,6 +2521,8 @@ def as_error(value):
                         f'{type(value).__name__}')
     return float(value)
 
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def as_result(value, metric='error', mode='min'):
     """Turn a reported value (a number, which is an 'error', or a dict with
     the `metric`) into a result dict whose 'error' is the finite float that
@@ -4592,6 +4594,8 @@ def plot_front(Y, front, ax=None, xlabel='', ylabel='', label='front'):
     ax.set_ylabel(ylabel)
     return ax
 
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
 def plot_hypervolume(Y, reference, ax=None, color='C0'):
     """Shade the region that the points of `Y` (n x 2) dominate up to
     `reference`, one rectangle per point of their front."""
