@@ -405,7 +405,7 @@ class TrialRecord:
     config: dict
     error: float = math.nan   # latest error reported (NaN if failed)
     status: str = 'running'   # paused, completed, stopped or failed later
-    runtime: float = 0.0      # seconds spent in the objective
+    runtime: float = 0.0      # seconds it ran: objective or worker
     start_time: float = 0.0   # clock (s) when the trial started
     end_time: float = math.nan  # clock (s) when it ended or paused
     message: str = ''         # why the trial failed
