@@ -2511,6 +2511,8 @@ def grid_sizes(domains, num_points, default=5):
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def as_error(value):
     """Convert what an objective returned into a Python float."""
+    if type(value) is float:  # the common case, checked fast
+        return value
     if isinstance(value, (torch.Tensor, np.ndarray)):
         if math.prod(value.shape) != 1:
             raise TypeError('the objective returned an array of shape '
