@@ -147,8 +147,9 @@ test: unit nbval check-html book-tests
 # lines, none over 45; and the main text's code stays lean: issue 12 cut
 # the eight sections from 4,000 lines to 2,561 (cap 2,666); issue 14 adds
 # the evidence every claim needs (paired tests, asserts) and the MNIST-1D
-# benchmark, within 2,850.
-CELL_LENGTHS_FLAGS ?= --max-lines 2850
+# benchmark, within 2,850; issue 15 adds 119 lines: the tuners' metric and
+# mode and AsyncTuner's runtime (17) and the multi-objective section (102).
+CELL_LENGTHS_FLAGS ?= --max-lines 2969
 cell-lengths: setup   ## code cells per section; fails on overlong cells
 	$(PY) tools/cell_lengths.py $(CELL_LENGTHS_FLAGS)
 

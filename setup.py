@@ -9,7 +9,9 @@ BOOK = [
 ]
 RAY = ['ray==2.60.0']
 # pytest-xdist: the chapters execute under nbval two at a time (two cores)
-TEST = ['pytest', 'pytest-xdist', 'nbval==0.11.0'] + RAY  # Ray is tested too
+# Optuna: tests/test_multi_objective.py checks the hypervolume against it
+TEST = (['pytest', 'pytest-xdist', 'nbval==0.11.0', 'optuna==5.0.*']
+        + RAY)  # Ray is tested too
 
 setup(
     name='d2lhpo',

@@ -405,7 +405,7 @@ class TrialRecord:
     config: dict
     error: float = math.nan   # latest error reported (NaN if failed)
     status: str = 'running'   # paused, completed, stopped or failed later
-    runtime: float = 0.0      # seconds spent in the objective
+    runtime: float = 0.0      # seconds it ran: objective or worker
     start_time: float = 0.0   # clock (s) when the trial started
     end_time: float = math.nan  # clock (s) when it ended or paused
     message: str = ''         # why the trial failed
@@ -416,11 +416,14 @@ class TrialRecord:
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class HPOTuner:
     """Runs trials one after another and keeps the books."""
-    def __init__(self, scheduler, objective, board=None):
+    def __init__(self, scheduler, objective, board=None, metric='error',
+                 mode='min'):
         self.scheduler = d2lhpo.check_component('scheduler', scheduler)
         self.objective = d2lhpo.check_component('objective', objective,
                                                 allow_none=True)
-        self.board = board
+        self.sign = d2lhpo.metric_sign(metric, mode)  # -1: maximize
+        self.metric, self.mode = metric, mode
+        self.board = d2lhpo.name_board(board, metric)
         self.records = []                # one TrialRecord per trial
         self.results = []                # one dict per reported result
         self.incumbent = None            # best configuration so far
@@ -464,7 +467,8 @@ class HPOTuner:
         self.incumbent_ids.append(self.incumbent_id)
         self.cumulative_runtime.append(result['time'])
         if self.board is not None and math.isfinite(self.incumbent_error):
-            self.board.draw(result['time'], self.incumbent_error, 'incumbent')
+            self.board.draw(result['time'], self.sign * self.incumbent_error,
+                            'incumbent')
         decision = self.scheduler.on_trial_result(trial, result)
         if decision not in (CONTINUE, PAUSE, STOP):
             raise ValueError(f'on_trial_result returned {decision!r}; expected '
@@ -513,7 +517,7 @@ class HPOTuner:
         while True:
             tic = time.perf_counter()
             try:
-                result = d2lhpo.as_result(next(steps))
+                result = d2lhpo.as_result(next(steps), self.metric, self.mode)
             except StopIteration:
                 break
             except Exception as err:  # a failing trial must not end the search
@@ -546,7 +550,8 @@ class HPOTuner:
         for r in self.records:
             row = {'trial_id': r.trial_id}
             row.update({k: v for k, v in r.config.items() if k not in row})
-            row.update(error=r.error, status=r.status, epochs=r.epochs,
+            row[self.metric] = self.sign * r.error  # as reported
+            row.update(status=r.status, epochs=r.epochs,
                        runtime=r.runtime, start_time=r.start_time,
                        end_time=r.end_time, worker=r.worker, message=r.message)
             rows.append(row)
@@ -555,9 +560,21 @@ class HPOTuner:
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def results_table(self):
         """All reported results as a pandas DataFrame, one row per result."""
-        table = pd.DataFrame(self.results)
-        first = ['trial_id', 'epoch', 'error', 'time']
+        table = pd.DataFrame([d2lhpo.reported_result(r, self.metric, self.mode)
+                              for r in self.results])
+        first = ['trial_id', 'epoch', self.metric, 'time']
         return table[first + [c for c in table.columns if c not in first]]
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def incumbent_metric(self):
+        """The incumbent's metric as reported (`incumbent_error` is what the
+        tuner minimizes: the metric, negated for `mode='max'`)."""
+        return self.sign * self.incumbent_error
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def metric_trajectory(self):
+        """The incumbent's metric after each result, as reported."""
+        return [self.sign * error for error in self.incumbent_trajectory]
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -875,10 +892,12 @@ class SimulatedBackend(Backend):
 class AsyncTuner(d2lhpo.HPOTuner):
     """Runs trials on the workers of a backend, asynchronously: a free
     worker gets a trial at once, results are booked as they arrive."""
-    def __init__(self, scheduler, backend, board=None):
-        super().__init__(scheduler, objective=None, board=board)
+    def __init__(self, scheduler, backend, board=None, metric='error',
+                 mode='min'):
+        super().__init__(scheduler, None, board, metric, mode)
         self.backend = d2lhpo.check_component('backend', backend)
         self.running = set()    # ids of the trials on the backend
+        self.since = {}         # trial_id -> when it last (re)started
         self.last_results = {}  # trial_id -> its latest result
         self.restarts = []      # trials to continue after a resume
         self.log = None         # a log of trial events (set by `log_to`)
@@ -900,6 +919,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 self.new_trials += not isinstance(suggestion, d2lhpo.Resume)
                 trial = self.start_trial(suggestion, backend.time(),
                                          backend.free_worker())
+            self.since.setdefault(trial.trial_id, backend.time())  # (restarts)
             backend.start_trial(trial)
             self.running.add(trial.trial_id)
 
@@ -907,6 +927,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
     def handle(self, event):
         """Book a `TrialEvent`; return 1 for a result, 0 otherwise."""
         trial = self.records[event.trial_id]
+        event = d2lhpo.checked_event(event, self.metric, self.mode)
         if event.kind == 'result':
             self.last_results[trial.trial_id] = event.result
             decision = self.report(trial, event.result)
@@ -914,13 +935,20 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 self.backend.stop_trial(trial.trial_id)
                 self.running.discard(trial.trial_id)
                 status = 'paused' if decision == d2lhpo.PAUSE else 'stopped'
-                self.finish(trial, status, event.result['time'])
+                self.end_trial(trial, status, event.result['time'])
             return 1
         self.running.discard(trial.trial_id)
-        self.finish(trial, 'completed' if event.kind == 'complete' else 'failed',
-                    self.backend.time(), event.message,
-                    self.last_results.pop(trial.trial_id, None))
+        self.backend.stop_trial(trial.trial_id)  # a result that failed checks
+        self.end_trial(trial, 'completed' if event.kind == 'complete' else
+                       'failed', self.backend.time(), event.message,
+                       self.last_results.pop(trial.trial_id, None))
         return 0
+
+    # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
+    def end_trial(self, trial, status, time, message='', result=None):
+        """`finish` a trial, adding the time it ran since it (re)started."""
+        trial.runtime += time - self.since.pop(trial.trial_id, time)
+        self.finish(trial, status, time, message, result)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def run(self, number_of_trials=None, max_time=None, max_epochs=None):
@@ -948,8 +976,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
             self.clock = now if max_time is None else min(now, max_time)
             for trial_id in sorted(self.running):  # stop the rest
                 self.backend.stop_trial(trial_id)
-                self.finish(self.records[trial_id], 'stopped', self.clock,
-                            message, self.last_results.pop(trial_id, None))
+                self.end_trial(self.records[trial_id], 'stopped', self.clock,
+                               message, self.last_results.pop(trial_id, None))
             self.running.clear()
             if self.log is not None:
                 self.log.close()
@@ -989,7 +1017,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
     def report(self, trial, result):
         decision = d2lhpo.HPOTuner.report(self, trial, result)
         self.write_log({'event': 'result', 'trial_id': trial.trial_id,
-                        'result': result})
+                        'result': d2lhpo.reported_result(result, self.metric,
+                                                         self.mode)})
         return decision
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -1022,15 +1051,16 @@ class AsyncTuner(d2lhpo.HPOTuner):
         if getattr(self.backend, 'checkpoint_dir', '') is None:  # beside it
             self.backend.checkpoint_dir = os.path.abspath(path) + '.checkpoints'
         try:
-            undone = self.replay(read_events(data, log.path), log.path, domains)
+            undone = self.replay(read_events(data, log.path, self.metric),
+                                 log.path, domains)
         except BaseException:
             log.close()
             raise
         self.log = log
         for trial, decision in undone:  # the tuner died before it wrote them
-            self.finish(trial, 'paused' if decision == d2lhpo.PAUSE
-                        else 'stopped', self.clock, '',
-                        self.last_results.get(trial.trial_id))
+            self.end_trial(trial, 'paused' if decision == d2lhpo.PAUSE
+                           else 'stopped', self.clock, '',
+                           self.last_results.get(trial.trial_id))
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def replay(self, events, path='the log', domains=None):
@@ -1069,6 +1099,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 d2lhpo.check_config(domains, event['config'])
             proposed = self.scheduler.suggest(n)  # keeps it in step
             self.start_trial(event['config'], event['time'], event['worker'])
+            self.since[trial_id] = event['time']  # for the trial's runtime
             return proposed != event['config']
         if kind == 'start' and event['config'] != trial.config:
             raise ValueError(f'trial {trial_id} starts again with another config')
@@ -1078,11 +1109,12 @@ class AsyncTuner(d2lhpo.HPOTuner):
             proposed = self.scheduler.suggest(n)
             self.start_trial(d2lhpo.Resume(trial_id), event['time'],
                              event['worker'])
+            self.since[trial_id] = event['time']
             return proposed != d2lhpo.Resume(trial_id)
         elif state != 'running':
             raise ValueError(f'a {kind} of trial {trial_id}, which is {state}')
-        elif kind == 'result':
-            result = event['result']
+        elif kind == 'result':  # as reported: back to the minimized 'error'
+            result = d2lhpo.as_result(event['result'], self.metric, self.mode)
             if (result.get('trial_id'), result['epoch']) != (trial_id,
                                                              trial.epochs + 1):
                 raise ValueError(f'trial {trial_id} is at epoch {trial.epochs}; '
@@ -1090,8 +1122,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
             self.last_results[trial_id] = result
             decisions[trial_id] = self.report(trial, dict(result))
         else:
-            self.finish(trial, kind, event['time'], event['message'],
-                        self.last_results.get(trial_id))
+            self.end_trial(trial, kind, event['time'], event['message'],
+                           self.last_results.get(trial_id))
         return False
 
 
@@ -2049,6 +2081,61 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.models[level].update(trial_id, config, error, result)
 
 
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+import numpy as np
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def dominance(Y):
+    """D[i, j]: point i dominates point j (no worse in every objective,
+    better in one). `Y` is (n points x m objectives), all minimized."""
+    Y = d2lhpo.check_objectives(Y)
+    no_worse = np.all(Y[:, None] <= Y[None], axis=-1)
+    better = np.any(Y[:, None] < Y[None], axis=-1)
+    return no_worse & better
+
+def pareto_front(Y):
+    """Mask of the points of `Y` that no other point dominates."""
+    return ~dominance(Y).any(axis=0)
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def non_dominated_sort(Y):
+    """The fronts of `Y` as a list of index arrays: the Pareto front
+    first, then the front of the points that remain, and so on."""
+    D = dominance(Y)
+    count = D.sum(axis=0)  # how many points dominate each point
+    fronts, left = [], np.ones(len(D), dtype=bool)
+    while left.any():
+        front = np.flatnonzero(left & (count == 0))
+        fronts.append(front)
+        left[front] = False
+        count = count - D[front].sum(axis=0)
+    return fronts
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def hypervolume(Y, reference):
+    """The volume that the points of `Y` (n x m, minimized) dominate up to
+    `reference`; points not strictly better than it in every objective add
+    nothing. Exact: a sweep in 2-D, slices along the last objective above."""
+    Y, reference = d2lhpo.check_objectives(Y, reference)
+    P = Y[np.all(Y < reference, axis=1)]
+    P = np.unique(P[pareto_front(P)], axis=0)
+    if len(P) == 0:
+        return 0.0
+    if Y.shape[1] == 1:
+        return float(reference[0] - P[0, 0])
+    if Y.shape[1] == 2:  # the second objective falls as the first grows
+        P = P[np.argsort(P[:, 0])]
+        heights = np.r_[reference[1], P[:-1, 1]] - P[:, 1]
+        return float(np.sum((reference[0] - P[:, 0]) * heights))
+    P = P[np.argsort(P[:, -1])]  # the slices lie between these values
+    depths = np.diff(np.r_[P[:, -1], reference[-1]])
+    return float(sum(d * hypervolume(P[:i + 1, :-1], reference[:-1])
+                     for i, d in enumerate(depths) if d > 0))
+
+
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 import copy
 import functools
@@ -2441,6 +2528,8 @@ def grid_sizes(domains, num_points, default=5):
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def as_error(value):
     """Convert what an objective returned into a Python float."""
+    if type(value) is float:  # the common case, checked fast
+        return value
     if isinstance(value, (torch.Tensor, np.ndarray)):
         if math.prod(value.shape) != 1:
             raise TypeError('the objective returned an array of shape '
@@ -2451,19 +2540,73 @@ def as_error(value):
                         f'{type(value).__name__}')
     return float(value)
 
-def as_result(value):
-    """Turn a reported value (a number, or a dict with an 'error') into a
-    result dict with a finite float 'error'."""
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def as_result(value, metric='error', mode='min'):
+    """Turn a reported value (a number, which is an 'error', or a dict with
+    the `metric`) into a result dict whose 'error' is the finite float that
+    the tuner minimizes: the metric, negated for `mode='max'`."""
     result = dict(value) if isinstance(value, dict) else {'error': value}
-    if 'error' not in result:
-        raise KeyError(f"a reported dict needs an 'error', got {value!r}")
-    result['error'] = as_error(result['error'])
-    if not math.isfinite(result['error']):
-        raise ValueError(f"the objective returned {result['error']}")
-    for key, metric in result.items():  # tensors and arrays: plain values
-        if isinstance(metric, (torch.Tensor, np.ndarray, np.generic)):
-            result[key] = metric.tolist()
+    if metric not in result:
+        raise KeyError(f'a reported dict needs the metric {metric!r}, got '
+                       f'{value!r}')
+    if metric != 'error' and 'error' in result:
+        raise ValueError(f"the result has an 'error' besides the metric "
+                         f"{metric!r}; the tuner keeps the value it minimizes "
+                         "under 'error': report it under another name")
+    result[metric] = as_error(result[metric])
+    if not math.isfinite(result[metric]):
+        raise ValueError(f'the objective returned {result[metric]}')
+    for key, value in result.items():  # tensors and arrays: plain values
+        if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
+            result[key] = value.tolist()
+    result['error'] = result[metric] if mode == 'min' else -result[metric]
     return result
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def metric_sign(metric, mode):
+    """Check a tuner's metric and mode; return 1 for 'min', -1 for 'max'."""
+    if isinstance(metric, (list, tuple)):
+        raise NotImplementedError(
+            f'metric={metric!r}: a tuner optimizes one metric; several '
+            'objectives at once come in the section on multi-objective '
+            'hyperparameter optimization')
+    if not isinstance(metric, str) or not metric:
+        raise ValueError(f'metric must be a non-empty string (the key of '
+                         f'the reported dict), got {metric!r}')
+    if mode not in ('min', 'max'):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    return 1 if mode == 'min' else -1
+
+def reported_result(result, metric='error', mode='min'):
+    """A tuner's result as reported: the metric in its own direction."""
+    if metric != 'error':
+        return {k: v for k, v in result.items() if k != 'error'}
+    return dict(result, error=result['error'] * metric_sign(metric, mode))
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def plain_result(value):
+    """What an objective reported as a dict of plain values (a number is
+    an 'error'); the tuner's `as_result` checks the rest."""
+    if not isinstance(value, dict):
+        return {'error': as_error(value)}
+    return {key: v.tolist() if isinstance(v, (torch.Tensor, np.ndarray,
+                                               np.generic)) else v
+            for key, v in value.items()}
+
+def checked_event(event, metric='error', mode='min'):
+    """A result event with its result converted by `as_result`, or a
+    failed event that says why it cannot be; other events unchanged."""
+    if event.kind != 'result':
+        return event
+    try:
+        result = as_result(event.result, metric, mode)
+    except (KeyError, TypeError, ValueError) as err:
+        return d2lhpo.TrialEvent('failed', event.trial_id,
+                                 message=f'{type(err).__name__}: {err}')
+    return d2lhpo.TrialEvent('result', event.trial_id, result)
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -2618,6 +2761,16 @@ class ProgressBoard:
         display.display(fig)
         display.clear_output(wait=True)
         plt.close(fig)
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def name_board(board, metric):
+    """Label `board` (if any) 'incumbent <metric>' unless the metric is
+    the error or the user chose a label; return it."""
+    if (board is not None and metric != 'error'
+            and board.ylabel == 'incumbent validation error'):  # default
+        board.ylabel = f'incumbent {metric}'
+    return board
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -3104,7 +3257,7 @@ class TrialRunner:
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def step(self):
         try:
-            result = d2lhpo.as_result(next(self.steps))
+            result = d2lhpo.plain_result(next(self.steps))
         except StopIteration:
             self.stop()
             return 'complete', None
@@ -3696,8 +3849,7 @@ EVENT_KEYS = {
     **dict.fromkeys(('completed', 'failed', 'paused', 'stopped'), {
         'trial_id': int, 'time': numbers.Real, 'message': str})}
 
-RESULT_KEYS = {'error': numbers.Real, 'time': numbers.Real,
-               'epoch': int}
+RESULT_KEYS = {'time': numbers.Real, 'epoch': int}
 
 def check_fields(values, fields):
     """Each key of `fields` in `values`, of its type (ValueError if not)."""
@@ -3712,23 +3864,23 @@ def check_fields(values, fields):
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-def check_event(event):
+def check_event(event, metric='error'):
     """Check one decoded line of a log on its own (ValueError if bad)."""
     if not isinstance(event, dict):
         raise ValueError(f'not a JSON object: {event!r}')
     if event.get('event') not in EVENT_KEYS:
         raise ValueError(f'unknown event {event.get("event")!r}')
     check_fields(event, EVENT_KEYS[event['event']])
-    if event['event'] == 'result':
-        check_fields(event['result'], RESULT_KEYS)
+    if event['event'] == 'result':  # the metric, then time and epoch
+        check_fields(event['result'], {metric: numbers.Real, **RESULT_KEYS})
 
-def read_events(data, path):
+def read_events(data, path, metric='error'):
     """Decode and check every line of a log's bytes."""
     events = []
     for number, line in enumerate(data.split(b'\n')[:-1], 1):
         try:
             events.append(json.loads(line))
-            check_event(events[-1])
+            check_event(events[-1], metric)
         except ValueError as err:  # JSONDecodeError is a ValueError
             raise ValueError(f'{path}, line {number}: {err}') from None
     return events
@@ -4415,6 +4567,73 @@ def print_medians(runs, times):
               ', '.join(f'{v:.4f}' for v in at))
 
 
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+import numpy as np
+from matplotlib import patches, pyplot as plt
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def check_objectives(Y, reference=None):
+    """`Y` as a float array (n points, m objectives) without NaN or
+    -inf; with `reference`, also that as a finite array of length m."""
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 2 or Y.shape[1] == 0:
+        raise ValueError('objective values must be a 2-D array (points x '
+                         f'objectives, at least one), got shape {Y.shape}')
+    bad = np.flatnonzero((np.isnan(Y) | (Y == -np.inf)).any(axis=1))
+    if len(bad):
+        raise ValueError(f'objective values are NaN or -inf in rows '
+                         f'{bad[:5]}; remove failed trials first')
+    if reference is None:
+        return Y
+    reference = np.asarray(reference, dtype=float)
+    if reference.shape != (Y.shape[1],):
+        raise ValueError(f'the reference point must have shape '
+                         f'({Y.shape[1]},), one entry per objective, got '
+                         f'{reference.shape}')
+    if not np.all(np.isfinite(reference)):
+        raise ValueError(f'the reference point must be finite, got '
+                         f'{reference}')
+    return Y, reference
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def plot_front(Y, front, ax=None, xlabel='', ylabel='', label='front'):
+    """All points of `Y` (n x 2) in grey, those of `front` (a mask or
+    indices) in color, joined by their staircase."""
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    Y = check_objectives(Y)
+    P = Y[front]
+    P = P[np.argsort(P[:, 0])]
+    ax.scatter(*Y.T, s=8, color='0.75', label='all configurations')
+    ax.step(*P.T, where='post', color='C0', lw=1)
+    ax.scatter(*P.T, s=18, color='C0', zorder=3, label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def plot_hypervolume(Y, reference, ax=None, color='C0'):
+    """Shade the region that the points of `Y` (n x 2) dominate up to
+    `reference`, one rectangle per point of their front."""
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    Y, reference = check_objectives(Y, reference)
+    P = Y[d2lhpo.pareto_front(Y) & np.all(Y < reference, axis=1)]
+    P = P[np.argsort(P[:, 0])]
+    tops = np.r_[reference[1], P[:-1, 1]]  # each box ends at the last point
+    for (x, y), top in zip(P, tops):
+        ax.add_patch(patches.Rectangle((x, y), reference[0] - x, top - y,
+                                       color=color, alpha=0.3, lw=0))
+    ax.scatter(*P.T, s=18, color=color, zorder=3)
+    ax.plot(*reference, 'kx', ms=8)
+    ax.annotate('reference', reference, textcoords='offset points',
+                xytext=(-8, 6), ha='right')
+    return ax
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -4507,12 +4726,14 @@ __all__ = [
     'check_integer',
     'check_loggable',
     'check_number',
+    'check_objectives',
     'check_observations',
     'check_paired',
     'check_positive',
     'check_query',
     'check_seed',
     'check_table_values',
+    'checked_event',
     'cholesky_with_jitter',
     'climb_neighbors',
     'cnn_checkpointed',
@@ -4524,6 +4745,7 @@ __all__ = [
     'cpu_latency',
     'die_with_parent',
     'digits_model',
+    'dominance',
     'error_rate',
     'expected_improvement',
     'forest_predict',
@@ -4533,6 +4755,7 @@ __all__ = [
     'grid_sizes',
     'hartmann_function',
     'hyperband_brackets',
+    'hypervolume',
     'incumbent_at',
     'is_running',
     'json_default',
@@ -4550,21 +4773,28 @@ __all__ = [
     'make_domain',
     'matern52',
     'maximize_acquisition',
+    'metric_sign',
     'mnist1d_model',
     'ms_per_suggestion',
+    'name_board',
     'neg_log_posterior',
     'neighbor_bandwidths',
+    'non_dominated_sort',
     'normalized_regret',
     'objective_steps',
     'off_grid_error',
     'paired_comparison',
+    'pareto_front',
     'parse_config_space',
+    'plain_result',
     'plot_anytime',
     'plot_anytime_band',
     'plot_band',
     'plot_bo_step',
     'plot_branin',
+    'plot_front',
     'plot_gp',
+    'plot_hypervolume',
     'plot_learning_curves',
     'plot_regret_curves',
     'plot_timeline',
@@ -4578,6 +4808,7 @@ __all__ = [
     'read_idx',
     'record_learning_curve',
     'regret_curves',
+    'reported_result',
     'robust_standardize',
     'room_at_top',
     'rung_levels',
