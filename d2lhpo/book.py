@@ -1016,9 +1016,10 @@ class AsyncTuner(d2lhpo.HPOTuner):
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def report(self, trial, result):
         decision = d2lhpo.HPOTuner.report(self, trial, result)
-        self.write_log({'event': 'result', 'trial_id': trial.trial_id,
-                        'result': d2lhpo.reported_result(result, self.metric,
-                                                         self.mode)})
+        if self.log is not None:  # (converting back costs time in a simulation)
+            self.write_log({'event': 'result', 'trial_id': trial.trial_id,
+                            'result': d2lhpo.reported_result(
+                                result, self.metric, self.mode)})
         return decision
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -2554,14 +2555,18 @@ def as_result(value, metric='error', mode='min'):
         raise ValueError(f"the result has an 'error' besides the metric "
                          f"{metric!r}; the tuner keeps the value it minimizes "
                          "under 'error': report it under another name")
-    result[metric] = as_error(result[metric])
-    if not math.isfinite(result[metric]):
-        raise ValueError(f'the objective returned {result[metric]}')
+    number = as_error(result[metric])
+    if not math.isfinite(number):
+        raise ValueError(f'the objective returned {number}')
     for key, value in result.items():  # tensors and arrays: plain values
-        if isinstance(value, (torch.Tensor, np.ndarray, np.generic)):
+        if type(value) not in PLAIN_TYPES and isinstance(
+                value, (torch.Tensor, np.ndarray, np.generic)):
             result[key] = value.tolist()
-    result['error'] = result[metric] if mode == 'min' else -result[metric]
+    result[metric] = number
+    result['error'] = number if mode == 'min' else -number
     return result
+
+PLAIN_TYPES = {float, int, str, bool, type(None)}
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -4675,6 +4680,7 @@ __all__ = [
     'MultiFidelityTPESearcher',
     'OPTIONAL_ARRAYS',
     'PAUSE',
+    'PLAIN_TYPES',
     'PairedComparison',
     'ParzenEstimator',
     'ProgressBoard',
