@@ -148,8 +148,10 @@ test: unit nbval check-html book-tests
 # the eight sections from 4,000 lines to 2,561 (cap 2,666); issue 14 adds
 # the evidence every claim needs (paired tests, asserts) and the MNIST-1D
 # benchmark, within 2,850; issue 15 adds 119 lines: the tuners' metric and
-# mode and AsyncTuner's runtime (17) and the multi-objective section (102).
-CELL_LENGTHS_FLAGS ?= --max-lines 2969
+# mode and AsyncTuner's runtime (17) and the multi-objective section (102);
+# the BOHB-style searcher's memory of what it suggested and BOHB's minimum
+# number of points add 17 (asha.md).
+CELL_LENGTHS_FLAGS ?= --max-lines 2986
 cell-lengths: setup   ## code cells per section; fails on overlong cells
 	$(PY) tools/cell_lengths.py $(CELL_LENGTHS_FLAGS)
 

@@ -2044,9 +2044,8 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.rng = np.random.default_rng(seed)
         self.random_fraction = d2lhpo.check_number(
             'random_fraction', random_fraction, minimum=0, maximum=1)
-        if min_points is None:
-            min_points = 2 * (d + 1)
-        self.min_points = d2lhpo.check_integer('min_points', min_points, 1)
+        self.min_points = d2lhpo.check_integer(
+            'min_points', 2 * (d + 1) if min_points is None else min_points, 1)
         self.models = {}  # level -> TPESearcher fitted on its results
         self.encoder = d2lhpo.SpaceEncoder(self.random.domains)
         self.suggested = np.zeros((0, self.encoder.dim))  # encoded
@@ -2059,8 +2058,8 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         if ready and self.rng.uniform() >= self.random_fraction:
             # The model proposes, but the trial does not run at its level yet
             # (it starts at r_min), so the model is not told it is pending.
-            u = self.models[max(ready)].propose(exclude=self.suggested)
-            config = self.encoder.decode(u)
+            config = self.encoder.decode(
+                self.models[max(ready)].propose(exclude=self.suggested))
         for _ in range(100):  # never a configuration suggested before
             if config is not None and not d2lhpo.is_running(
                     self.encoder.encode(config)[None], self.suggested)[0]:
