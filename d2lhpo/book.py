@@ -550,7 +550,7 @@ class HPOTuner:
         for r in self.records:
             row = {'trial_id': r.trial_id}
             row.update({k: v for k, v in r.config.items() if k not in row})
-            row[self.metric] = self.sign * r.error  # as reported
+            row[d2lhpo.metric_names(self.metric)[0]] = self.sign * r.error
             row.update(status=r.status, epochs=r.epochs,
                        runtime=r.runtime, start_time=r.start_time,
                        end_time=r.end_time, worker=r.worker, message=r.message)
@@ -562,7 +562,7 @@ class HPOTuner:
         """All reported results as a pandas DataFrame, one row per result."""
         table = pd.DataFrame([d2lhpo.reported_result(r, self.metric, self.mode)
                               for r in self.results])
-        first = ['trial_id', 'epoch', self.metric, 'time']
+        first = ['trial_id', 'epoch', *d2lhpo.metric_names(self.metric), 'time']
         return table[first + [c for c in table.columns if c not in first]]
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -2547,6 +2547,8 @@ def as_result(value, metric='error', mode='min'):
     """Turn a reported value (a number, which is an 'error', or a dict with
     the `metric`) into a result dict whose 'error' is the finite float that
     the tuner minimizes: the metric, negated for `mode='max'`."""
+    if not isinstance(metric, str):  # a list: several objectives
+        return d2lhpo.as_objectives(value, metric, mode)
     result = dict(value) if isinstance(value, dict) else {'error': value}
     if metric not in result:
         raise KeyError(f'a reported dict needs the metric {metric!r}, got '
@@ -2572,11 +2574,8 @@ PLAIN_TYPES = {float, int, str, bool, type(None)}
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def metric_sign(metric, mode):
     """Check a tuner's metric and mode; return 1 for 'min', -1 for 'max'."""
-    if isinstance(metric, (list, tuple)):
-        raise NotImplementedError(
-            f'metric={metric!r}: a tuner optimizes one metric; several '
-            'objectives at once come in the section on multi-objective '
-            'hyperparameter optimization')
+    if isinstance(metric, (list, tuple)):  # several: the first's sign
+        return d2lhpo.objective_signs(metric, mode)[0]
     if not isinstance(metric, str) or not metric:
         raise ValueError(f'metric must be a non-empty string (the key of '
                          f'the reported dict), got {metric!r}')
@@ -2586,9 +2585,17 @@ def metric_sign(metric, mode):
 
 def reported_result(result, metric='error', mode='min'):
     """A tuner's result as reported: the metric in its own direction."""
+    if not isinstance(metric, str):  # several: without the vector
+        result = {k: v for k, v in result.items() if k != 'objectives'}
+        metric, mode = metric[0], ('min' if metric_sign(metric, mode) == 1
+                                   else 'max')
     if metric != 'error':
         return {k: v for k, v in result.items() if k != 'error'}
     return dict(result, error=result['error'] * metric_sign(metric, mode))
+
+def metric_names(metric):
+    """A tuner's metric, or its list of metrics, as a list of names."""
+    return [metric] if isinstance(metric, str) else list(metric)
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -2772,6 +2779,7 @@ class ProgressBoard:
 def name_board(board, metric):
     """Label `board` (if any) 'incumbent <metric>' unless the metric is
     the error or the user chose a label; return it."""
+    metric = metric_names(metric)[0]  # several: the first
     if (board is not None and metric != 'error'
             and board.ylabel == 'incumbent validation error'):  # default
         board.ylabel = f'incumbent {metric}'
@@ -4573,6 +4581,8 @@ def print_medians(runs, times):
 
 
 # Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+import math
+
 import numpy as np
 from matplotlib import patches, pyplot as plt
 
@@ -4600,6 +4610,46 @@ def check_objectives(Y, reference=None):
         raise ValueError(f'the reference point must be finite, got '
                          f'{reference}')
     return Y, reference
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def objective_signs(metrics, mode):
+    """Check a list of metrics and a mode for all or a list of modes, one
+    per metric; return one sign per metric (1: 'min', -1: 'max')."""
+    metrics = list(metrics)
+    if (not metrics or len(set(map(str, metrics))) != len(metrics)
+            or not all(isinstance(m, str) and m for m in metrics)):
+        raise ValueError(f'metric must be a list of distinct non-empty '
+                         f'strings, got {metrics!r}')
+    if 'error' in metrics[1:]:
+        raise ValueError("'error' may only be the first metric: the tuner "
+                         "keeps the first objective under 'error'")
+    modes = [mode] * len(metrics) if isinstance(mode, str) else list(mode)
+    if len(modes) != len(metrics):
+        raise ValueError(f'{len(metrics)} metrics {metrics} but '
+                         f'{len(modes)} modes {modes}: give one mode for '
+                         'all or one per metric')
+    return [d2lhpo.metric_sign(m, mo) for m, mo in zip(metrics, modes)]
+
+def as_objectives(value, metrics, mode):
+    """`as_result` for a list of metrics: the result also gets
+    'objectives', all metrics minimized; its 'error' is the first."""
+    signs = objective_signs(metrics, mode)
+    result = d2lhpo.as_result(value, metrics[0],
+                              'min' if signs[0] == 1 else 'max')
+    objectives = [result['error']]
+    for metric, sign in zip(metrics[1:], signs[1:]):
+        if metric not in result:
+            raise KeyError(f'a reported dict needs the metric {metric!r}, '
+                           f'got {value!r}')
+        number = d2lhpo.as_error(result[metric])
+        if not math.isfinite(number):
+            raise ValueError(f'the objective returned {number} for '
+                             f'{metric!r}')
+        result[metric] = number
+        objectives.append(sign * number)
+    result['objectives'] = objectives
+    return result
 
 
 # Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
@@ -4715,6 +4765,7 @@ __all__ = [
     'anytime_band',
     'as_error',
     'as_f64',
+    'as_objectives',
     'as_result',
     'average_ranks',
     'best_not_running',
@@ -4779,6 +4830,7 @@ __all__ = [
     'make_domain',
     'matern52',
     'maximize_acquisition',
+    'metric_names',
     'metric_sign',
     'mnist1d_model',
     'ms_per_suggestion',
@@ -4787,6 +4839,7 @@ __all__ = [
     'neighbor_bandwidths',
     'non_dominated_sort',
     'normalized_regret',
+    'objective_signs',
     'objective_steps',
     'off_grid_error',
     'paired_comparison',
