@@ -565,6 +565,23 @@ class HPOTuner:
         first = ['trial_id', 'epoch', *d2lhpo.metric_names(self.metric), 'time']
         return table[first + [c for c in table.columns if c not in first]]
 
+    # Added in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+    def pareto_set(self):
+        """The trials (not failed) on the Pareto front of the trials' latest
+        objective vectors, as (TrialRecord, objectives as reported) pairs."""
+        latest = {}  # trial id -> its latest objective vector (minimized)
+        for result in self.results:
+            latest[result['trial_id']] = result.get('objectives',
+                                                    [result['error']])
+        ids = [i for i in latest if self.records[i].status != 'failed']
+        if not ids:
+            return []
+        Y = np.array([latest[i] for i in ids])
+        signs = np.array([self.sign] if isinstance(self.metric, str) else
+                         d2lhpo.objective_signs(self.metric, self.mode))
+        return [(self.records[ids[k]], (signs * Y[k]).tolist())
+                for k in np.flatnonzero(pareto_front(Y))]
+
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def incumbent_metric(self):
         """The incumbent's metric as reported (`incumbent_error` is what the
@@ -2083,6 +2100,8 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
 
 
 # Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+import math
+
 import numpy as np
 
 
@@ -2135,6 +2154,131 @@ def hypervolume(Y, reference):
     depths = np.diff(np.r_[P[:, -1], reference[-1]])
     return float(sum(d * hypervolume(P[:i + 1, :-1], reference[:-1])
                      for i, d in enumerate(depths) if d > 0))
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+class SimulatedCostsBackend(d2lhpo.SimulatedBackend):
+    """A simulated backend whose results also carry `costs`: a dict of
+    arrays with one value per configuration of the table, by name."""
+    def __init__(self, benchmark, costs, num_workers=4, seed=None,
+                 **kwargs):
+        super().__init__(benchmark, num_workers, seed, **kwargs)
+        self.costs = {name: np.asarray(v, dtype=float)
+                      for name, v in costs.items()}
+        for name, values in self.costs.items():
+            if name in ('error', 'time') or values.shape != (
+                    len(benchmark.grid),):
+                raise ValueError(f'cost {name!r} needs a name other than '
+                                 "'error' and 'time' and one value per "
+                                 f'configuration ({len(benchmark.grid)}), '
+                                 f'got shape {values.shape}')
+        self.trial_costs = {}  # trial id -> its costs
+
+    def start_trial(self, trial):
+        i = self.benchmark.index(trial.config)
+        self.trial_costs[trial.trial_id] = {
+            name: float(values[i]) for name, values in self.costs.items()}
+        super().start_trial(trial)
+
+    def next_event(self, until=None):
+        event = super().next_event(until)
+        if event is not None and event.kind == 'result':
+            event.result.update(self.trial_costs[event.trial_id])
+        return event
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def scalarize(Y, weights, rho=0.05):
+    """Augmented Chebyshev scalarization of the rows of `Y` (minimized),
+    each objective first normalized to [0, 1] by its min and max in `Y`."""
+    Y = d2lhpo.check_objectives(Y)
+    low, high = Y.min(axis=0), Y.max(axis=0)
+    WZ = np.asarray(weights) * (Y - low) / np.where(high > low,
+                                                     high - low, 1)
+    return WZ.max(axis=1) + rho * WZ.sum(axis=1)
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+class RandomScalarization(d2lhpo.HPOSearcher):
+    """ParEGO: before each suggestion, `searcher` (model-based) sees the
+    augmented Chebyshev scalarization, with weights drawn uniformly from
+    the simplex, of the normalized objective vectors of its trials."""
+    def __init__(self, searcher, rho=0.05, seed=None):
+        if not isinstance(searcher, d2lhpo.ModelBasedSearcher):
+            raise TypeError('searcher must be a model-based searcher such '
+                            f'as TPESearcher, got {type(searcher).__name__}')
+        self.searcher = searcher
+        self.rho = d2lhpo.check_number('rho', rho, minimum=0)
+        self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
+        self.objectives = {}  # trial id -> (level, objective vector)
+
+    def sample_configuration(self, trial_id):
+        if self.objectives:
+            ids = list(self.objectives)
+            Y = np.array([self.objectives[i][1] for i in ids])
+            weights = self.rng.dirichlet(np.ones(Y.shape[1]))
+            for i, value in zip(ids, scalarize(Y, weights, self.rho)):
+                self.searcher.y[self.searcher.fidelity[i][1]] = float(value)
+        return self.searcher.sample_configuration(trial_id)
+
+    def update(self, trial_id, config, error, result=None):
+        self.searcher.update(trial_id, config, error, result)
+        if result is None or not math.isfinite(error):
+            return  # failed: the searcher keeps it among its failures
+        if 'objectives' not in result:
+            raise ValueError("RandomScalarization needs results with "
+                             "'objectives': give the tuner a list of metrics")
+        level = result.get('epoch') or 0  # as the searcher: highest level
+        if level >= self.objectives.get(trial_id, (-1,))[0]:
+            self.objectives[trial_id] = (level, list(result['objectives']))
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def crowding_distance(Y):
+    """NSGA-II's crowding distance of each point of a front `Y` (n x m):
+    the sum over objectives of the normalized gap between its neighbors;
+    the extreme points of each objective get infinity."""
+    Y = d2lhpo.check_objectives(Y)
+    distance = np.zeros(len(Y))
+    for column in Y.T:
+        order = np.argsort(column, kind='stable')
+        values, span = column[order], column.max() - column.min()
+        distance[order[[0, -1]]] = np.inf
+        if len(Y) > 2 and span > 0:
+            distance[order[1:-1]] += (values[2:] - values[:-2]) / span
+    return distance
+
+def num_ahead(Y, i):
+    """How many points of `Y` rank strictly ahead of point `i`: in an
+    earlier front, or in its front with a larger crowding distance."""
+    fronts = non_dominated_sort(Y)
+    k = next(k for k, front in enumerate(fronts) if i in front)
+    distance = crowding_distance(Y[fronts[k]])
+    mine = distance[np.flatnonzero(fronts[k] == i)[0]]
+    return sum(map(len, fronts[:k])) + int(np.sum(distance > mine))
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+class MOASHAScheduler(d2lhpo.ASHAScheduler):
+    """ASHA (stopping) for several objectives: at a rung, a trial goes on
+    if fewer than ceil(n / eta) of the rung's n results rank ahead of it
+    (by non-dominated sorting, then crowding distance)."""
+    def __init__(self, searcher, eta=3, r_min=1, r_max=27):
+        super().__init__(searcher, eta, r_min, r_max, kind='stopping')
+
+    def on_trial_result(self, trial, result):
+        epoch = result['epoch']
+        if epoch in self.rungs or epoch >= self.r_max:
+            self.inform_searcher(trial, result)
+        if epoch >= self.r_max:
+            return d2lhpo.STOP
+        if epoch not in self.rungs:
+            return d2lhpo.CONTINUE
+        rung = self.rungs[epoch]  # objective vectors, in arrival order
+        rung.append(result.get('objectives', [result['error']]))
+        ahead = num_ahead(np.array(rung), len(rung) - 1)
+        keep = -(-len(rung) // self.eta)  # ceil(n / eta)
+        return d2lhpo.CONTINUE if ahead < keep else d2lhpo.STOP
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -4689,6 +4833,66 @@ def plot_hypervolume(Y, reference, ax=None, color='C0'):
     return ax
 
 
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def hypervolume_trajectory(tuner, true_objectives, reference, grid):
+    """At each time of `grid`, the hypervolume up to `reference` of the
+    true objective vectors of the trials on the tuner's front then."""
+    latest, worth, curve, hv, i = {}, {}, np.zeros(len(grid)), 0.0, 0
+    results = tuner.results
+    for k, t in enumerate(grid):
+        changed = False
+        while i < len(results) and results[i]['time'] <= t:
+            latest[results[i]['trial_id']] = results[i]['objectives']
+            i, changed = i + 1, True
+        if changed:
+            ids = list(latest)
+            on_front = d2lhpo.pareto_front(np.array([latest[j] for j in ids]))
+            front_ids = [ids[n] for n in np.flatnonzero(on_front)]
+            for j in front_ids:
+                if j not in worth:
+                    worth[j] = true_objectives(tuner.records[j].config)
+            hv = d2lhpo.hypervolume([worth[j] for j in front_ids], reference)
+        curve[k] = hv
+    return curve
+
+def simulate_hypervolume(make_scheduler, benchmark, seeds, costs, metric,
+                         true_objectives, reference, grid, num_workers=4,
+                         **budget):
+    """Run a fresh scheduler per seed on a `SimulatedCostsBackend`; return
+    the hypervolume curves on `grid` (seeds x times)."""
+    curves = []
+    for seed in seeds:
+        backend = d2lhpo.SimulatedCostsBackend(benchmark, costs,
+                                               num_workers, seed=seed)
+        tuner = d2lhpo.AsyncTuner(make_scheduler(seed), backend,
+                                  metric=metric)
+        tuner.run(**budget)
+        curves.append(hypervolume_trajectory(tuner, true_objectives,
+                                             reference, grid))
+    return np.array(curves)
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def plot_hypervolume_band(curves, grid, ax=None, ylabel=''):
+    """Median and 95% bootstrap band over seeds of each method's curves
+    (`curves` maps a name to an array, seeds x times of `grid`)."""
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    for name, C in curves.items():
+        center, low, high = d2lhpo.anytime_band(C)
+        line, = ax.plot(grid, center, label=f'{name} ({len(C)} seeds)')
+        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+    ax.set(xlabel='simulated time (s)', ylabel=ylabel or 'hypervolume')
+    ax.legend()
+    return ax
+
+def time_to_hypervolume(curve, grid, target):
+    """The first time of `grid` at which `curve` >= `target` (inf if it
+    never is)."""
+    hits = np.flatnonzero(np.asarray(curve) >= target)
+    return float(grid[hits[0]]) if len(hits) else math.inf
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -4723,6 +4927,7 @@ __all__ = [
     'MLP',
     'MNIST1D_SPACE',
     'MNIST1D_TABLE',
+    'MOASHAScheduler',
     'Matern52',
     'MedianStoppingRule',
     'ModelBasedSearcher',
@@ -4739,12 +4944,14 @@ __all__ = [
     'RESULT_KEYS',
     'RFSearcher',
     'ROLE_METHODS',
+    'RandomScalarization',
     'RandomSearcher',
     'RayBackend',
     'Resume',
     'STOP',
     'SchedulerWrapper',
     'SimulatedBackend',
+    'SimulatedCostsBackend',
     'SimulatedTrial',
     'SmallCNN',
     'SpaceEncoder',
@@ -4800,6 +5007,7 @@ __all__ = [
     'compare_on_table',
     'count_macs',
     'cpu_latency',
+    'crowding_distance',
     'die_with_parent',
     'digits_model',
     'dominance',
@@ -4813,6 +5021,7 @@ __all__ = [
     'hartmann_function',
     'hyperband_brackets',
     'hypervolume',
+    'hypervolume_trajectory',
     'incumbent_at',
     'is_running',
     'json_default',
@@ -4839,6 +5048,7 @@ __all__ = [
     'neighbor_bandwidths',
     'non_dominated_sort',
     'normalized_regret',
+    'num_ahead',
     'objective_signs',
     'objective_steps',
     'off_grid_error',
@@ -4854,6 +5064,7 @@ __all__ = [
     'plot_front',
     'plot_gp',
     'plot_hypervolume',
+    'plot_hypervolume_band',
     'plot_learning_curves',
     'plot_regret_curves',
     'plot_timeline',
@@ -4872,8 +5083,10 @@ __all__ = [
     'room_at_top',
     'rung_levels',
     'sample_config',
+    'scalarize',
     'scaled_sqdist',
     'simulate',
+    'simulate_hypervolume',
     'softmax_objective',
     'softmax_regression',
     'space_of',
@@ -4881,6 +5094,7 @@ __all__ = [
     'start_local_ray',
     'subsample',
     'successive_halving_rungs',
+    'time_to_hypervolume',
     'time_to_reach',
     'toy_function',
     'train_epoch',
