@@ -2110,8 +2110,11 @@ def dominance(Y):
     """D[i, j]: point i dominates point j (no worse in every objective,
     better in one). `Y` is (n points x m objectives), all minimized."""
     Y = d2lhpo.check_objectives(Y)
-    no_worse = np.all(Y[:, None] <= Y[None], axis=-1)
-    better = np.any(Y[:, None] < Y[None], axis=-1)
+    no_worse = np.ones((len(Y), len(Y)), dtype=bool)
+    better = np.zeros((len(Y), len(Y)), dtype=bool)
+    for column in Y.T:  # one (n x n) comparison per objective
+        no_worse &= column[:, None] <= column[None]
+        better |= column[:, None] < column[None]
     return no_worse & better
 
 def pareto_front(Y):
