@@ -4778,6 +4778,8 @@ def objective_signs(metrics, mode):
                          'all or one per metric')
     return [d2lhpo.metric_sign(m, mo) for m, mo in zip(metrics, modes)]
 
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
 def as_objectives(value, metrics, mode):
     """`as_result` for a list of metrics: the result also gets
     'objectives', all metrics minimized; its 'error' is the first."""
@@ -4858,6 +4860,8 @@ def hypervolume_trajectory(tuner, true_objectives, reference, grid):
         curve[k] = hv
     return curve
 
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
 def simulate_hypervolume(make_scheduler, benchmark, seeds, costs, metric,
                          true_objectives, reference, grid, num_workers=4,
                          **budget):
