@@ -150,8 +150,9 @@ test: unit nbval check-html book-tests
 # benchmark, within 2,850; issue 15 adds 119 lines: the tuners' metric and
 # mode and AsyncTuner's runtime (17) and the multi-objective section (102);
 # the BOHB-style searcher's memory of what it suggested and BOHB's minimum
-# number of points add 17 (asha.md).
-CELL_LENGTHS_FLAGS ?= --max-lines 2986
+# number of points add 17 (asha.md); the multi-objective section's tuners
+# with several metrics, ParEGO, MO-ASHA and the comparison add 237.
+CELL_LENGTHS_FLAGS ?= --max-lines 3223
 cell-lengths: setup   ## code cells per section; fails on overlong cells
 	$(PY) tools/cell_lengths.py $(CELL_LENGTHS_FLAGS)
 

@@ -550,7 +550,7 @@ class HPOTuner:
         for r in self.records:
             row = {'trial_id': r.trial_id}
             row.update({k: v for k, v in r.config.items() if k not in row})
-            row[self.metric] = self.sign * r.error  # as reported
+            row[d2lhpo.metric_names(self.metric)[0]] = self.sign * r.error
             row.update(status=r.status, epochs=r.epochs,
                        runtime=r.runtime, start_time=r.start_time,
                        end_time=r.end_time, worker=r.worker, message=r.message)
@@ -562,8 +562,25 @@ class HPOTuner:
         """All reported results as a pandas DataFrame, one row per result."""
         table = pd.DataFrame([d2lhpo.reported_result(r, self.metric, self.mode)
                               for r in self.results])
-        first = ['trial_id', 'epoch', self.metric, 'time']
+        first = ['trial_id', 'epoch', *d2lhpo.metric_names(self.metric), 'time']
         return table[first + [c for c in table.columns if c not in first]]
+
+    # Added in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+    def pareto_set(self):
+        """The trials (not failed) on the Pareto front of the trials' latest
+        objective vectors, as (TrialRecord, objectives as reported) pairs."""
+        latest = {}  # trial id -> its latest objective vector (minimized)
+        for result in self.results:
+            latest[result['trial_id']] = result.get('objectives',
+                                                    [result['error']])
+        ids = [i for i in latest if self.records[i].status != 'failed']
+        if not ids:
+            return []
+        Y = np.array([latest[i] for i in ids])
+        signs = np.array([self.sign] if isinstance(self.metric, str) else
+                         d2lhpo.objective_signs(self.metric, self.mode))
+        return [(self.records[ids[k]], (signs * Y[k]).tolist())
+                for k in np.flatnonzero(pareto_front(Y))]
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def incumbent_metric(self):
@@ -2082,6 +2099,8 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
 
 
 # Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+import math
+
 import numpy as np
 
 
@@ -2090,8 +2109,11 @@ def dominance(Y):
     """D[i, j]: point i dominates point j (no worse in every objective,
     better in one). `Y` is (n points x m objectives), all minimized."""
     Y = d2lhpo.check_objectives(Y)
-    no_worse = np.all(Y[:, None] <= Y[None], axis=-1)
-    better = np.any(Y[:, None] < Y[None], axis=-1)
+    no_worse = np.ones((len(Y), len(Y)), dtype=bool)
+    better = np.zeros((len(Y), len(Y)), dtype=bool)
+    for column in Y.T:  # one (n x n) comparison per objective
+        no_worse &= column[:, None] <= column[None]
+        better |= column[:, None] < column[None]
     return no_worse & better
 
 def pareto_front(Y):
@@ -2134,6 +2156,131 @@ def hypervolume(Y, reference):
     depths = np.diff(np.r_[P[:, -1], reference[-1]])
     return float(sum(d * hypervolume(P[:i + 1, :-1], reference[:-1])
                      for i, d in enumerate(depths) if d > 0))
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+class SimulatedCostsBackend(d2lhpo.SimulatedBackend):
+    """A simulated backend whose results also carry `costs`: a dict of
+    arrays with one value per configuration of the table, by name."""
+    def __init__(self, benchmark, costs, num_workers=4, seed=None,
+                 **kwargs):
+        super().__init__(benchmark, num_workers, seed, **kwargs)
+        self.costs = {name: np.asarray(v, dtype=float)
+                      for name, v in costs.items()}
+        for name, values in self.costs.items():
+            if name in ('error', 'time') or values.shape != (
+                    len(benchmark.grid),):
+                raise ValueError(f'cost {name!r} needs a name other than '
+                                 "'error' and 'time' and one value per "
+                                 f'configuration ({len(benchmark.grid)}), '
+                                 f'got shape {values.shape}')
+        self.trial_costs = {}  # trial id -> its costs
+
+    def start_trial(self, trial):
+        i = self.benchmark.index(trial.config)
+        self.trial_costs[trial.trial_id] = {
+            name: float(values[i]) for name, values in self.costs.items()}
+        super().start_trial(trial)
+
+    def next_event(self, until=None):
+        event = super().next_event(until)
+        if event is not None and event.kind == 'result':
+            event.result.update(self.trial_costs[event.trial_id])
+        return event
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def scalarize(Y, weights, rho=0.05):
+    """Augmented Chebyshev scalarization of the rows of `Y` (minimized),
+    each objective first normalized to [0, 1] by its min and max in `Y`."""
+    Y = d2lhpo.check_objectives(Y)
+    low, high = Y.min(axis=0), Y.max(axis=0)
+    WZ = np.asarray(weights) * (Y - low) / np.where(high > low,
+                                                     high - low, 1)
+    return WZ.max(axis=1) + rho * WZ.sum(axis=1)
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+class RandomScalarization(d2lhpo.HPOSearcher):
+    """ParEGO: before each suggestion, `searcher` (model-based) sees the
+    augmented Chebyshev scalarization, with weights drawn uniformly from
+    the simplex, of the normalized objective vectors of its trials."""
+    def __init__(self, searcher, rho=0.05, seed=None):
+        if not isinstance(searcher, d2lhpo.ModelBasedSearcher):
+            raise TypeError('searcher must be a model-based searcher such '
+                            f'as TPESearcher, got {type(searcher).__name__}')
+        self.searcher = searcher
+        self.rho = d2lhpo.check_number('rho', rho, minimum=0)
+        self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
+        self.objectives = {}  # trial id -> (level, objective vector)
+
+    def sample_configuration(self, trial_id):
+        if self.objectives:
+            ids = list(self.objectives)
+            Y = np.array([self.objectives[i][1] for i in ids])
+            weights = self.rng.dirichlet(np.ones(Y.shape[1]))
+            for i, value in zip(ids, scalarize(Y, weights, self.rho)):
+                self.searcher.y[self.searcher.fidelity[i][1]] = float(value)
+        return self.searcher.sample_configuration(trial_id)
+
+    def update(self, trial_id, config, error, result=None):
+        self.searcher.update(trial_id, config, error, result)
+        if result is None or not math.isfinite(error):
+            return  # failed: the searcher keeps it among its failures
+        if 'objectives' not in result:
+            raise ValueError("RandomScalarization needs results with "
+                             "'objectives': give the tuner a list of metrics")
+        level = result.get('epoch') or 0  # as the searcher: highest level
+        if level >= self.objectives.get(trial_id, (-1,))[0]:
+            self.objectives[trial_id] = (level, list(result['objectives']))
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def crowding_distance(Y):
+    """NSGA-II's crowding distance of each point of a front `Y` (n x m):
+    the sum over objectives of the normalized gap between its neighbors;
+    the extreme points of each objective get infinity."""
+    Y = d2lhpo.check_objectives(Y)
+    distance = np.zeros(len(Y))
+    for column in Y.T:
+        order = np.argsort(column, kind='stable')
+        values, span = column[order], column.max() - column.min()
+        distance[order[[0, -1]]] = np.inf
+        if len(Y) > 2 and span > 0:
+            distance[order[1:-1]] += (values[2:] - values[:-2]) / span
+    return distance
+
+def num_ahead(Y, i):
+    """How many points of `Y` rank strictly ahead of point `i`: in an
+    earlier front, or in its front with a larger crowding distance."""
+    fronts = non_dominated_sort(Y)
+    k = next(k for k, front in enumerate(fronts) if i in front)
+    distance = crowding_distance(Y[fronts[k]])
+    mine = distance[np.flatnonzero(fronts[k] == i)[0]]
+    return sum(map(len, fronts[:k])) + int(np.sum(distance > mine))
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+class MOASHAScheduler(d2lhpo.ASHAScheduler):
+    """ASHA (stopping) for several objectives: at a rung, a trial goes on
+    if fewer than ceil(n / eta) of the rung's n results rank ahead of it
+    (by non-dominated sorting, then crowding distance)."""
+    def __init__(self, searcher, eta=3, r_min=1, r_max=27):
+        super().__init__(searcher, eta, r_min, r_max, kind='stopping')
+
+    def on_trial_result(self, trial, result):
+        epoch = result['epoch']
+        if epoch in self.rungs or epoch >= self.r_max:
+            self.inform_searcher(trial, result)
+        if epoch >= self.r_max:
+            return d2lhpo.STOP
+        if epoch not in self.rungs:
+            return d2lhpo.CONTINUE
+        rung = self.rungs[epoch]  # objective vectors, in arrival order
+        rung.append(result.get('objectives', [result['error']]))
+        ahead = num_ahead(np.array(rung), len(rung) - 1)
+        keep = -(-len(rung) // self.eta)  # ceil(n / eta)
+        return d2lhpo.CONTINUE if ahead < keep else d2lhpo.STOP
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -2546,6 +2693,8 @@ def as_result(value, metric='error', mode='min'):
     """Turn a reported value (a number, which is an 'error', or a dict with
     the `metric`) into a result dict whose 'error' is the finite float that
     the tuner minimizes: the metric, negated for `mode='max'`."""
+    if not isinstance(metric, str):  # a list: several objectives
+        return d2lhpo.as_objectives(value, metric, mode)
     result = dict(value) if isinstance(value, dict) else {'error': value}
     if metric not in result:
         raise KeyError(f'a reported dict needs the metric {metric!r}, got '
@@ -2571,11 +2720,8 @@ PLAIN_TYPES = {float, int, str, bool, type(None)}
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def metric_sign(metric, mode):
     """Check a tuner's metric and mode; return 1 for 'min', -1 for 'max'."""
-    if isinstance(metric, (list, tuple)):
-        raise NotImplementedError(
-            f'metric={metric!r}: a tuner optimizes one metric; several '
-            'objectives at once come in the section on multi-objective '
-            'hyperparameter optimization')
+    if isinstance(metric, (list, tuple)):  # several: the first's sign
+        return d2lhpo.objective_signs(metric, mode)[0]
     if not isinstance(metric, str) or not metric:
         raise ValueError(f'metric must be a non-empty string (the key of '
                          f'the reported dict), got {metric!r}')
@@ -2585,9 +2731,17 @@ def metric_sign(metric, mode):
 
 def reported_result(result, metric='error', mode='min'):
     """A tuner's result as reported: the metric in its own direction."""
+    if not isinstance(metric, str):  # several: without the vector
+        result = {k: v for k, v in result.items() if k != 'objectives'}
+        metric, mode = metric[0], ('min' if metric_sign(metric, mode) == 1
+                                   else 'max')
     if metric != 'error':
         return {k: v for k, v in result.items() if k != 'error'}
     return dict(result, error=result['error'] * metric_sign(metric, mode))
+
+def metric_names(metric):
+    """A tuner's metric, or its list of metrics, as a list of names."""
+    return [metric] if isinstance(metric, str) else list(metric)
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -2771,6 +2925,7 @@ class ProgressBoard:
 def name_board(board, metric):
     """Label `board` (if any) 'incumbent <metric>' unless the metric is
     the error or the user chose a label; return it."""
+    metric = metric_names(metric)[0]  # several: the first
     if (board is not None and metric != 'error'
             and board.ylabel == 'incumbent validation error'):  # default
         board.ylabel = f'incumbent {metric}'
@@ -4572,6 +4727,8 @@ def print_medians(runs, times):
 
 
 # Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+import math
+
 import numpy as np
 from matplotlib import patches, pyplot as plt
 
@@ -4599,6 +4756,48 @@ def check_objectives(Y, reference=None):
         raise ValueError(f'the reference point must be finite, got '
                          f'{reference}')
     return Y, reference
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def objective_signs(metrics, mode):
+    """Check a list of metrics and a mode for all or a list of modes, one
+    per metric; return one sign per metric (1: 'min', -1: 'max')."""
+    metrics = list(metrics)
+    if (not metrics or len(set(map(str, metrics))) != len(metrics)
+            or not all(isinstance(m, str) and m for m in metrics)):
+        raise ValueError(f'metric must be a list of distinct non-empty '
+                         f'strings, got {metrics!r}')
+    if 'error' in metrics[1:]:
+        raise ValueError("'error' may only be the first metric: the tuner "
+                         "keeps the first objective under 'error'")
+    modes = [mode] * len(metrics) if isinstance(mode, str) else list(mode)
+    if len(modes) != len(metrics):
+        raise ValueError(f'{len(metrics)} metrics {metrics} but '
+                         f'{len(modes)} modes {modes}: give one mode for '
+                         'all or one per metric')
+    return [d2lhpo.metric_sign(m, mo) for m, mo in zip(metrics, modes)]
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def as_objectives(value, metrics, mode):
+    """`as_result` for a list of metrics: the result also gets
+    'objectives', all metrics minimized; its 'error' is the first."""
+    signs = objective_signs(metrics, mode)
+    result = d2lhpo.as_result(value, metrics[0],
+                              'min' if signs[0] == 1 else 'max')
+    objectives = [result['error']]
+    for metric, sign in zip(metrics[1:], signs[1:]):
+        if metric not in result:
+            raise KeyError(f'a reported dict needs the metric {metric!r}, '
+                           f'got {value!r}')
+        number = d2lhpo.as_error(result[metric])
+        if not math.isfinite(number):
+            raise ValueError(f'the objective returned {number} for '
+                             f'{metric!r}')
+        result[metric] = number
+        objectives.append(sign * number)
+    result['objectives'] = objectives
+    return result
 
 
 # Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
@@ -4638,6 +4837,68 @@ def plot_hypervolume(Y, reference, ax=None, color='C0'):
     return ax
 
 
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def hypervolume_trajectory(tuner, true_objectives, reference, grid):
+    """At each time of `grid`, the hypervolume up to `reference` of the
+    true objective vectors of the trials on the tuner's front then."""
+    latest, worth, curve, hv, i = {}, {}, np.zeros(len(grid)), 0.0, 0
+    results = tuner.results
+    for k, t in enumerate(grid):
+        changed = False
+        while i < len(results) and results[i]['time'] <= t:
+            latest[results[i]['trial_id']] = results[i]['objectives']
+            i, changed = i + 1, True
+        if changed:
+            ids = list(latest)
+            on_front = d2lhpo.pareto_front(np.array([latest[j] for j in ids]))
+            front_ids = [ids[n] for n in np.flatnonzero(on_front)]
+            for j in front_ids:
+                if j not in worth:
+                    worth[j] = true_objectives(tuner.records[j].config)
+            hv = d2lhpo.hypervolume([worth[j] for j in front_ids], reference)
+        curve[k] = hv
+    return curve
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def simulate_hypervolume(make_scheduler, benchmark, seeds, costs, metric,
+                         true_objectives, reference, grid, num_workers=4,
+                         **budget):
+    """Run a fresh scheduler per seed on a `SimulatedCostsBackend`; return
+    the hypervolume curves on `grid` (seeds x times)."""
+    curves = []
+    for seed in seeds:
+        backend = d2lhpo.SimulatedCostsBackend(benchmark, costs,
+                                               num_workers, seed=seed)
+        tuner = d2lhpo.AsyncTuner(make_scheduler(seed), backend,
+                                  metric=metric)
+        tuner.run(**budget)
+        curves.append(hypervolume_trajectory(tuner, true_objectives,
+                                             reference, grid))
+    return np.array(curves)
+
+
+# Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
+def plot_hypervolume_band(curves, grid, ax=None, ylabel=''):
+    """Median and 95% bootstrap band over seeds of each method's curves
+    (`curves` maps a name to an array, seeds x times of `grid`)."""
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    for name, C in curves.items():
+        center, low, high = d2lhpo.anytime_band(C)
+        line, = ax.plot(grid, center, label=f'{name} ({len(C)} seeds)')
+        ax.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+    ax.set(xlabel='simulated time (s)', ylabel=ylabel or 'hypervolume')
+    ax.legend()
+    return ax
+
+def time_to_hypervolume(curve, grid, target):
+    """The first time of `grid` at which `curve` >= `target` (inf if it
+    never is)."""
+    hits = np.flatnonzero(np.asarray(curve) >= target)
+    return float(grid[hits[0]]) if len(hits) else math.inf
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -4672,6 +4933,7 @@ __all__ = [
     'MLP',
     'MNIST1D_SPACE',
     'MNIST1D_TABLE',
+    'MOASHAScheduler',
     'Matern52',
     'MedianStoppingRule',
     'ModelBasedSearcher',
@@ -4688,12 +4950,14 @@ __all__ = [
     'RESULT_KEYS',
     'RFSearcher',
     'ROLE_METHODS',
+    'RandomScalarization',
     'RandomSearcher',
     'RayBackend',
     'Resume',
     'STOP',
     'SchedulerWrapper',
     'SimulatedBackend',
+    'SimulatedCostsBackend',
     'SimulatedTrial',
     'SmallCNN',
     'SpaceEncoder',
@@ -4714,6 +4978,7 @@ __all__ = [
     'anytime_band',
     'as_error',
     'as_f64',
+    'as_objectives',
     'as_result',
     'average_ranks',
     'best_not_running',
@@ -4748,6 +5013,7 @@ __all__ = [
     'compare_on_table',
     'count_macs',
     'cpu_latency',
+    'crowding_distance',
     'die_with_parent',
     'digits_model',
     'dominance',
@@ -4761,6 +5027,7 @@ __all__ = [
     'hartmann_function',
     'hyperband_brackets',
     'hypervolume',
+    'hypervolume_trajectory',
     'incumbent_at',
     'is_running',
     'json_default',
@@ -4778,6 +5045,7 @@ __all__ = [
     'make_domain',
     'matern52',
     'maximize_acquisition',
+    'metric_names',
     'metric_sign',
     'mnist1d_model',
     'ms_per_suggestion',
@@ -4786,6 +5054,8 @@ __all__ = [
     'neighbor_bandwidths',
     'non_dominated_sort',
     'normalized_regret',
+    'num_ahead',
+    'objective_signs',
     'objective_steps',
     'off_grid_error',
     'paired_comparison',
@@ -4800,6 +5070,7 @@ __all__ = [
     'plot_front',
     'plot_gp',
     'plot_hypervolume',
+    'plot_hypervolume_band',
     'plot_learning_curves',
     'plot_regret_curves',
     'plot_timeline',
@@ -4818,8 +5089,10 @@ __all__ = [
     'room_at_top',
     'rung_levels',
     'sample_config',
+    'scalarize',
     'scaled_sqdist',
     'simulate',
+    'simulate_hypervolume',
     'softmax_objective',
     'softmax_regression',
     'space_of',
@@ -4827,6 +5100,7 @@ __all__ = [
     'start_local_ray',
     'subsample',
     'successive_halving_rungs',
+    'time_to_hypervolume',
     'time_to_reach',
     'toy_function',
     'train_epoch',

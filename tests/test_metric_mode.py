@@ -76,8 +76,13 @@ def test_the_default_metric_is_the_error_unchanged():
     ({'metric': ''}, ValueError, 'non-empty string'),
     ({'metric': 3}, ValueError, 'non-empty string'),
     ({'metric': None}, ValueError, 'non-empty string'),
-    ({'metric': ['error', 'size']}, NotImplementedError, 'multi-objective'),
-    ({'metric': ('error',)}, NotImplementedError, 'multi-objective'),
+    ({'metric': ['error', 'size'], 'mode': ['min']}, ValueError,
+     'one per metric'),
+    ({'metric': ['size', 'error']}, ValueError, 'only be the first'),
+    ({'metric': ['size', 'size']}, ValueError, 'distinct'),
+    ({'metric': []}, ValueError, 'distinct'),
+    ({'metric': ['error', 'size'], 'mode': ['min', 'up']}, ValueError,
+     "'min' or 'max'"),
 ])
 def test_bad_metric_or_mode_is_refused_by_both_tuners(kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
