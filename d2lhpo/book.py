@@ -4030,8 +4030,10 @@ def check_event(event, metric='error'):
     if event.get('event') not in EVENT_KEYS:
         raise ValueError(f'unknown event {event.get("event")!r}')
     check_fields(event, EVENT_KEYS[event['event']])
-    if event['event'] == 'result':  # the metric, then time and epoch
-        check_fields(event['result'], {metric: numbers.Real, **RESULT_KEYS})
+    if event['event'] == 'result':  # the metrics, then time and epoch
+        check_fields(event['result'], {
+            **dict.fromkeys(d2lhpo.metric_names(metric), numbers.Real),
+            **RESULT_KEYS})
 
 def read_events(data, path, metric='error'):
     """Decode and check every line of a log's bytes."""

@@ -154,3 +154,33 @@ def test_mo_asha_with_one_objective_decides_as_asha():
         d2lhpo.HPOTuner(traced, objective).run(30)
         logs.append(traced.log)
     assert logs[0] == logs[1]
+
+
+def test_a_multi_objective_run_logs_and_resumes_from_its_log(tmp_path):
+    bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
+    costs = {'log_params': np.log10(bench.num_params)}
+
+    def make():
+        return d2lhpo.AsyncTuner(
+            d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(bench.config_space,
+                                                        seed=0)),
+            d2lhpo.SimulatedCostsBackend(bench, costs, num_workers=4,
+                                         seed=0),
+            metric=['error', 'log_params'])
+    path = tmp_path / 'run.jsonl'
+    first = make()
+    first.log_to(path)
+    first.run(max_epochs=200)
+    resumed = make()
+    resumed.log_to(path)  # replays the 200 results, then goes on
+    resumed.run(max_epochs=400)
+    straight = make()  # the same two runs in one process, with no log
+    straight.run(max_epochs=200)
+    straight.run(max_epochs=400)
+    assert len(resumed.results) == len(straight.results) == 600
+    assert ([(r.config, obj) for r, obj in resumed.pareto_set()]
+            == [(r.config, obj) for r, obj in straight.pareto_set()])
+    with pytest.raises(ValueError, match="'log_params'"):  # checked lines
+        d2lhpo.read_events(b'{"event": "result", "trial_id": 0, "result": '
+                           b'{"error": 0.5, "time": 1.0, "epoch": 1}}\n',
+                           'log', ['error', 'log_params'])
