@@ -585,7 +585,10 @@ class HPOTuner:
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def incumbent_metric(self):
         """The incumbent's metric as reported (`incumbent_error` is what the
-        tuner minimizes: the metric, negated for `mode='max'`)."""
+        tuner minimizes: the metric, negated for `mode='max'`); NaN before
+        the first result."""
+        if not math.isfinite(self.incumbent_error):
+            return math.nan
         return self.sign * self.incumbent_error
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -1069,8 +1072,12 @@ class AsyncTuner(d2lhpo.HPOTuner):
         if getattr(self.backend, 'checkpoint_dir', '') is None:  # beside it
             self.backend.checkpoint_dir = os.path.abspath(path) + '.checkpoints'
         try:
-            undone = self.replay(read_events(data, log.path, self.metric),
-                                 log.path, domains)
+            if not data:  # a new log: its first line names metric and mode
+                log.append(LOG_ENCODER.encode(
+                    run_line(self.metric, self.mode)).encode() + b'\n')
+                log.flush()
+            undone = self.replay(read_events(data, log.path, self.metric,
+                                             self.mode), log.path, domains)
         except BaseException:
             log.close()
             raise
@@ -1087,6 +1094,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
         cut-short trials whose last decision (pause, stop) is not logged."""
         differs, decisions = False, {}  # trial_id -> decision on its last result
         for number, event in enumerate(events, 1):
+            if event['event'] == 'run':  # the first line, checked when read
+                continue
             try:
                 differs |= self.replay_event(event, decisions, domains)
             except ValueError as err:
@@ -2071,20 +2080,15 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
     def sample_configuration(self, trial_id):
         ready = [level for level, model in self.models.items()
                  if len(model.y) >= self.min_points]
-        config = None
+        u = None
         if ready and self.rng.uniform() >= self.random_fraction:
             # The model proposes, but the trial does not run at its level yet
             # (it starts at r_min), so the model is not told it is pending.
-            config = self.encoder.decode(
-                self.models[max(ready)].propose(exclude=self.suggested))
-        for _ in range(100):  # never a configuration suggested before
-            if config is not None and not d2lhpo.is_running(
-                    self.encoder.encode(config)[None], self.suggested)[0]:
-                break
-            config = self.random.sample_configuration(trial_id)
-        self.suggested = np.vstack([self.suggested,
-                                    self.encoder.encode(config)])
-        return config
+            u = self.models[max(ready)].propose(exclude=self.suggested)
+        if u is None or d2lhpo.is_running(u[None], self.suggested)[0]:
+            u = d2lhpo.fresh_random_config(self, trial_id)
+        self.suggested = np.vstack([self.suggested, u])
+        return self.encoder.decode(u)
 
     # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def update(self, trial_id, config, error, result=None):
@@ -2697,8 +2701,9 @@ def as_result(value, metric='error', mode='min'):
         return d2lhpo.as_objectives(value, metric, mode)
     result = dict(value) if isinstance(value, dict) else {'error': value}
     if metric not in result:
-        raise KeyError(f'a reported dict needs the metric {metric!r}, got '
-                       f'{value!r}')
+        raise KeyError(f'the result {value!r} has no {metric!r} (a plain '
+                       "number counts as an 'error'): report a dict with "
+                       f'the key {metric!r}')
     if metric != 'error' and 'error' in result:
         raise ValueError(f"the result has an 'error' besides the metric "
                          f"{metric!r}; the tuner keeps the value it minimizes "
@@ -2806,10 +2811,11 @@ def check_paired(a, b):
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def simulate(make_scheduler, benchmark, seeds, num_workers=4,
-             score='observed', **budget):
+             score='observed', tuners=None, **budget):
     """Run a fresh scheduler per seed on a simulated backend; return the
     any-time curves as a list of (times, incumbent trajectory) pairs, with
-    the incumbent's observed error or, for `score='true'`, its true error."""
+    the incumbent's observed error or, for `score='true'`, its true error.
+    The tuners are appended to the list `tuners` if one is given."""
     if score not in ('observed', 'true'):
         raise ValueError(f"score must be 'observed' or 'true', got {score!r}")
     runs = []
@@ -2817,6 +2823,8 @@ def simulate(make_scheduler, benchmark, seeds, num_workers=4,
         backend = d2lhpo.SimulatedBackend(benchmark, num_workers, seed=seed)
         tuner = d2lhpo.AsyncTuner(make_scheduler(seed), backend)
         tuner.run(**budget)
+        if tuners is not None:
+            tuners.append(tuner)
         runs.append((tuner.cumulative_runtime, tuner.incumbent_trajectory
                      if score == 'observed'
                      else d2lhpo.true_trajectory(tuner, benchmark)))
@@ -4035,16 +4043,35 @@ def check_event(event, metric='error'):
             **dict.fromkeys(d2lhpo.metric_names(metric), numbers.Real),
             **RESULT_KEYS})
 
-def read_events(data, path, metric='error'):
-    """Decode and check every line of a log's bytes."""
+def read_events(data, path, metric='error', mode='min'):
+    """Decode and check every line of a log's bytes; the first line, if
+    it is a 'run' line, must name the tuner's metric and mode."""
     events = []
     for number, line in enumerate(data.split(b'\n')[:-1], 1):
         try:
             events.append(json.loads(line))
-            check_event(events[-1], metric)
+            if number == 1 and isinstance(events[0], dict) and events[0].get(
+                    'event') == 'run':
+                check_run_line(events[0], metric, mode)
+            else:
+                check_event(events[-1], metric)
         except ValueError as err:  # JSONDecodeError is a ValueError
             raise ValueError(f'{path}, line {number}: {err}') from None
     return events
+
+def run_line(metric, mode):
+    """The first line of a new log: the metric and mode of its tuner."""
+    return {'event': 'run', 'metric': metric, 'mode': mode}
+
+def check_run_line(event, metric, mode):
+    """Refuse to replay a log written for another metric or mode."""
+    ours = json.loads(json.dumps(run_line(metric, mode)))  # tuples: lists
+    if (event.get('metric'), event.get('mode')) != (ours['metric'],
+                                                     ours['mode']):
+        raise ValueError(
+            f"the log was written by a tuner with metric="
+            f"{event.get('metric')!r}, mode={event.get('mode')!r}; this "
+            f'tuner has metric={metric!r}, mode={mode!r}')
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
@@ -4263,6 +4290,23 @@ def is_running(U, X_u):
 def best_not_running(U, values, X_u):
     """The row of U with the largest value among those not in X_u."""
     return U[int(np.argmax(np.where(is_running(U, X_u), -np.inf, values)))]
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def fresh_random_config(searcher, trial_id, tries=100):
+    """A random configuration, encoded, not among `searcher.suggested`
+    if the space has one left."""
+    encode = searcher.encoder.encode
+    for _ in range(tries):
+        u = encode(searcher.random.sample_configuration(trial_id))
+        if not is_running(u[None], searcher.suggested)[0]:
+            return u
+    grid = grid_points(searcher.encoder, limit=10 ** 6)
+    if grid is not None:  # finite: uniformly among those left, if any
+        left = grid[~is_running(grid, searcher.suggested)]
+        if len(left):
+            return left[searcher.rng.integers(len(left))]
+    return u
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
@@ -5003,6 +5047,7 @@ __all__ = [
     'check_paired',
     'check_positive',
     'check_query',
+    'check_run_line',
     'check_seed',
     'check_table_values',
     'checked_event',
@@ -5022,6 +5067,7 @@ __all__ = [
     'error_rate',
     'expected_improvement',
     'forest_predict',
+    'fresh_random_config',
     'get_device',
     'grid_neighbors',
     'grid_points',
@@ -5089,6 +5135,7 @@ __all__ = [
     'reported_result',
     'robust_standardize',
     'room_at_top',
+    'run_line',
     'rung_levels',
     'sample_config',
     'scalarize',

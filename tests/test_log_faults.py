@@ -279,7 +279,7 @@ def test_every_end_is_logged_with_the_trials_status(tmp_path):
     tuner.log_to(str(log))
     tuner.run(max_epochs=45)
     ends = {e['trial_id']: e['event'] for e in map(json.loads, log.open())
-            if e['event'] not in ('start', 'result')}
+            if e['event'] not in ('run', 'start', 'result')}
     assert ends == {r.trial_id: r.status for r in tuner.records}
     resumed = replayed(log)
     assert resumed.restarts == [] and books(resumed) == books(tuner)

@@ -118,7 +118,7 @@ def test_earlier_results_of_a_trial_that_loses_its_metric_are_kept():
     tuner = grid_tuner(curve, metric='accuracy', mode='max')
     tuner.run(2)
     assert [r.status for r in tuner.records] == ['failed', 'failed']
-    assert all("needs the metric 'accuracy'" in r.message
+    assert all("has no 'accuracy'" in r.message
                for r in tuner.records)
     assert [r['accuracy'] for r in tuner.results] == [0.0, 0.0, 0.1, 0.2]
     assert tuner.incumbent == {'x': 0.1} and tuner.incumbent_metric() == 0.2
@@ -193,7 +193,7 @@ def test_async_result_without_the_metric_fails_the_trial():
     tuner = async_tuner(SimulatedBackend, metric='accuracy', mode='max')
     tuner.run(number_of_trials=3)
     assert [r.status for r in tuner.records] == ['failed'] * 3
-    assert all("needs the metric 'accuracy'" in r.message
+    assert all("has no 'accuracy'" in r.message
                for r in tuner.records)
     assert tuner.results == []
     assert not tuner.backend.running  # the failed trials were stopped
@@ -219,8 +219,13 @@ def test_log_holds_results_as_reported_and_replays(tmp_path):
         if a.status != 'running':
             assert b.status == a.status
             assert b.runtime == pytest.approx(a.runtime)
-    with pytest.raises(ValueError, match="line .*'error' must be"):
+    with pytest.raises(ValueError, match="line 1: the log was written by "
+                       "a tuner with metric='accuracy', mode='max'; this "
+                       "tuner has metric='error', mode='min'"):
         async_tuner().log_to(path)  # another metric: the log does not fit
+    with pytest.raises(ValueError, match="mode='max'; this tuner has "
+                       "metric='accuracy', mode='min'"):  # another mode
+        async_tuner(metric='accuracy', mode='min').log_to(path)
 
 
 def test_log_of_mode_max_on_the_error_stores_the_error(tmp_path):
