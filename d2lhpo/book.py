@@ -2316,6 +2316,7 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
         if level == (result.get('epoch') or 0):  # the row took this result
             self.constraint_values[row] = list(result['constraints'])
 
+    # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
     def propose(self):
         X, y = self.observed()
         C = np.array([self.constraint_values[i] for i in range(len(y))])
@@ -2327,8 +2328,9 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
             z, center, scale = d2lhpo.standardize(np.nan_to_num(c, nan=fill))
             gp = d2lhpo.GaussianProcess(self.gp.kernel).fit(X, z)
             self.constraint_models.append((gp, -center / scale))  # c = 0
-        return super().propose()
+        return d2lhpo.BayesOptSearcher.propose(self)
 
+    # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
     def acquisition_function(self, U):
         log_pf = 0.0
         for gp, zero in self.constraint_models:
@@ -2394,16 +2396,18 @@ class CostAwareBayesOptSearcher(d2lhpo.BayesOptSearcher):
         if level == (result.get('epoch') or 0):
             self.log_costs[row] = math.log(value)
 
+    # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
     def propose(self):
         X, y = self.observed()
         log_cost = [self.log_costs[i] for i in range(len(y))]
         z, self.cost_center, self.cost_scale = d2lhpo.standardize(log_cost)
         self.cost_model = d2lhpo.GaussianProcess(self.gp.kernel).fit(X, z)
-        return super().propose()
+        return d2lhpo.BayesOptSearcher.propose(self)
 
+    # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
     def acquisition_function(self, U):
         mean, _ = self.cost_model.predict(U)  # of the standardized log cost
-        return (super().acquisition_function(U)
+        return (d2lhpo.BayesOptSearcher.acquisition_function(self, U)
                 - (self.cost_center + self.cost_scale * mean))
 
 
