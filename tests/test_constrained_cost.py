@@ -217,3 +217,26 @@ def test_best_feasible_curve():
     tuner = run_tuner(grid_objective)
     curve = d2lhpo.best_feasible_curve(tuner)
     assert np.allclose(curve, [1.0, 0.9, 0.8, 0.8, 0.8, 0.8])
+
+
+def test_logged_constrained_run_resumes_with_the_same_feasibility(tmp_path):
+    bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
+    excess = np.log10(bench.num_params / 10_000)
+    excess[::7] = np.nan  # some constraints could not be measured
+    def make():
+        return d2lhpo.AsyncTuner(
+            d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(bench.config_space,
+                                                        seed=0)),
+            d2lhpo.SimulatedCostsBackend(bench, {'size_excess': excess},
+                                         seed=0),
+            constraints=['size_excess'])
+    path = str(tmp_path / 'log.jsonl')
+    tuner = make()
+    tuner.log_to(path)
+    tuner.run(max_time=20)
+    resumed = make()
+    resumed.log_to(path)
+    violations = [r['violation'] for r in tuner.results]
+    assert math.inf in violations and 0.0 in violations
+    assert [r['violation'] for r in resumed.results] == violations
+    assert resumed.incumbent_id == tuner.incumbent_id
