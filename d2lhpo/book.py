@@ -2301,8 +2301,9 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
     """Constrained EI: log EI over the best feasible observation plus the
     log probability that each constraint (its own GP) is <= 0; before the
     first feasible observation, that log probability alone."""
-    def __init__(self, config_space, seed=None, **kwargs):
+    def __init__(self, config_space, seed=None, min_noise=1e-6, **kwargs):
         super().__init__(config_space, seed, acquisition='ei', **kwargs)
+        self.gp.min_noise = d2lhpo.check_positive('min_noise', min_noise)
         self.constraint_values = {}  # row of X and y -> its constraints
 
     def update(self, trial_id, config, error, result=None):
@@ -2326,7 +2327,8 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
             seen = c[~np.isnan(c)]
             fill = seen.max() if len(seen) and seen.max() > 0 else 1.0
             z, center, scale = d2lhpo.standardize(np.nan_to_num(c, nan=fill))
-            gp = d2lhpo.GaussianProcess(self.gp.kernel).fit(X, z)
+            gp = d2lhpo.GaussianProcess(self.gp.kernel,
+                                        min_noise=self.gp.min_noise).fit(X, z)
             self.constraint_models.append((gp, -center / scale))  # c = 0
         return d2lhpo.BayesOptSearcher.propose(self)
 
