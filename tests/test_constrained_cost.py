@@ -240,3 +240,19 @@ def test_logged_constrained_run_resumes_with_the_same_feasibility(tmp_path):
     assert math.inf in violations and 0.0 in violations
     assert [r['violation'] for r in resumed.results] == violations
     assert resumed.incumbent_id == tuner.incumbent_id
+
+
+@pytest.mark.parametrize('bad', [0, -1e-6, math.nan, 'small'])
+def test_bad_min_noise_is_refused(bad):
+    with pytest.raises(ValueError, match='min_noise'):
+        d2lhpo.ConstrainedBayesOptSearcher({'x': [0, 1]}, min_noise=bad)
+
+
+def test_min_noise_reaches_every_gp():
+    searcher = d2lhpo.ConstrainedBayesOptSearcher(
+        {'x': stats.uniform(0, 1)}, seed=0, min_noise=1e-9)
+    for i, x in enumerate([0.1, 0.5, 0.9]):
+        searcher.update(i, {'x': x}, x, {'constraints': [x - 0.5]})
+    searcher.propose()
+    assert searcher.gp.min_noise == 1e-9
+    assert searcher.constraint_models[0][0].min_noise == 1e-9
