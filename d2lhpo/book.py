@@ -417,17 +417,19 @@ class TrialRecord:
 class HPOTuner:
     """Runs trials one after another and keeps the books."""
     def __init__(self, scheduler, objective, board=None, metric='error',
-                 mode='min'):
+                 mode='min', constraints=None):
         self.scheduler = d2lhpo.check_component('scheduler', scheduler)
         self.objective = d2lhpo.check_component('objective', objective,
                                                 allow_none=True)
         self.sign = d2lhpo.metric_sign(metric, mode)  # -1: maximize
         self.metric, self.mode = metric, mode
+        self.constraints = d2lhpo.check_constraints(constraints, metric)
         self.board = d2lhpo.name_board(board, metric)
         self.records = []                # one TrialRecord per trial
         self.results = []                # one dict per reported result
         self.incumbent = None            # best configuration so far
         self.incumbent_error = math.inf
+        self.incumbent_violation = math.inf  # 0: feasible (constraints)
         self.incumbent_id = None         # the trial that found it
         self.incumbent_trajectory = []   # incumbent error after each result
         self.incumbent_ids = []          # its trial id after each result
@@ -459,9 +461,10 @@ class HPOTuner:
         trial.error = result['error']
         result.update(trial_id=trial.trial_id, epoch=trial.epochs)
         self.results.append(result)
-        if result['error'] < self.incumbent_error:
+        rank = (result.get('violation', 0.0), result['error'])  # feasible first
+        if rank < (self.incumbent_violation, self.incumbent_error):
             self.incumbent = copy.deepcopy(trial.config)
-            self.incumbent_error = result['error']
+            self.incumbent_violation, self.incumbent_error = rank
             self.incumbent_id = trial.trial_id
         self.incumbent_trajectory.append(self.incumbent_error)
         self.incumbent_ids.append(self.incumbent_id)
@@ -517,7 +520,8 @@ class HPOTuner:
         while True:
             tic = time.perf_counter()
             try:
-                result = d2lhpo.as_result(next(steps), self.metric, self.mode)
+                result = d2lhpo.as_result(next(steps), self.metric, self.mode,
+                                          self.constraints)
             except StopIteration:
                 break
             except Exception as err:  # a failing trial must not end the search
@@ -913,8 +917,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
     """Runs trials on the workers of a backend, asynchronously: a free
     worker gets a trial at once, results are booked as they arrive."""
     def __init__(self, scheduler, backend, board=None, metric='error',
-                 mode='min'):
-        super().__init__(scheduler, None, board, metric, mode)
+                 mode='min', constraints=None):
+        super().__init__(scheduler, None, board, metric, mode, constraints)
         self.backend = d2lhpo.check_component('backend', backend)
         self.running = set()    # ids of the trials on the backend
         self.since = {}         # trial_id -> when it last (re)started
@@ -947,7 +951,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
     def handle(self, event):
         """Book a `TrialEvent`; return 1 for a result, 0 otherwise."""
         trial = self.records[event.trial_id]
-        event = d2lhpo.checked_event(event, self.metric, self.mode)
+        event = d2lhpo.checked_event(event, self.metric, self.mode,
+                                     self.constraints)
         if event.kind == 'result':
             self.last_results[trial.trial_id] = event.result
             decision = self.report(trial, event.result)
@@ -1141,7 +1146,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
         elif state != 'running':
             raise ValueError(f'a {kind} of trial {trial_id}, which is {state}')
         elif kind == 'result':  # as reported: back to the minimized 'error'
-            result = d2lhpo.as_result(event['result'], self.metric, self.mode)
+            result = d2lhpo.as_result(event['result'], self.metric, self.mode,
+                                      self.constraints)
             if (result.get('trial_id'), result['epoch']) != (trial_id,
                                                              trial.epochs + 1):
                 raise ValueError(f'trial {trial_id} is at epoch {trial.epochs}; '
@@ -2287,6 +2293,130 @@ class MOASHAScheduler(d2lhpo.ASHAScheduler):
         return d2lhpo.CONTINUE if ahead < keep else d2lhpo.STOP
 
 
+# Defined in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
+import math
+
+import numpy as np
+import torch
+
+
+# Defined in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
+class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
+    """Constrained EI: log EI over the best feasible observation plus the
+    log probability that each constraint (its own GP) is <= 0; before the
+    first feasible observation, that log probability alone."""
+    def __init__(self, config_space, seed=None, min_noise=1e-6, **kwargs):
+        super().__init__(config_space, seed, acquisition='ei', **kwargs)
+        self.gp.min_noise = d2lhpo.check_positive('min_noise', min_noise)
+        self.constraint_values = {}  # row of X and y -> its constraints
+
+    def update(self, trial_id, config, error, result=None):
+        super().update(trial_id, config, error, result)
+        if result is None or not math.isfinite(error):
+            return  # failed: the base class keeps it among its failures
+        if 'constraints' not in result:
+            raise ValueError(f'{type(self).__name__} needs results with '
+                             "'constraints': give the tuner constraints=")
+        level, row = self.fidelity[trial_id]
+        if level == (result.get('epoch') or 0):  # the row took this result
+            self.constraint_values[row] = list(result['constraints'])
+
+    # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
+    def propose(self):
+        X, y = self.observed()
+        C = np.array([self.constraint_values[i] for i in range(len(y))])
+        self.feasible = np.all(C <= 0, axis=1)  # NaN: infeasible
+        self.constraint_models = []
+        for c in C.T:
+            seen = c[~np.isnan(c)]
+            fill = seen.max() if len(seen) and seen.max() > 0 else 1.0
+            z, center, scale = d2lhpo.standardize(np.nan_to_num(c, nan=fill))
+            gp = d2lhpo.GaussianProcess(self.gp.kernel,
+                                        min_noise=self.gp.min_noise).fit(X, z)
+            self.constraint_models.append((gp, -center / scale))  # c = 0
+        return d2lhpo.BayesOptSearcher.propose(self)
+
+    # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
+    def acquisition_function(self, U):
+        log_pf = 0.0
+        for gp, zero in self.constraint_models:
+            mean, var = gp.predict(U)
+            log_pf = log_pf + torch.special.log_ndtr((zero - mean) / var.sqrt())
+        if not self.feasible.any():
+            return log_pf
+        mean, var = self.gp.predict(U)
+        best = (np.min(np.array(self.y)[self.feasible]) - self.y_center
+                ) / self.y_scale  # the best feasible error, standardized
+        return d2lhpo.log_expected_improvement(mean, var.sqrt(), best) + log_pf
+
+
+# Defined in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
+class ConstrainedTPESearcher(d2lhpo.TPESearcher):
+    """TPE whose ranking puts the feasible observations first (by error),
+    then the infeasible ones (by their violation)."""
+    def __init__(self, config_space, seed=None, **kwargs):
+        super().__init__(config_space, seed, **kwargs)
+        self.violations = {}  # row of X and y -> its violation
+
+    def update(self, trial_id, config, error, result=None):
+        super().update(trial_id, config, error, result)
+        if result is not None and math.isfinite(error):
+            if 'violation' not in result:
+                raise ValueError(f'{type(self).__name__} needs results with '
+                                 "'violation': give the tuner constraints=")
+            level, row = self.fidelity[trial_id]
+            if level == (result.get('epoch') or 0):
+                self.violations[row] = result['violation']
+
+    def split(self):
+        X, y = self.observed()
+        violation = np.array([self.violations[i] for i in range(len(y))])
+        num_good = min(max(int(np.ceil(self.gamma * len(y))),
+                           self.min_good), self.max_good)
+        order = np.lexsort((y, violation))  # by violation, then by error
+        bad = np.concatenate([X[order[num_good:]], self.unfinished()])
+        return X[order[:num_good]], bad
+
+
+# Defined in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
+class CostAwareBayesOptSearcher(d2lhpo.BayesOptSearcher):
+    """EI per unit cost: log EI minus the log cost predicted by a GP on
+    the log of the cost that the results report under the key `cost`."""
+    def __init__(self, config_space, seed=None, cost='cost', **kwargs):
+        super().__init__(config_space, seed, acquisition='ei', **kwargs)
+        if not isinstance(cost, str) or not cost:
+            raise TypeError(f'cost must be a key of the results, got {cost!r}')
+        self.cost, self.log_costs = cost, {}  # row of X and y -> log cost
+
+    def update(self, trial_id, config, error, result=None):
+        super().update(trial_id, config, error, result)
+        if result is None or not math.isfinite(error):
+            return
+        if self.cost not in result:
+            raise KeyError(f'{type(self).__name__} reads the cost from the '
+                           f'key {self.cost!r}, which the result lacks: '
+                           f'{sorted(result)}')
+        value = d2lhpo.check_positive(f'the cost {self.cost!r}',
+                                      result[self.cost])
+        level, row = self.fidelity[trial_id]
+        if level == (result.get('epoch') or 0):
+            self.log_costs[row] = math.log(value)
+
+    # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
+    def propose(self):
+        X, y = self.observed()
+        log_cost = [self.log_costs[i] for i in range(len(y))]
+        z, self.cost_center, self.cost_scale = d2lhpo.standardize(log_cost)
+        self.cost_model = d2lhpo.GaussianProcess(self.gp.kernel).fit(X, z)
+        return d2lhpo.BayesOptSearcher.propose(self)
+
+    # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
+    def acquisition_function(self, U):
+        mean, _ = self.cost_model.predict(U)  # of the standardized log cost
+        return (d2lhpo.BayesOptSearcher.acquisition_function(self, U)
+                - (self.cost_center + self.cost_scale * mean))
+
+
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 import copy
 import functools
@@ -2693,10 +2823,15 @@ def as_error(value):
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
-def as_result(value, metric='error', mode='min'):
+def as_result(value, metric='error', mode='min',
+              constraints=()):
     """Turn a reported value (a number, which is an 'error', or a dict with
     the `metric`) into a result dict whose 'error' is the finite float that
-    the tuner minimizes: the metric, negated for `mode='max'`."""
+    the tuner minimizes: the metric, negated for `mode='max'`; with
+    `constraints` (keys), also their values and feasibility."""
+    if constraints:  # feasible when <= 0 (the section on constraints)
+        return d2lhpo.with_feasibility(as_result(value, metric, mode),
+                                       constraints)
     if not isinstance(metric, str):  # a list: several objectives
         return d2lhpo.as_objectives(value, metric, mode)
     result = dict(value) if isinstance(value, dict) else {'error': value}
@@ -2759,13 +2894,14 @@ def plain_result(value):
                                                np.generic)) else v
             for key, v in value.items()}
 
-def checked_event(event, metric='error', mode='min'):
+def checked_event(event, metric='error', mode='min',
+                  constraints=()):
     """A result event with its result converted by `as_result`, or a
     failed event that says why it cannot be; other events unchanged."""
     if event.kind != 'result':
         return event
     try:
-        result = as_result(event.result, metric, mode)
+        result = as_result(event.result, metric, mode, constraints)
     except (KeyError, TypeError, ValueError) as err:
         return d2lhpo.TrialEvent('failed', event.trial_id,
                                  message=f'{type(err).__name__}: {err}')
@@ -4945,6 +5081,124 @@ def time_to_hypervolume(curve, grid, target):
     return float(grid[hits[0]]) if len(hits) else math.inf
 
 
+# Defined in chapter_appendix/constrained_cost_tools.md (:numref:`sec_appendix_constrained_cost_tools`)
+import math
+import numbers
+
+import numpy as np
+from matplotlib import pyplot as plt
+
+
+# Defined in chapter_appendix/constrained_cost_tools.md (:numref:`sec_appendix_constrained_cost_tools`)
+RESERVED_KEYS = ('error', 'time', 'epoch', 'trial_id', 'objectives',
+                 'constraints', 'violation', 'feasible')
+
+def check_constraints(constraints, metric='error'):
+    """The tuner's constraint keys as a list (empty for None); a TypeError
+    or ValueError unless they are distinct, non-empty strings that are
+    neither a metric nor a key that the tuner writes itself."""
+    if constraints is None:
+        return []
+    if not isinstance(constraints, (list, tuple)) or not all(
+            isinstance(key, str) and key for key in constraints):
+        raise TypeError('constraints must be a list of keys of the reported '
+                        "dict, e.g. ['latency_excess'], got "
+                        f'{constraints!r}')
+    taken = set(RESERVED_KEYS) | set(d2lhpo.metric_names(metric))
+    clash = [key for key in constraints if key in taken]
+    if clash or len(set(constraints)) < len(constraints):
+        raise ValueError(f'constraint keys must be distinct and not a metric '
+                         f'or one of {RESERVED_KEYS}; got {constraints!r}')
+    return list(constraints)
+
+
+# Defined in chapter_appendix/constrained_cost_tools.md (:numref:`sec_appendix_constrained_cost_tools`)
+def with_feasibility(result, constraints):
+    """Add 'constraints' (the values of the keys `constraints`, each
+    feasible when <= 0), 'violation' (the sum of their positive parts, inf
+    if one is NaN) and 'feasible' (violation == 0) to `result`."""
+    values = []
+    for key in constraints:
+        if key not in result:
+            raise KeyError(f'a reported dict needs the constraint {key!r} '
+                           f'(feasible when <= 0), got keys {sorted(result)}')
+        value = result[key]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f'the constraint {key!r} must be a number, got '
+                            f'{type(value).__name__}')
+        values.append(float(value))
+    violation = sum(math.inf if math.isnan(v) else max(v, 0.0)
+                    for v in values)
+    result.update(constraints=values, violation=violation,
+                  feasible=violation == 0)
+    return result
+
+
+# Defined in chapter_appendix/constrained_cost_tools.md (:numref:`sec_appendix_constrained_cost_tools`)
+def best_feasible_curve(tuner, worth=None):
+    """After each result of `tuner`: the lowest `worth(config)` (default:
+    the error) among its feasible results so far (inf before the first)."""
+    best, curve = math.inf, []
+    for result in tuner.results:
+        if result.get('feasible', True):
+            config = tuner.records[result['trial_id']].config
+            value = result['error'] if worth is None else worth(config)
+            best = min(best, value)
+        curve.append(best)
+    return np.array(curve)
+
+def run_constrained(make_searcher, objective, seeds, num_trials,
+                    constraints, worth=None):
+    """Best-feasible curves (seeds x evaluations) of a fresh searcher per
+    seed on `objective`, run for `num_trials` trials."""
+    curves = []
+    for seed in seeds:
+        tuner = d2lhpo.HPOTuner(d2lhpo.BasicScheduler(make_searcher(seed)),
+                                objective, constraints=constraints)
+        tuner.run(number_of_trials=num_trials)
+        curves.append(best_feasible_curve(tuner, worth))
+    return np.array(curves)
+
+
+# Defined in chapter_appendix/constrained_cost_tools.md (:numref:`sec_appendix_constrained_cost_tools`)
+def run_to_cost(searcher, objective, budget, cost='cost'):
+    """Run trials until their reported costs sum to `budget`; return the
+    cumulative cost and the incumbent error after each trial."""
+    tuner = d2lhpo.HPOTuner(d2lhpo.BasicScheduler(searcher), objective)
+    spent, costs = 0.0, []
+    while spent < budget:
+        tuner.run(number_of_trials=1)
+        spent += tuner.results[-1][cost]
+        costs.append(spent)
+    return np.array(costs), np.array(tuner.incumbent_trajectory)
+
+def cost_curves(make_searcher, objective, seeds, budget, grid,
+                cost='cost'):
+    """Incumbent errors on `grid` (costs), seeds x grid points."""
+    return np.array([d2lhpo.incumbent_at(*run_to_cost(
+        make_searcher(seed), objective, budget, cost), grid)
+        for seed in seeds])
+
+
+# Defined in chapter_appendix/constrained_cost_tools.md (:numref:`sec_appendix_constrained_cost_tools`)
+def plot_best_band(curves, x, ax=None, xlabel='evaluations',
+                   ylabel='best feasible true error'):
+    """Median and quartiles over seeds of each method's curves (`curves`
+    maps a name to an array, seeds x points of `x`)."""
+    if ax is None:
+        ax = plt.subplots(figsize=(5, 3.2))[1]
+    for name, C in curves.items():
+        with np.errstate(invalid='ignore'):  # inf - inf between seeds
+            low, center, high = np.quantile(C, [0.25, 0.5, 0.75], axis=0)
+        shown = lambda v: np.where(np.isfinite(v), v, np.nan)
+        line, = ax.plot(x, shown(center), label=f'{name} ({len(C)} seeds)')
+        ax.fill_between(x, shown(low), shown(high), color=line.get_color(),
+                        alpha=0.2)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.legend()
+    return ax
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -4954,7 +5208,10 @@ __all__ = [
     'BayesOptSearcher',
     'CNN_SPACE',
     'CONTINUE',
+    'ConstrainedBayesOptSearcher',
+    'ConstrainedTPESearcher',
     'ConvNet1d',
+    'CostAwareBayesOptSearcher',
     'DIGITS_MLP_SPACE',
     'DIGITS_MLP_TABLE',
     'DataSplits',
@@ -4992,6 +5249,7 @@ __all__ = [
     'ParzenEstimator',
     'ProgressBoard',
     'REGENERATE_HINT',
+    'RESERVED_KEYS',
     'RESERVED_NAMES',
     'RESULT_KEYS',
     'RFSearcher',
@@ -5027,6 +5285,7 @@ __all__ = [
     'as_objectives',
     'as_result',
     'average_ranks',
+    'best_feasible_curve',
     'best_not_running',
     'branin_function',
     'busy_intervals',
@@ -5034,6 +5293,7 @@ __all__ = [
     'check_budgets',
     'check_component',
     'check_config',
+    'check_constraints',
     'check_event',
     'check_fidelity',
     'check_fields',
@@ -5058,6 +5318,7 @@ __all__ = [
     'cnn_objective',
     'compare_on_functions',
     'compare_on_table',
+    'cost_curves',
     'count_macs',
     'cpu_latency',
     'crowding_distance',
@@ -5113,6 +5374,7 @@ __all__ = [
     'plot_anytime',
     'plot_anytime_band',
     'plot_band',
+    'plot_best_band',
     'plot_bo_step',
     'plot_branin',
     'plot_front',
@@ -5135,7 +5397,9 @@ __all__ = [
     'reported_result',
     'robust_standardize',
     'room_at_top',
+    'run_constrained',
     'run_line',
+    'run_to_cost',
     'rung_levels',
     'sample_config',
     'scalarize',
@@ -5158,4 +5422,5 @@ __all__ = [
     'usable_cores',
     'utilization',
     'warn_once',
+    'with_feasibility',
 ]
