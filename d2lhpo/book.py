@@ -461,7 +461,8 @@ class HPOTuner:
         trial.error = result['error']
         result.update(trial_id=trial.trial_id, epoch=trial.epochs)
         self.results.append(result)
-        rank = (result.get('violation', 0.0), result['error'])  # feasible first
+        rank = (result['violation'] if self.constraints else 0.0,
+                result['error'])  # feasible first
         if rank < (self.incumbent_violation, self.incumbent_error):
             self.incumbent = copy.deepcopy(trial.config)
             self.incumbent_violation, self.incumbent_error = rank
@@ -571,13 +572,17 @@ class HPOTuner:
 
     # Added in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
     def pareto_set(self):
-        """The trials (not failed) on the Pareto front of the trials' latest
-        objective vectors, as (TrialRecord, objectives as reported) pairs."""
-        latest = {}  # trial id -> its latest objective vector (minimized)
+        """The trials (not failed; feasible, with constraints) on the Pareto
+        front of the trials' latest objective vectors, as (TrialRecord,
+        objectives as reported) pairs."""
+        latest, feasible = {}, {}  # trial id -> its latest objectives, feasible
         for result in self.results:
             latest[result['trial_id']] = result.get('objectives',
                                                     [result['error']])
-        ids = [i for i in latest if self.records[i].status != 'failed']
+            feasible[result['trial_id']] = (not self.constraints
+                                            or result['feasible'])
+        ids = [i for i in latest
+               if self.records[i].status != 'failed' and feasible[i]]
         if not ids:
             return []
         Y = np.array([latest[i] for i in ids])
@@ -1078,11 +1083,12 @@ class AsyncTuner(d2lhpo.HPOTuner):
             self.backend.checkpoint_dir = os.path.abspath(path) + '.checkpoints'
         try:
             if not data:  # a new log: its first line names metric and mode
-                log.append(LOG_ENCODER.encode(
-                    run_line(self.metric, self.mode)).encode() + b'\n')
+                log.append(LOG_ENCODER.encode(run_line(
+                    self.metric, self.mode, self.constraints)).encode() + b'\n')
                 log.flush()
             undone = self.replay(read_events(data, log.path, self.metric,
-                                             self.mode), log.path, domains)
+                                             self.mode, self.constraints),
+                                 log.path, domains)
         except BaseException:
             log.close()
             raise
@@ -1103,7 +1109,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 continue
             try:
                 differs |= self.replay_event(event, decisions, domains)
-            except ValueError as err:
+            except (ValueError, KeyError, TypeError) as err:
                 raise ValueError(f'{path}, line {number}: {err}') from None
             self.clock = max(self.clock, event['time'] if 'time' in event
                              else event['result']['time'])
@@ -4179,35 +4185,40 @@ def check_event(event, metric='error'):
             **dict.fromkeys(d2lhpo.metric_names(metric), numbers.Real),
             **RESULT_KEYS})
 
-def read_events(data, path, metric='error', mode='min'):
+def read_events(data, path, metric='error', mode='min',
+                constraints=()):
     """Decode and check every line of a log's bytes; the first line, if
-    it is a 'run' line, must name the tuner's metric and mode."""
+    it is a 'run' line, must name the tuner's metric, mode and
+    constraints."""
     events = []
     for number, line in enumerate(data.split(b'\n')[:-1], 1):
         try:
             events.append(json.loads(line))
             if number == 1 and isinstance(events[0], dict) and events[0].get(
                     'event') == 'run':
-                check_run_line(events[0], metric, mode)
+                check_run_line(events[0], metric, mode, constraints)
             else:
                 check_event(events[-1], metric)
         except ValueError as err:  # JSONDecodeError is a ValueError
             raise ValueError(f'{path}, line {number}: {err}') from None
     return events
 
-def run_line(metric, mode):
-    """The first line of a new log: the metric and mode of its tuner."""
-    return {'event': 'run', 'metric': metric, 'mode': mode}
+def run_line(metric, mode, constraints=()):
+    """The first line of a new log: what its tuner optimizes."""
+    return {'event': 'run', 'metric': metric, 'mode': mode,
+            'constraints': list(constraints)}
 
-def check_run_line(event, metric, mode):
-    """Refuse to replay a log written for another metric or mode."""
-    ours = json.loads(json.dumps(run_line(metric, mode)))  # tuples: lists
-    if (event.get('metric'), event.get('mode')) != (ours['metric'],
-                                                     ours['mode']):
+def check_run_line(event, metric, mode, constraints=()):
+    """Refuse to replay a log written for another metric, mode or
+    constraints."""
+    ours = json.loads(json.dumps(run_line(metric, mode, constraints)))
+    theirs = {key: event.get(key, []) for key in ours}
+    if theirs != ours:
         raise ValueError(
             f"the log was written by a tuner with metric="
-            f"{event.get('metric')!r}, mode={event.get('mode')!r}; this "
-            f'tuner has metric={metric!r}, mode={mode!r}')
+            f"{theirs['metric']!r}, mode={theirs['mode']!r}, constraints="
+            f"{theirs['constraints']!r}; this tuner has metric={metric!r}, "
+            f"mode={mode!r}, constraints={list(constraints)!r}")
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)

@@ -240,6 +240,32 @@ def test_logged_constrained_run_resumes_with_the_same_feasibility(tmp_path):
     assert math.inf in violations and 0.0 in violations
     assert [r['violation'] for r in resumed.results] == violations
     assert resumed.incumbent_id == tuner.incumbent_id
+    resumed.close_log()  # (log_to holds the log until a run ends)
+    unconstrained = d2lhpo.AsyncTuner(
+        d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(bench.config_space,
+                                                    seed=0)),
+        d2lhpo.SimulatedCostsBackend(bench, {'size_excess': excess}, seed=0))
+    with pytest.raises(ValueError, match=r"line 1: .*constraints="
+                       r"\['size_excess'\]; this tuner .*constraints=\[\]"):
+        unconstrained.log_to(path)  # would read violations as feasible
+
+
+def test_a_violation_key_without_constraints_is_only_a_value():
+    tuner = d2lhpo.HPOTuner(
+        d2lhpo.BasicScheduler(d2lhpo.GridSearcher(SPACE)),
+        lambda x: {'error': 1 - x / 5, 'violation': x})
+    tuner.run(6)
+    assert tuner.incumbent == {'x': 5}  # the lowest error, not 'violation'
+
+
+def test_pareto_set_holds_feasible_trials_only():
+    space = {'x': [0, 0.25, 0.5, 0.75, 1.0]}
+    tuner = d2lhpo.HPOTuner(
+        d2lhpo.BasicScheduler(d2lhpo.GridSearcher(space)),
+        lambda x: {'a': x, 'b': 1 - x, 'c': x - 0.3},
+        metric=['a', 'b'], mode='min', constraints=['c'])
+    tuner.run(5)
+    assert sorted(r.config['x'] for r, _ in tuner.pareto_set()) == [0, 0.25]
 
 
 @pytest.mark.parametrize('bad', [0, -1e-6, math.nan, 'small'])

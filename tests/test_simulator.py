@@ -339,6 +339,8 @@ def test_the_log_has_one_line_per_event_in_time_order(tmp_path):
     tuner.log_to(str(log))
     tuner.run(max_epochs=80)
     events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert events.pop(0) == {'event': 'run', 'metric': 'error',
+                             'mode': 'min', 'constraints': []}
     kinds = collections.Counter(e['event'] for e in events)
     resumes = [e for e in events if e['event'] == 'start' and e['resume']]
     assert resumes  # promotions resume paused trials
