@@ -2237,28 +2237,25 @@ class RandomScalarization(d2lhpo.HPOSearcher):
 
 # Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
 class MOTPESearcher(d2lhpo.TPESearcher):
-    """MOTPE: TPE whose good set is the first fronts of the observed
-    objective vectors, the last one cut by hypervolume contribution."""
+    """TPE whose good set is the first fronts, cut by hypervolume gain."""
     def __init__(self, config_space, seed=None, **kwargs):
         super().__init__(config_space, seed, **kwargs)
         self.objectives = {}  # row of X -> objective vector
 
     def update(self, trial_id, config, error, result=None):
         super().update(trial_id, config, error, result)
-        if result is None or not math.isfinite(error):
-            return  # failed: TPE keeps it among its failures
-        if 'objectives' not in result:
-            raise ValueError("MOTPESearcher needs results with "
-                             "'objectives': give the tuner a list of metrics")
-        level, row = self.fidelity[trial_id]
-        if level == (result.get('epoch') or 0):  # its highest level so far
-            self.objectives[row] = list(result['objectives'])
+        if result is not None and math.isfinite(error):  # not failed
+            if 'objectives' not in result:
+                raise ValueError("MOTPESearcher needs 'objectives' in its "
+                                 'results: give the tuner a list of metrics')
+            level, row = self.fidelity[trial_id]
+            if level == (result.get('epoch') or 0):  # its highest so far
+                self.objectives[row] = list(result['objectives'])
 
     def split(self):
         X, y = self.observed()
         Y = np.array([self.objectives[i] for i in range(len(y))])
-        num_good = min(max(math.ceil(self.gamma * len(y)), self.min_good),
-                       self.max_good)
+        num_good = len(super().split()[0])  # TPE's number of good points
         reference = Y.max(axis=0) + 0.1 * np.ptp(Y, axis=0) + 1e-9
         good = []
         for front in non_dominated_sort(Y):
