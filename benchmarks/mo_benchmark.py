@@ -258,7 +258,7 @@ def asha_part(seeds, budgets):
             reach['MO-ASHA'], reach['MO random search'],
             ('MO-ASHA (s)', 'random search (s)')))
         print(d2lhpo.paired_comparison(
-            1 - curves['MO-ASHA'][:, -1], targets,
+            1 - curves['MO-ASHA'][:, -1], 1 - targets,
             ('MO-ASHA final (1 - share)', 'random search')))
         checks.append((ratio <= 1 / 3, f'budget {budget:g} s: MO-ASHA '
                        f"median time to random search's final hypervolume "
