@@ -2252,6 +2252,39 @@ class RandomScalarization(d2lhpo.HPOSearcher):
 
 
 # Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+class MOTPESearcher(d2lhpo.TPESearcher):
+    """TPE whose good set is the first fronts, cut by hypervolume gain."""
+    def __init__(self, config_space, seed=None, **kwargs):
+        super().__init__(config_space, seed, **kwargs)
+        self.objectives = {}  # row of X -> objective vector
+
+    def update(self, trial_id, config, error, result=None):
+        super().update(trial_id, config, error, result)
+        if result is not None and math.isfinite(error):  # not failed
+            if 'objectives' not in result:
+                raise ValueError("MOTPESearcher needs 'objectives' in its "
+                                 'results: give the tuner a list of metrics')
+            level, row = self.fidelity[trial_id]
+            if level == (result.get('epoch') or 0):  # its highest so far
+                self.objectives[row] = list(result['objectives'])
+
+    def split(self):
+        X, y = self.observed()
+        Y = np.array([self.objectives[i] for i in range(len(y))])
+        num_good = len(super().split()[0])  # TPE's number of good points
+        reference = Y.max(axis=0) + 0.1 * np.ptp(Y, axis=0) + 1e-9
+        good = []
+        for front in non_dominated_sort(Y):
+            if 0 < num_good - len(good) < len(front):  # largest gains first
+                hv = [hypervolume(np.delete(Y[front], k, axis=0), reference)
+                      for k in range(len(front))]
+                front = front[np.argsort(hv, kind='stable')]
+            good.extend(front[:num_good - len(good)])
+        bad = np.setdiff1d(np.arange(len(y)), good)
+        return X[good], np.concatenate([X[bad], self.unfinished()])
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
 def crowding_distance(Y):
     """NSGA-II's crowding distance of each point of a front `Y` (n x m):
     the sum over objectives of the normalized gap between its neighbors;
@@ -4203,6 +4236,8 @@ def read_events(data, path, metric='error', mode='min',
             raise ValueError(f'{path}, line {number}: {err}') from None
     return events
 
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
 def run_line(metric, mode, constraints=()):
     """The first line of a new log: what its tuner optimizes."""
     return {'event': 'run', 'metric': metric, 'mode': mode,
@@ -5248,6 +5283,7 @@ __all__ = [
     'MNIST1D_SPACE',
     'MNIST1D_TABLE',
     'MOASHAScheduler',
+    'MOTPESearcher',
     'Matern52',
     'MedianStoppingRule',
     'ModelBasedSearcher',

@@ -184,3 +184,48 @@ def test_a_multi_objective_run_logs_and_resumes_from_its_log(tmp_path):
         d2lhpo.read_events(b'{"event": "result", "trial_id": 0, "result": '
                            b'{"error": 0.5, "time": 1.0, "epoch": 1}}\n',
                            'log', ['error', 'log_params'])
+
+
+def test_motpe_good_set_is_the_first_fronts_then_hypervolume_gain():
+    searcher = d2lhpo.MOTPESearcher(SPACE, seed=0, gamma=0.5)
+    Y = [[0.0, 1.0], [0.5, 0.5], [1.0, 0.0], [0.6, 0.6], [0.9, 0.9],
+         [0.2, 0.8], [0.7, 0.7], [1.0, 1.0]]
+    # fronts: {0, 1, 2, 5}, {3}, {6}, {4}, {7}; ceil(0.5 * 8) = 4 places
+    for i, y in enumerate(Y):
+        config = {'x1': i / 10, 'x2': 0.5}
+        searcher.update(i, config, y[0], {'error': y[0], 'objectives': y})
+    good, bad = searcher.split()
+    assert sorted(np.round(good[:, 0] * 10).astype(int)) == [0, 1, 2, 5]
+    assert len(bad) == 4
+    searcher.gamma = 0.6  # 5 places: the first front and the second
+    good, _ = searcher.split()
+    assert sorted(np.round(good[:, 0] * 10).astype(int)) == [0, 1, 2, 3, 5]
+    searcher.gamma = 0.3  # 3 places of the first front of 4; reference
+    # (1.1, 1.1); contributions: (0, 1) 0.2 * 0.1, (0.5, 0.5) 0.5 * 0.3,
+    # (1, 0) 0.1 * 0.5, (0.2, 0.8) 0.3 * 0.2: all but (0, 1)
+    good, _ = searcher.split()
+    assert sorted(np.round(good[:, 0] * 10).astype(int)) == [1, 2, 5]
+
+
+def test_motpe_keeps_the_highest_fidelity_and_checks_results():
+    searcher = d2lhpo.MOTPESearcher(SPACE, seed=0)
+    config = searcher.sample_configuration(0)
+    with pytest.raises(ValueError, match='list of metrics'):
+        searcher.update(0, config, 0.5, {'error': 0.5})
+    searcher = d2lhpo.MOTPESearcher(SPACE, seed=0)
+    for epoch, objectives in ((2, [0.3, 1.0]), (1, [0.9, 2.0])):
+        searcher.update(0, config, objectives[0], {
+            'epoch': epoch, 'error': objectives[0], 'objectives': objectives})
+    searcher.update(1, config, math.nan, None)  # failed: not an observation
+    assert searcher.objectives == {0: [0.3, 1.0]} and len(searcher.failed) == 1
+
+
+def test_motpe_is_reproducible_and_beats_random_search_on_zdt1():
+    make = lambda: d2lhpo.MOTPESearcher(SPACE, seed=3)
+    a, b = run(make(), 25), run(make(), 25)
+    assert [r.config for r in a.records] == [r.config for r in b.records]
+    motpe = [front_hv(run(d2lhpo.MOTPESearcher(SPACE, seed=seed)))
+             for seed in range(5)]
+    random = [front_hv(run(d2lhpo.RandomSearcher(SPACE, seed=seed)))
+              for seed in range(5)]
+    assert np.median(motpe) > np.median(random)
