@@ -2087,6 +2087,8 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         self.models = {}  # level -> TPESearcher fitted on its results
         self.encoder = d2lhpo.SpaceEncoder(self.random.domains)
         self.suggested = np.zeros((0, self.encoder.dim))  # encoded
+        self.seen = set()  # their keys
+        self.grid = d2lhpo.grid_points(self.encoder, 10 ** 5)  # if finite
 
     # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
     def sample_configuration(self, trial_id):
@@ -2097,9 +2099,10 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
             # The model proposes, but the trial does not run at its level yet
             # (it starts at r_min), so the model is not told it is pending.
             u = self.models[max(ready)].propose(exclude=self.suggested)
-        if u is None or d2lhpo.is_running(u[None], self.suggested)[0]:
+        if u is None or d2lhpo.point_key(u) in self.seen:
             u = d2lhpo.fresh_random_config(self, trial_id)
         self.suggested = np.vstack([self.suggested, u])
+        self.seen.add(d2lhpo.point_key(u))
         return self.encoder.decode(u)
 
     # Added in chapter_hpo/asha.md (:numref:`sec_asha`)
@@ -4475,18 +4478,24 @@ def best_not_running(U, values, X_u):
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def point_key(u):
+    """A hashable key of an encoded point (rounded: equal points match)."""
+    return np.round(np.asarray(u, dtype=float), 9).tobytes()
+
 def fresh_random_config(searcher, trial_id, tries=100):
-    """A random configuration, encoded, not among `searcher.suggested`
-    if the space has one left."""
-    encode = searcher.encoder.encode
+    """A random configuration, encoded, whose key is not in
+    `searcher.seen` if the space has one left."""
+    grid = searcher.grid
+    if grid is not None and len(searcher.seen) >= len(grid):
+        tries = 1  # every point suggested: any will do
     for _ in range(tries):
-        u = encode(searcher.random.sample_configuration(trial_id))
-        if not is_running(u[None], searcher.suggested)[0]:
+        u = searcher.encoder.encode(
+            searcher.random.sample_configuration(trial_id))
+        if point_key(u) not in searcher.seen:
             return u
-    grid = grid_points(searcher.encoder, limit=10 ** 6)
-    if grid is not None:  # finite: uniformly among those left, if any
-        left = grid[~is_running(grid, searcher.suggested)]
-        if len(left):
+    if grid is not None:  # finite: uniformly among the points left
+        left = [g for g in grid if point_key(g) not in searcher.seen]
+        if left:
             return left[searcher.rng.integers(len(left))]
     return u
 
@@ -5432,6 +5441,7 @@ __all__ = [
     'plot_regret_curves',
     'plot_timeline',
     'plot_tpe_step',
+    'point_key',
     'polish_floats',
     'print_medians',
     'propose_or_random',
