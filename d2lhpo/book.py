@@ -1019,9 +1019,8 @@ class AsyncTuner(d2lhpo.HPOTuner):
         if self.log is None:
             return
         try:
-            line = LOG_ENCODER.encode(event) + '\n'
-            self.log.append(line.encode())
-        except (TypeError, ValueError, OSError) as err:
+            self.log.append((encode_line(event) + '\n').encode())
+        except (TypeError, ValueError, OSError, RecursionError) as err:
             warnings.warn(f'{self.log.path}: logging stops at a {event["event"]}'
                           f' of trial {event["trial_id"]} ({err}); the run '
                           'goes on, and a run resumed from this log continues '
@@ -2919,6 +2918,8 @@ def reported_result(result, metric='error', mode='min'):
                                    else 'max')
     if metric != 'error':
         return {k: v for k, v in result.items() if k != 'error'}
+    if mode == 'min':  # as reported (the same dict: do not change it)
+        return result
     return dict(result, error=result['error'] * metric_sign(metric, mode))
 
 def metric_names(metric):
@@ -4158,6 +4159,21 @@ def json_default(value):
 
 LOG_ENCODER = json.JSONEncoder(default=json_default)
 
+def line_encoder():
+    """A function from an event to its JSON text, as `LOG_ENCODER.encode`
+    writes it but faster: `encode` builds the `json` module's C encoder
+    anew for every call, which costs a quarter of a short line; we build it
+    once, where Python has it. (Without the check for circular
+    references: a result that contains itself is a RecursionError.)"""
+    make = getattr(json.encoder, 'c_make_encoder', None)
+    if make is None:  # a Python without the C accelerator
+        return LOG_ENCODER.encode
+    encode = make(None, json_default, json.encoder.encode_basestring_ascii,
+                  None, ': ', ', ', False, False, True)
+    return lambda event: ''.join(encode(event, 0))
+
+encode_line = line_encoder()
+
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
 def space_of(scheduler):
@@ -5381,6 +5397,7 @@ __all__ = [
     'die_with_parent',
     'digits_model',
     'dominance',
+    'encode_line',
     'error_rate',
     'expected_improvement',
     'forest_predict',
@@ -5397,6 +5414,7 @@ __all__ = [
     'is_running',
     'json_default',
     'kernel_with_slope',
+    'line_encoder',
     'load_benchmark_table',
     'load_digits_data',
     'load_fashion_mnist',

@@ -271,6 +271,33 @@ def test_a_result_json_cannot_write_stops_the_log_not_the_run(tmp_path):
     assert resumed.results == tuner.results[:len(resumed.results)]
 
 
+@pytest.mark.parametrize('value', [{'a': float('nan'), 'b': float('-inf')},
+                                   [1, 2.5, np.float32(0.25), 'é\n"'],
+                                   {'nested': {'x': torch.tensor([1, 2])}}])
+def test_the_fast_line_encoder_writes_what_json_writes(value):
+    assert d2lhpo.encode_line(value) == d2lhpo.LOG_ENCODER.encode(value)
+
+
+def test_a_result_that_contains_itself_stops_the_log_not_the_run(tmp_path):
+    log = tmp_path / 'log.jsonl'
+
+    def extra(t, n):
+        if t != 2:
+            return {}
+        loop = []
+        loop.append(loop)
+        return {'loop': loop}
+    tuner = d2lhpo.AsyncTuner(
+        d2lhpo.BasicScheduler(d2lhpo.GridSearcher(
+            SPACE, shuffle=True, seed=0)),
+        ExtraBackend(extra))
+    tuner.log_to(str(log))
+    with pytest.warns(UserWarning, match='logging stops'):
+        tuner.run(max_epochs=100)
+    assert len(tuner.results) == 100 and tuner.log is None
+    assert d2lhpo.encode_line({'ok': [1]}) == '{"ok": [1]}'  # still works
+
+
 def test_every_end_is_logged_with_the_trials_status(tmp_path):
     """Trials stopped at the budget are logged with the status the tuner
     gave them, so a resumed run books them as a continued run does."""
