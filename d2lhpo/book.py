@@ -5270,6 +5270,271 @@ def plot_best_band(curves, x, ax=None, xlabel='evaluations',
     return ax
 
 
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+import copy
+import itertools
+import math
+import numbers
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from scipy import stats
+from sklearn import base as sk_base
+from sklearn import metrics as sk_metrics
+from sklearn import model_selection, utils as sk_utils
+from sklearn.ensemble import RandomForestRegressor
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+FANOVA_MAX_LEVELS = 64
+
+def fanova_parts(encoder, reference):
+    """One (name, first column, width, points) per hyperparameter that is
+    not constant: `points` (values x width) are the encoded values of its
+    members, None for a uniform measure on [0, 1]. `reference` is any
+    configuration of the space."""
+    parts = []
+    for name, kind, j, width, _ in encoder.parts:
+        if kind == 'fixed':
+            continue
+        domain, points = encoder.domains[name], None
+        if kind != 'float' and (kind != 'int' or domain.high - domain.low
+                                < FANOVA_MAX_LEVELS):
+            members = (range(domain.low, domain.high + 1) if kind == 'int'
+                       else domain.choices)
+            points = np.array([encoder.encode({**reference, name: value})
+                               [j:j + width] for value in members])
+        parts.append((name, j, width, points))
+    return parts
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def fanova_trials(trials, domains, metric='error', epoch=None):
+    """(list of checked configurations, array of finite values, metric
+    name) of a tuner, a table or a list of (config, value) pairs."""
+    if isinstance(trials, d2lhpo.HPOTuner):
+        sign, metric = trials.sign, d2lhpo.metric_names(trials.metric)[0]
+        if epoch is None:
+            pairs = [(r.config, sign * r.error) for r in trials.records]
+        else:
+            d2lhpo.check_integer('epoch', epoch, minimum=1)
+            pairs = [(trials.records[r['trial_id']].config,
+                      sign * r['error'])
+                     for r in trials.results if r['epoch'] == epoch]
+    elif isinstance(trials, pd.DataFrame):
+        if metric not in trials.columns:
+            raise KeyError(f'the table has no column {metric!r} (the metric);'
+                           f' it has {list(trials.columns)}')
+        names = [name for name in domains if name in trials.columns]
+        pairs = [({name: row[name] for name in names}, row[metric])
+                 for row in trials.to_dict('records')]
+    elif isinstance(trials, (list, tuple)):
+        pairs = list(trials)
+    else:
+        raise TypeError('trials must be a tuner, a table (DataFrame) or a '
+                        'list of (config, value) pairs, got '
+                        f'{type(trials).__name__}')
+    configs, values = [], []
+    for config, value in pairs:
+        value = d2lhpo.as_error(value)
+        if math.isfinite(value):
+            configs.append(d2lhpo.check_config(domains, config))
+            values.append(value)
+    return configs, np.array(values), metric
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def leaf_boxes(tree, num_features):
+    """(lows, highs, values) of the leaves of a fitted sklearn tree: leaf
+    l holds the points with lows[l, d] < x_d <= highs[l, d] for all d."""
+    lows, highs, values = [], [], []
+    stack = [(0, np.full(num_features, -np.inf),
+              np.full(num_features, np.inf))]
+    while stack:
+        node, low, high = stack.pop()
+        d = tree.feature[node]
+        if d < 0:  # a leaf
+            lows.append(low), highs.append(high)
+            values.append(tree.value[node].item())
+            continue
+        left_high, right_low = high.copy(), low.copy()
+        left_high[d] = right_low[d] = tree.threshold[node]
+        stack.append((tree.children_left[node], low, left_high))
+        stack.append((tree.children_right[node], right_low, high))
+    return np.array(lows), np.array(highs), np.array(values)
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def part_cells(lows, highs, j, points):
+    """(points, weights): one point per cell of the hyperparameter in
+    column j (or at the discrete `points`) and its share of the measure."""
+    if points is not None:
+        return points, np.full(len(points), 1 / len(points))
+    edges = np.unique(np.clip(np.concatenate(
+        [[0.0, 1.0], lows[:, j], highs[:, j]]), 0, 1))
+    return ((edges[:-1] + edges[1:]) / 2)[:, None], np.diff(edges)
+
+def covers(lows, highs, j, points):
+    """covers[l, c]: leaf l holds points[c] (a row of values of the
+    columns j, j + 1, ...) in all those columns, as 0 or 1."""
+    columns = slice(j, j + points.shape[1])
+    inside = ((lows[:, columns, None] < points.T)
+              & (points.T <= highs[:, columns, None]))
+    return inside.all(axis=1).astype(float)
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+class TreeANOVA:
+    """The functional ANOVA of one regression tree over hyperparameters
+    given as `parts` (name, first column, width, points) of `fanova_parts`;
+    `dim` is the number of columns."""
+    def __init__(self, tree, parts, dim):
+        self.lows, self.highs, self.values = leaf_boxes(tree, dim)
+        self.starts = [j for _, j, _, _ in parts]
+        self.cells = [part_cells(self.lows, self.highs, j, points)
+                      for _, j, _, points in parts]
+        self.covers = [covers(self.lows, self.highs, j, points)
+                       for j, (points, _) in zip(self.starts, self.cells)]
+        self.widths = np.stack([C @ w for C, (_, w) in
+                                zip(self.covers, self.cells)], axis=1)
+        volume = self.widths.prod(axis=1)
+        self.mean = volume @ self.values
+        self.total_variance = volume @ (self.values - self.mean) ** 2
+
+    def marginal(self, features, points=None):
+        """a_U at the cells of the one or two hyperparameters `features`
+        (indices of parts; at `points` of a single one, if given)."""
+        others = np.delete(self.widths, features, axis=1).prod(axis=1)
+        weighted = self.values * others
+        if points is not None:
+            return covers(self.lows, self.highs, self.starts[features[0]],
+                          points).T @ weighted
+        if len(features) == 1:
+            return self.covers[features[0]].T @ weighted
+        d, e = features
+        return self.covers[d].T @ (weighted[:, None] * self.covers[e])
+
+    def variance(self, features):
+        """V_U of one hyperparameter or of a pair (beyond their single
+        effects)."""
+        if len(features) == 1:
+            w = self.cells[features[0]][1]
+            return w @ (self.marginal(features) - self.mean) ** 2
+        d, e = features
+        joint = self.cells[d][1] @ (self.marginal(features) - self.mean
+                                    ) ** 2 @ self.cells[e][1]
+        return joint - self.variance([d]) - self.variance([e])
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+class Fanova:
+    """Functional ANOVA of a random forest fitted to trials (a tuner, a
+    table or (config, value) pairs) of `config_space`."""
+    def __init__(self, trials, config_space, metric='error', epoch=None,
+                 num_trees=64, max_depth=64, seed=None):
+        self.domains = d2lhpo.parse_config_space(config_space)
+        configs, y, self.metric = fanova_trials(trials, self.domains, metric,
+                                                epoch)
+        if len(configs) < 2 or np.ptp(y) == 0:
+            raise ValueError(f'fANOVA needs at least two trials with '
+                             f'different finite values of {self.metric!r}, '
+                             f'got {len(configs)} ({np.unique(y)[:3]})')
+        self.encoder = d2lhpo.SpaceEncoder(self.domains)
+        self.parts = fanova_parts(self.encoder, configs[0])
+        if not self.parts:
+            raise ValueError('every hyperparameter is constant: nothing can '
+                             'explain the differences')
+        self.names = [name for name, *_ in self.parts]
+        X = np.array([self.encoder.encode(c) for c in configs])
+        self.forest = RandomForestRegressor(
+            d2lhpo.check_integer('num_trees', num_trees, minimum=1),
+            max_depth=d2lhpo.check_integer('max_depth', max_depth, 1),
+            random_state=d2lhpo.check_seed('seed', seed)).fit(X, y)
+        self.trees = [TreeANOVA(t.tree_, self.parts, self.encoder.dim)
+                      for t in self.forest.estimators_]
+        self.trees = [t for t in self.trees if t.total_variance > 0]
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def importances(self, pairs=False):
+        """The mean over trees of the fraction of variance that each
+        hyperparameter (and, with `pairs`, each pair 'a:b') explains, sorted
+        from the largest; constants get 0."""
+        subsets = [[d] for d in range(len(self.names))]
+        if pairs:
+            subsets += [list(p) for p in itertools.combinations(
+                range(len(self.names)), 2)]
+        fractions = np.array([[t.variance(s) / t.total_variance for s in subsets]
+                              for t in self.trees])
+        names = [':'.join(self.names[d] for d in s) for s in subsets]
+        result = pd.Series(np.clip(fractions.mean(axis=0), 0, None), names)
+        constants = [n for n in self.domains if n not in self.names]
+        result = pd.concat([result, pd.Series(0.0, constants)])
+        return result.sort_values(ascending=False, kind='stable')
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def marginal(self, name, num_points=50):
+        """DataFrame of `name`'s values and the mean and std over trees of the
+        marginal prediction of the metric there."""
+        if name not in self.names:
+            raise ValueError(f'{name!r} is not a hyperparameter of the forest; '
+                             f'those are {self.names}')
+        d = self.names.index(name)
+        _, j, width, points = self.parts[d]
+        if points is None:
+            points = np.linspace(0, 1, d2lhpo.check_integer(
+                'num_points', num_points, minimum=2))[:, None]
+        curves = np.array([t.marginal([d], points) for t in self.trees])
+        u, values = np.zeros(self.encoder.dim), []
+        for point in points:  # back to the hyperparameter's scale
+            u[j:j + width] = point
+            values.append(self.encoder.decode(u)[name])
+        return pd.DataFrame({name: values, 'mean': curves.mean(axis=0),
+                             'std': curves.std(axis=0)})
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def fanova_importances(trials, config_space, metric='error', epoch=None,
+                       pairs=False, num_trees=64, max_depth=64,
+                       seed=None):
+    """The fraction of the variance of the metric that each hyperparameter
+    explains (functional ANOVA on a random forest), sorted."""
+    return Fanova(trials, config_space, metric, epoch, num_trees, max_depth,
+                  seed).importances(pairs)
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def plot_importances(importances, ax=None, top=None):
+    """Horizontal bars of the `top` largest importances (a Series)."""
+    shown = importances.sort_values(ascending=False).iloc[:top][::-1]
+    if ax is None:
+        ax = plt.subplots(figsize=(4.5, 0.3 * len(shown) + 1))[1]
+    ax.barh([str(name) for name in shown.index], shown.values)
+    ax.set(xlabel='fraction of variance explained', xlim=(0, max(
+        1e-3, 1.05 * shown.max())))
+    return ax
+
+def plot_marginal(fanova, name, ax=None, num_points=50):
+    """The marginal of hyperparameter `name`, mean +- std over trees."""
+    table = fanova.marginal(name, num_points)
+    if ax is None:
+        ax = plt.subplots(figsize=(4, 3))[1]
+    domain = fanova.domains[name]
+    if fanova.parts[fanova.names.index(name)][3] is None:  # continuous
+        ax.plot(table[name], table['mean'])
+        ax.fill_between(table[name], table['mean'] - table['std'],
+                        table['mean'] + table['std'], alpha=0.3)
+        if domain.log:
+            ax.set_xscale('log')
+    else:
+        ax.errorbar([str(v) for v in table[name]], table['mean'],
+                    table['std'], fmt='o', capsize=3)
+    ax.set(xlabel=name, ylabel=f'marginal {fanova.metric}')
+    return ax
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -5288,7 +5553,9 @@ __all__ = [
     'DataSplits',
     'Domain',
     'EVENT_KEYS',
+    'FANOVA_MAX_LEVELS',
     'FASHION_MNIST_FILES',
+    'Fanova',
     'FinalEpochBenchmark',
     'GaussianProcess',
     'GridSearcher',
@@ -5345,6 +5612,7 @@ __all__ = [
     'TPESearcher',
     'TabularBenchmark',
     'TracedScheduler',
+    'TreeANOVA',
     'TrialEvent',
     'TrialLog',
     'TrialRecord',
@@ -5392,6 +5660,7 @@ __all__ = [
     'compare_on_table',
     'cost_curves',
     'count_macs',
+    'covers',
     'cpu_latency',
     'crowding_distance',
     'die_with_parent',
@@ -5400,6 +5669,9 @@ __all__ = [
     'encode_line',
     'error_rate',
     'expected_improvement',
+    'fanova_importances',
+    'fanova_parts',
+    'fanova_trials',
     'forest_predict',
     'fresh_random_config',
     'get_device',
@@ -5414,6 +5686,7 @@ __all__ = [
     'is_running',
     'json_default',
     'kernel_with_slope',
+    'leaf_boxes',
     'line_encoder',
     'load_benchmark_table',
     'load_digits_data',
@@ -5444,6 +5717,7 @@ __all__ = [
     'paired_comparison',
     'pareto_front',
     'parse_config_space',
+    'part_cells',
     'plain_result',
     'plot_anytime',
     'plot_anytime_band',
@@ -5455,7 +5729,9 @@ __all__ = [
     'plot_gp',
     'plot_hypervolume',
     'plot_hypervolume_band',
+    'plot_importances',
     'plot_learning_curves',
+    'plot_marginal',
     'plot_regret_curves',
     'plot_timeline',
     'plot_tpe_step',
