@@ -5286,6 +5286,7 @@ from sklearn import base as sk_base
 from sklearn import metrics as sk_metrics
 from sklearn import model_selection, utils as sk_utils
 from sklearn.ensemble import RandomForestRegressor
+from sklearn.exceptions import FitFailedWarning, NotFittedError
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -5535,6 +5536,264 @@ def plot_marginal(fanova, name, ax=None, num_points=50):
     return ax
 
 
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def scheduler_levels(scheduler):
+    """The sorted rung levels at which `scheduler` (or the scheduler it
+    wraps) decides, or None: ASHA's levels, or those of every bracket of
+    synchronous successive halving and Hyperband."""
+    while not hasattr(scheduler, 'levels') and hasattr(scheduler,
+                                                       'scheduler'):
+        scheduler = scheduler.scheduler  # a SchedulerWrapper
+    if hasattr(scheduler, 'brackets'):
+        return sorted({level for _, levels in scheduler.brackets
+                       for level in levels})
+    levels = getattr(scheduler, 'levels', None)
+    return None if levels is None else sorted(set(levels))
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def subsampled_splits(splits, y, fraction, stratify, seed):
+    """The (train, test) index pairs with each training part subsampled
+    to `fraction` of its size (stratified by `y` if `stratify`)."""
+    rng = np.random.RandomState(seed)
+    subsampled = []
+    for train, test in splits:
+        size = max(1, round(fraction * len(train)))
+        if size < len(train):
+            train = np.sort(sk_utils.resample(
+                train, replace=False, n_samples=size, random_state=rng,
+                stratify=y[train] if stratify else None))
+        subsampled.append((train, test))
+    return subsampled
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+class HPOSearchCV(sk_base.MetaEstimatorMixin, sk_base.BaseEstimator):
+    """Tune `estimator` over `config_space` by k-fold cross-validation
+    with a searcher and scheduler of the book, the scikit-learn way."""
+    def __init__(self, estimator, config_space, searcher=None,
+                 scheduler=None, n_trials=10, cv=5, scoring=None,
+                 refit=True, min_resources='smallest', seed=None):
+        self.estimator, self.config_space = estimator, config_space
+        self.searcher, self.scheduler = searcher, scheduler
+        self.n_trials, self.cv, self.scoring = n_trials, cv, scoring
+        self.refit, self.min_resources, self.seed = refit, min_resources, seed
+
+    def __sklearn_tags__(self):  # a classifier if the estimator is one
+        tags = super().__sklearn_tags__()
+        inner = sk_utils.get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
+        tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
+        return tags
+
+    @property
+    def classes_(self):
+        return self.refitted('classes_')
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def check_search(self):
+        """The parsed space; a clear error for what cannot be searched."""
+        if isinstance(self.estimator, type) or not all(
+                callable(getattr(self.estimator, m, None))
+                for m in ('fit', 'get_params', 'set_params')):
+            raise TypeError('estimator must be a scikit-learn estimator '
+                            '(an instance with fit, get_params and set_params), '
+                            f'got {self.estimator!r}')
+        domains = d2lhpo.parse_config_space(self.config_space)
+        known = self.estimator.get_params(deep=True)
+        unknown = [name for name in domains if name not in known]
+        if unknown:
+            raise ValueError(f'{unknown} are not parameters of '
+                             f'{type(self.estimator).__name__}; it has '
+                             f'{sorted(known)}')
+        d2lhpo.check_integer('n_trials', self.n_trials, minimum=1)
+        d2lhpo.check_flag('refit', self.refit)
+        d2lhpo.check_seed('seed', self.seed)
+        if self.min_resources != 'smallest':
+            d2lhpo.check_integer('min_resources', self.min_resources, minimum=1)
+        if not (self.scoring is None or isinstance(self.scoring, str)
+                or callable(self.scoring)):
+            raise ValueError('scoring must be None, the name of one scorer or a '
+                             f'callable scorer (one metric), got {self.scoring!r}')
+        return domains
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def make_scheduler(self):
+        """A fresh scheduler (with its searcher) for one `fit`."""
+        scheduler, searcher = self.scheduler, self.searcher
+        if scheduler is not None and not isinstance(scheduler, type) and hasattr(
+                scheduler, 'suggest'):  # an instance with its own searcher
+            if searcher is not None:
+                raise ValueError('a scheduler instance brings its own searcher; '
+                                 'pass searcher=None, or the scheduler as a '
+                                 'factory (e.g. the class d2lhpo.ASHAScheduler)')
+            return d2lhpo.check_component('scheduler', copy.deepcopy(scheduler))
+        if searcher is None:
+            searcher = d2lhpo.RandomSearcher(self.config_space, seed=self.seed)
+        elif isinstance(searcher, type) or not hasattr(
+                searcher, 'sample_configuration'):
+            if not callable(searcher):
+                raise TypeError('searcher must be a searcher, a factory called '
+                                'as searcher(config_space, seed=seed), or None; '
+                                f'got {searcher!r}')
+            searcher = searcher(self.config_space, seed=self.seed)
+        else:
+            searcher = copy.deepcopy(searcher)
+        d2lhpo.check_component('searcher', searcher)
+        if scheduler is None:
+            return d2lhpo.BasicScheduler(searcher)
+        if not callable(scheduler):
+            raise TypeError('scheduler must be a scheduler, a factory called as '
+                            f'scheduler(searcher), or None; got {scheduler!r}')
+        return d2lhpo.check_component('scheduler', scheduler(searcher))
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def cv_result(self, estimator, X, y, splits, n_resources):
+        """The reported dict of one cross-validation."""
+        scores = model_selection.cross_validate(
+            estimator, X, y, cv=splits, scoring=self.scorer_,
+            error_score='raise')
+        return {'score': float(np.mean(scores['test_score'])),
+                'split_scores': scores['test_score'].tolist(),
+                'fit_time': float(np.mean(scores['fit_time'])),
+                'score_time': float(np.mean(scores['score_time'])),
+                'n_resources': n_resources}
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def make_objective(self, X, y, splits, levels):
+        """objective(**config): one CV result, or (with rung `levels`) a
+        generator of one result per level 1..r_max, fitted at rung levels."""
+        n = len(splits[0][0]) + len(splits[0][1])
+        if levels is None:
+            return lambda **config: self.cv_result(sk_base.clone(
+                self.estimator).set_params(**config), X, y, splits, n)
+        r_max, classifier = levels[-1], sk_base.is_classifier(self.estimator)
+        def n_resources(level):
+            return min(n, max(self.min_resources_, round(level / r_max * n)))
+        level_splits = {level: subsampled_splits(
+            splits, y, n_resources(level) / n, classifier, self.seed)
+            for level in levels}
+
+        def objective(**config):
+            estimator = sk_base.clone(self.estimator).set_params(**config)
+            result, fitted_level = None, None
+            for r in range(1, r_max + 1):
+                level = max([l for l in levels if l <= r], default=levels[0])
+                if level != fitted_level:
+                    result = self.cv_result(estimator, X, y, level_splits[level],
+                                            n_resources(level))
+                    fitted_level = level
+                yield dict(result)
+        return objective
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def fit(self, X, y=None):
+        """Tune on (X, y) by cross-validation; return self."""
+        self.check_search()
+        X, y = sk_utils.indexable(X, y)
+        y_array = None if y is None else np.asarray(y)
+        classifier = sk_base.is_classifier(self.estimator)
+        cv = model_selection.check_cv(self.cv, y, classifier=classifier)
+        splits = list(cv.split(X, y))
+        self.n_splits_ = len(splits)
+        self.scorer_ = sk_metrics.check_scoring(self.estimator, self.scoring)
+        if self.min_resources == 'smallest':
+            classes = len(np.unique(y_array)) if classifier else 1
+            self.min_resources_ = 2 * self.n_splits_ * classes
+        else:
+            self.min_resources_ = self.min_resources
+        scheduler = self.make_scheduler()
+        levels = scheduler_levels(scheduler)
+        self.tuner_ = d2lhpo.HPOTuner(scheduler, self.make_objective(
+            X, y_array, splits, levels), metric='score', mode='max')
+        self.tuner_.run(self.n_trials)
+        self.cv_results_ = self.results_of(self.tuner_)
+        self.best_index_ = int(np.argmin(self.cv_results_['rank_test_score']))
+        self.best_params_ = self.cv_results_['params'][self.best_index_]
+        self.best_score_ = float(
+            self.cv_results_['mean_test_score'][self.best_index_])
+        if self.refit:
+            tic = time.perf_counter()
+            self.best_estimator_ = sk_base.clone(self.estimator).set_params(
+                **self.best_params_).fit(X, y)
+            self.refit_time_ = time.perf_counter() - tic
+        return self
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def results_of(self, tuner):
+        """cv_results_ (a dict of arrays, one entry per trial) of a run."""
+        last = {result['trial_id']: result for result in tuner.results}
+        n = len(tuner.records)
+        failed = [r for r in tuner.records if r.trial_id not in last]
+        if len(failed) == n:
+            raise ValueError(f'all {n} trials failed; the first: '
+                             f'{failed[0].message}')
+        if failed:
+            warnings.warn(f'{len(failed)} of {n} trials failed, e.g. '
+                          f'{failed[0].message}', FitFailedWarning)
+        nan_result = {'score': np.nan, 'fit_time': np.nan, 'score_time': np.nan,
+                      'n_resources': 0, 'split_scores': [np.nan] * self.n_splits_}
+        rows = [last.get(r.trial_id, nan_result) for r in tuner.records]
+        splits = np.array([row['split_scores'] for row in rows], dtype=float)
+        results = {'params': [r.config for r in tuner.records]}
+        for name in self.config_space:
+            column = np.ma.MaskedArray(np.empty(n, dtype=object), mask=False)
+            column[:] = [r.config[name] for r in tuner.records]
+            results[f'param_{name}'] = column
+        for k in range(self.n_splits_):
+            results[f'split{k}_test_score'] = splits[:, k]
+        results['mean_test_score'] = np.array([row['score'] for row in rows])
+        results['std_test_score'] = splits.std(axis=1)
+        results['rank_test_score'] = rank_by_resources_then_score(
+            np.array([row['n_resources'] for row in rows]),
+            results['mean_test_score'])
+        for key in ('fit_time', 'score_time'):
+            results[f'mean_{key}'] = np.array([row[key] for row in rows])
+            results[f'std_{key}'] = np.zeros(n)  # one mean per trial is kept
+        results['n_resources'] = np.array([row['n_resources'] for row in rows])
+        return results
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def refitted(self, method):
+        """The method `method` of best_estimator_; a clear error without it."""
+        if not hasattr(self, 'best_estimator_'):
+            why = ('it was fitted with refit=False' if hasattr(self, 'tuner_')
+                   else 'it is not fitted yet: call fit(X, y)')
+            raise NotFittedError(
+                f'{method} needs best_estimator_, and this HPOSearchCV has none: '
+                f'{why}')
+        return getattr(self.best_estimator_, method)
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def predict(self, X):
+        return self.refitted('predict')(X)
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def predict_proba(self, X):
+        return self.refitted('predict_proba')(X)
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def decision_function(self, X):
+        return self.refitted('decision_function')(X)
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def score(self, X, y=None):
+        self.refitted('predict')
+        return self.scorer_(self.best_estimator_, X, y)
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def rank_by_resources_then_score(resources, scores):
+    """Ranks (1 = best; ties share the best rank): more resources first,
+    then the higher score; NaN scores last."""
+    scores = np.where(np.isnan(scores), -np.inf, scores)
+    better = (resources[None, :] > resources[:, None]) | (
+        (resources[None, :] == resources[:, None])
+        & (scores[None, :] > scores[:, None]))
+    return 1 + better.sum(axis=1).astype(np.int32)
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -5562,6 +5821,7 @@ __all__ = [
     'HARTMANN3',
     'HARTMANN6',
     'HPOScheduler',
+    'HPOSearchCV',
     'HPOSearcher',
     'HPOTuner',
     'HyperbandScheduler',
@@ -5740,6 +6000,7 @@ __all__ = [
     'print_medians',
     'propose_or_random',
     'random_local_search',
+    'rank_by_resources_then_score',
     'rbf',
     'read_events',
     'read_idx',
@@ -5755,6 +6016,7 @@ __all__ = [
     'sample_config',
     'scalarize',
     'scaled_sqdist',
+    'scheduler_levels',
     'simulate',
     'simulate_hypervolume',
     'softmax_objective',
@@ -5763,6 +6025,7 @@ __all__ = [
     'standardize',
     'start_local_ray',
     'subsample',
+    'subsampled_splits',
     'successive_halving_rungs',
     'time_to_hypervolume',
     'time_to_reach',
