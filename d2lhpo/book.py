@@ -5274,7 +5274,6 @@ def plot_best_band(curves, x, ax=None, xlabel='evaluations',
 import copy
 import itertools
 import math
-import numbers
 import time
 import warnings
 
