@@ -2346,10 +2346,11 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
     """Constrained EI: log EI over the best feasible observation plus the
     log probability that each constraint (its own GP) is <= 0; before the
     first feasible observation, that log probability alone."""
-    def __init__(self, config_space, seed=None, min_noise=1e-6, **kwargs):
+    def __init__(self, config_space, seed=None, min_noise=1e-8, **kwargs):
         super().__init__(config_space, seed, acquisition='ei', **kwargs)
         self.gp.min_noise = d2lhpo.check_positive('min_noise', min_noise)
         self.constraint_values = {}  # row of X and y -> its constraints
+        self.constraint_gps = []     # one GP per constraint, kept between fits
 
     def update(self, trial_id, config, error, result=None):
         super().update(trial_id, config, error, result)
@@ -2366,29 +2367,37 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
     def propose(self):
         X, y = self.observed()
         C = np.array([self.constraint_values[i] for i in range(len(y))])
-        self.feasible = np.all(C <= 0, axis=1)  # NaN: infeasible
-        self.constraint_models = []
-        for c in C.T:
+        self.X_feasible = X[np.all(C <= 0, axis=1)]  # NaN: infeasible
+        while len(self.constraint_gps) < C.shape[1]:
+            self.constraint_gps.append(d2lhpo.GaussianProcess(
+                self.gp.kernel, min_noise=self.gp.min_noise))
+        self.zeros = []  # where each standardized constraint value is 0
+        for gp, c in zip(self.constraint_gps, C.T):
             seen = c[~np.isnan(c)]
             fill = seen.max() if len(seen) and seen.max() > 0 else 1.0
             z, center, scale = d2lhpo.standardize(np.nan_to_num(c, nan=fill))
-            gp = d2lhpo.GaussianProcess(self.gp.kernel,
-                                        min_noise=self.gp.min_noise).fit(X, z)
-            self.constraint_models.append((gp, -center / scale))  # c = 0
+            if gp.X is None or len(y) % 5 == 0:  # hyperparameters: refit
+                gp.fit(X, z, restart=gp.X is not None)
+            else:  # new data, the last hyperparameters
+                gp.condition(X, z)
+            self.zeros.append(-center / scale)
+        self.best_feasible = None  # the incumbent, at the first acquisition
         return d2lhpo.BayesOptSearcher.propose(self)
 
     # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
     def acquisition_function(self, U):
         log_pf = 0.0
-        for gp, zero in self.constraint_models:
+        for gp, zero in zip(self.constraint_gps, self.zeros):
             mean, var = gp.predict(U)
             log_pf = log_pf + torch.special.log_ndtr((zero - mean) / var.sqrt())
-        if not self.feasible.any():
+        if not len(self.X_feasible):
             return log_pf
+        if self.best_feasible is None:  # the lowest mean at a feasible point
+            with torch.no_grad():
+                self.best_feasible = self.gp.predict(self.X_feasible)[0].min()
         mean, var = self.gp.predict(U)
-        best = (np.min(np.array(self.y)[self.feasible]) - self.y_center
-                ) / self.y_scale  # the best feasible error, standardized
-        return d2lhpo.log_expected_improvement(mean, var.sqrt(), best) + log_pf
+        return (d2lhpo.log_expected_improvement(mean, var.sqrt(),
+                                                self.best_feasible) + log_pf)
 
 
 # Defined in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
