@@ -805,7 +805,7 @@ class Backend:
 
     def next_event(self, until=None):
         """The next `TrialEvent`; None if no trial runs (or none comes
-        before a real clock reaches `until`). After a result the trial
+        before the clock reaches `until`). After a result the trial
         goes on, unless `stop_trial` comes before the next call."""
         raise NotImplementedError
 
@@ -916,7 +916,11 @@ class SimulatedBackend(Backend):
                 heapq.heappush(self.free, state.worker)
                 event = TrialEvent('complete', trial_id)
         while self.queue and event is None:
-            end, key, trial_id = heapq.heappop(self.queue)
+            end, key, trial_id = self.queue[0]
+            if until is not None and end > until:  # it stays in the queue
+                self.now = max(self.now, until)
+                break
+            heapq.heappop(self.queue)
             state = self.running.get(trial_id)
             if state is None or state.key != key:
                 continue  # the trial was stopped: a stale event
