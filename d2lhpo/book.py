@@ -3123,6 +3123,77 @@ class RunProgress:
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def make_searcher(name, config_space, seed=None, **options):
+    """A searcher of the book by name: 'random', 'grid', 'bo', 'tpe' or
+    'rf'."""
+    classes = {'random': d2lhpo.RandomSearcher, 'grid': d2lhpo.GridSearcher,
+               'bo': d2lhpo.BayesOptSearcher, 'tpe': d2lhpo.TPESearcher,
+               'rf': d2lhpo.RFSearcher}
+    if not isinstance(name, str) or name not in classes:
+        raise ValueError(f'unknown searcher {name!r}; the searchers are '
+                         f'{list(classes)}')
+    return classes[name](config_space, seed=seed, **options)
+
+SCHEDULERS = ('fifo', 'sh', 'hyperband', 'asha', 'median')
+
+def make_scheduler(name, searcher, r_min=1, r_max=None, eta=3,
+                   **options):
+    """A scheduler of the book by name, around `searcher`: 'fifo', 'sh',
+    'hyperband', 'asha' or 'median'."""
+    if not isinstance(name, str) or name not in SCHEDULERS:
+        raise ValueError(f'unknown scheduler {name!r}; the schedulers are '
+                         f'{list(SCHEDULERS)}')
+    if name == 'fifo':
+        return d2lhpo.BasicScheduler(searcher, **options)
+    if name == 'median':
+        return d2lhpo.MedianStoppingRule(d2lhpo.BasicScheduler(searcher),
+                                         r_min=r_min, **options)
+    if r_max is None:
+        raise ValueError(f'the scheduler {name!r} needs r_max, the most '
+                         'epochs a trial reports')
+    cls = {'sh': d2lhpo.SuccessiveHalvingScheduler,
+           'hyperband': d2lhpo.HyperbandScheduler,
+           'asha': d2lhpo.ASHAScheduler}[name]
+    return cls(searcher, eta=eta, r_min=r_min, r_max=r_max, **options)
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def tune(objective, config_space, searcher='random', scheduler='fifo',
+         n_workers=1, metric='error', mode='min', seed=None, r_min=1,
+         r_max=None, eta=3, number_of_trials=None, max_time=None,
+         max_epochs=None, target=None, patience=None, verbose=True,
+         searcher_options=None, scheduler_options=None):
+    """Tune `objective` over `config_space` with a searcher and a scheduler
+    of the book, chosen by name, until a budget is spent (see `Budget`);
+    return the tuner."""
+    for name, value in (('searcher', searcher), ('scheduler', scheduler)):
+        if not isinstance(value, str):  # names only: objects are built here
+            raise ValueError(f'{name} must be a name, got {value!r}')
+    n_workers = d2lhpo.check_integer('n_workers', n_workers, minimum=1)
+    check_budgets(number_of_trials, max_time, max_epochs, target, patience)
+    scheduler = make_scheduler(
+        scheduler, make_searcher(searcher, config_space, seed,
+                                 **(searcher_options or {})),
+        r_min, r_max, eta, **(scheduler_options or {}))
+    budgets = dict(number_of_trials=number_of_trials, max_time=max_time,
+                   max_epochs=max_epochs, target=target, patience=patience,
+                   verbose=verbose)
+    if n_workers == 1:
+        tuner = d2lhpo.HPOTuner(scheduler, objective, metric=metric,
+                                mode=mode)
+        tuner.run(**budgets)
+        return tuner
+    backend = d2lhpo.LocalBackend(objective, n_workers)
+    try:
+        tuner = d2lhpo.AsyncTuner(scheduler, backend, metric=metric,
+                                  mode=mode)
+        tuner.run(**budgets)
+    finally:
+        backend.close()
+    return tuner
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def check_paired(a, b):
     """`a` and `b` as float arrays: 1-D, finite, of one length >= 2."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -5484,6 +5555,7 @@ __all__ = [
     'RayBackend',
     'Resume',
     'RunProgress',
+    'SCHEDULERS',
     'STOP',
     'SchedulerWrapper',
     'SimulatedBackend',
@@ -5581,6 +5653,8 @@ __all__ = [
     'log_ticks',
     'lower_confidence_bound',
     'make_domain',
+    'make_scheduler',
+    'make_searcher',
     'matern52',
     'maximize_acquisition',
     'metric_names',
@@ -5649,6 +5723,7 @@ __all__ = [
     'train_epoch',
     'train_model',
     'true_trajectory',
+    'tune',
     'usable_cores',
     'utilization',
     'warn_once',
