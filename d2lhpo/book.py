@@ -3069,7 +3069,7 @@ class Budget:
     def end(self, now, interrupted=False):
         """The reason why the run ended at `now`; close the progress bar."""
         if self.bar is not None:
-            self.bar.close()
+            self.bar.close(now)
         if interrupted:
             self.reason = 'interrupted'
         elif self.reason is None:  # nothing left to run, or no time
@@ -3091,34 +3091,37 @@ def in_notebook():
 class RunProgress:
     """A tqdm bar of a run's budget, redrawn at most every `interval` s
     and only once the run has taken `delay` s."""
-    def __init__(self, budget, interval=0.25, delay=1.0):
+    def __init__(self, budget, interval=0.25, delay=2.0):
         from tqdm import tqdm  # only outside Jupyter
         self.budget, self.interval = budget, interval
         self.metric = metric_names(budget.tuner.metric)[0]
         self.next_draw = time.perf_counter() + delay
+        self.drawn = False
         self.bar = tqdm(total=1.0, delay=delay, bar_format=(
-            '{desc}: {percentage:3.0f}%|{bar}| {elapsed} {postfix}'),
+            '{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}'),
             desc='budget', dynamic_ncols=True)
 
-    def show(self, now):
+    def show(self, now, final=False):
         tic = time.perf_counter()
-        if tic < self.next_draw:
+        if tic < self.next_draw and not (final and self.drawn):
             return
-        self.next_draw = tic + self.interval
+        self.next_draw, self.drawn = tic + self.interval, True
         b, tuner = self.budget, self.budget.tuner
         done = [b.trials / b.number_of_trials if b.number_of_trials else 0,
                 (len(tuner.results) - b.first_result) / b.max_epochs
                 if b.max_epochs else 0,
                 (now - b.start_time) / b.max_time if b.max_time else 0]
         self.bar.n = min(1.0, max(done))
-        best = tuner.incumbent_metric()
+        best = (tuner.sign * tuner.incumbent_error
+                if math.isfinite(tuner.incumbent_error) else math.nan)
         self.bar.set_postfix_str(
             f'{b.trials} trials, {len(tuner.results) - b.first_result} '
             f'results, {now - b.start_time:.1f} s, {self.metric} '
             f'{best:.4g}', refresh=False)
         self.bar.refresh()
 
-    def close(self):
+    def close(self, now):
+        self.show(now, final=True)  # the last state, if the bar is shown
         self.bar.close()
 
 

@@ -4,6 +4,7 @@ alone and combined, the first spent ending the run and named in
 `stop_reason`; `max_time` counted from the start of each run (and, on
 worker processes, from when the workers are ready); bad input refused
 before anything runs; the progress bar outside Jupyter."""
+import functools
 import math
 import time
 
@@ -297,14 +298,19 @@ def test_local_backend_max_time_does_not_count_the_start_up():
     assert len(done) >= 5  # ~0.1 s each; one, before the fix
 
 
-def test_the_progress_bar_shows_a_long_run_outside_jupyter(capsys):
+def test_the_progress_bar_shows_a_long_run_outside_jupyter(capsys,
+                                                           monkeypatch):
+    monkeypatch.setattr(d2lhpo.book, 'RunProgress', functools.partial(
+        d2lhpo.RunProgress, delay=0.3, interval=0.05))  # (2 s, 0.25 s)
+
     def slow(x):
-        time.sleep(0.1)
+        time.sleep(0.05)
         return (x - 0.3) ** 2
     tuner = make_tuner('sequential', objective=slow)
-    tuner.run(number_of_trials=14)  # about 1.4 s: the bar shows after 1 s
+    tuner.run(number_of_trials=12)  # about 0.6 s: the bar shows after 0.3 s
     err = capsys.readouterr().err
-    assert 'budget:' in err and 'trials' in err and 'error' in err
+    assert 'budget: 100%' in err and '12 trials, 12 results' in err
+    assert f'error {tuner.incumbent_error:.4g}' in err
     tuner.run(number_of_trials=14, verbose=False)
     assert capsys.readouterr().err == ''
 
