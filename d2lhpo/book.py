@@ -3014,10 +3014,9 @@ class Budget:
                 not isinstance(tuner.metric, str)):
             raise ValueError('target and patience need a single metric, '
                              f'the tuner has {tuner.metric!r}')
-        self.tuner, self.goal = tuner, (None if target is None else
-                                        tuner.sign * target)  # an error
-        self.number_of_trials, self.max_time = number_of_trials, max_time
-        self.max_epochs, self.target = max_epochs, target
+        self.tuner, self.number_of_trials = tuner, number_of_trials
+        self.max_time, self.max_epochs = max_time, max_epochs
+        self.goal = None if target is None else tuner.sign * target
         self.patience = patience
         self.verbose = d2lhpo.check_flag('verbose', verbose)
         self.trials = 0        # new trials started by this run
@@ -3025,14 +3024,6 @@ class Budget:
         self.reason = None     # the budget that ended the run
         self.deadline = None   # max_time: the end on the tuner's clock
         self.bar = None        # a progress bar outside Jupyter
-
-    def start(self, now):
-        """Start the run at `now` on the tuner's clock."""
-        self.start_time, self.first_result = now, len(self.tuner.results)
-        if self.max_time is not None:
-            self.deadline = now + self.max_time
-        if self.verbose and not in_notebook():
-            self.bar = RunProgress(self)
 
     def may_start(self):
         """Whether the run may start another new trial."""
@@ -3043,6 +3034,15 @@ class Budget:
         """Count `trial`, which ended, for the patience."""
         self.plateau = (0 if trial.trial_id == self.tuner.incumbent_id
                         else self.plateau + 1)
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def start(self, now):
+        """Start the run at `now` on the tuner's clock."""
+        self.start_time, self.first_result = now, len(self.tuner.results)
+        if self.max_time is not None:
+            self.deadline = now + self.max_time
+        if self.verbose and not in_notebook():
+            self.bar = RunProgress(self)
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def spent(self, now):
@@ -3101,6 +3101,7 @@ class RunProgress:
             '{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}'),
             desc='budget', dynamic_ncols=True)
 
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def show(self, now, final=False):
         tic = time.perf_counter()
         if tic < self.next_draw and not (final and self.drawn):
@@ -3116,10 +3117,11 @@ class RunProgress:
                 if math.isfinite(tuner.incumbent_error) else math.nan)
         self.bar.set_postfix_str(
             f'{b.trials} trials, {len(tuner.results) - b.first_result} '
-            f'results, {now - b.start_time:.1f} s, {self.metric} '
-            f'{best:.4g}', refresh=False)
+            f'results, {now - b.start_time:.1f} s, {self.metric} {best:.4g}',
+            refresh=False)
         self.bar.refresh()
 
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def close(self, now):
         self.show(now, final=True)  # the last state, if the bar is shown
         self.bar.close()
@@ -3137,6 +3139,8 @@ def make_searcher(name, config_space, seed=None, **options):
                          f'{list(classes)}')
     return classes[name](config_space, seed=seed, **options)
 
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 SCHEDULERS = ('fifo', 'sh', 'hyperband', 'asha', 'median')
 
 def make_scheduler(name, searcher, r_min=1, r_max=None, eta=3,
@@ -3169,9 +3173,6 @@ def tune(objective, config_space, searcher='random', scheduler='fifo',
     """Tune `objective` over `config_space` with a searcher and a scheduler
     of the book, chosen by name, until a budget is spent (see `Budget`);
     return the tuner."""
-    for name, value in (('searcher', searcher), ('scheduler', scheduler)):
-        if not isinstance(value, str):  # names only: objects are built here
-            raise ValueError(f'{name} must be a name, got {value!r}')
     n_workers = d2lhpo.check_integer('n_workers', n_workers, minimum=1)
     check_budgets(number_of_trials, max_time, max_epochs, target, patience)
     scheduler = make_scheduler(
