@@ -1015,7 +1015,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 self.fill_workers(budget)
                 event = (backend.next_event(until=budget.deadline)
                          if self.running else None)
-                if event is None or budget.spent(backend.time()):
+                if event is None or budget.late(backend.time()):
                     break  # nothing runs, or the event came after the deadline
                 self.handle(event)
         except BaseException:  # e.g. Ctrl-C: end every worker at once
@@ -3025,6 +3025,10 @@ class Budget:
         self.deadline = None   # max_time: the end on the tuner's clock
         self.bar = None        # a progress bar outside Jupyter
 
+    def late(self, now):
+        """Whether `now` is past the deadline of `max_time`."""
+        return self.deadline is not None and now > self.deadline
+
     def may_start(self):
         """Whether the run may start another new trial."""
         return self.number_of_trials is None or (
@@ -3048,21 +3052,20 @@ class Budget:
     def spent(self, now):
         """Whether a budget is spent, given what the tuner booked by `now`; the
         first one found is kept as `reason`."""
-        tuner = self.tuner
         if self.bar is not None:
             self.bar.show(now)
-        if self.reason is not None:
-            return True
-        if (self.goal is not None and tuner.incumbent_error <= self.goal
-                and tuner.incumbent_violation <= 0):  # feasible
-            self.reason = 'target'
-        elif self.max_epochs is not None and (
-                len(tuner.results) - self.first_result >= self.max_epochs):
-            self.reason = 'max_epochs'
-        elif self.deadline is not None and now > self.deadline:
-            self.reason = 'max_time'
-        elif self.patience is not None and self.plateau >= self.patience:
-            self.reason = 'patience'
+        if self.reason is None:  # (called after every event: kept cheap)
+            tuner = self.tuner
+            if (self.goal is not None and tuner.incumbent_error <= self.goal
+                    and tuner.incumbent_violation <= 0):  # feasible
+                self.reason = 'target'
+            elif self.max_epochs is not None and (
+                    len(tuner.results) - self.first_result >= self.max_epochs):
+                self.reason = 'max_epochs'
+            elif self.deadline is not None and now > self.deadline:
+                self.reason = 'max_time'
+            elif self.patience is not None and self.plateau >= self.patience:
+                self.reason = 'patience'
         return self.reason is not None
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
