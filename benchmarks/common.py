@@ -1,6 +1,9 @@
 """Helpers shared by the benchmark scripts."""
 import os
 import platform
+import time
+
+import numpy as np
 
 
 def cpu_model():
@@ -19,3 +22,25 @@ def machine_line():
     """One line describing this machine, for the head of a report."""
     return (f'machine: {platform.platform()}, {cpu_model()}, '
             f'{os.cpu_count()} CPUs, Python {platform.python_version()}')
+
+
+def suggestion_seconds(searcher, tell, configs, repeats=20, model=None):
+    """Median and largest seconds per `searcher.sample_configuration`.
+
+    The searcher is first told `configs` (observations it never suggested)
+    with `tell(trial_id, config)`; `model` (the searcher itself by default,
+    or the model-based searcher a wrapper drives) is then set past its
+    initial design, and each of `repeats` timed suggestions is told before
+    the next, so the last one sees len(configs) + repeats - 1 observations.
+    """
+    for trial_id, config in enumerate(configs):
+        tell(trial_id, config)
+    model = searcher if model is None else model
+    model.num_suggested = model.num_init  # past the initial design
+    seconds = []
+    for trial_id in range(len(configs), len(configs) + repeats):
+        tic = time.perf_counter()
+        config = searcher.sample_configuration(trial_id)
+        seconds.append(time.perf_counter() - tic)
+        tell(trial_id, config)
+    return float(np.median(seconds)), max(seconds)

@@ -2369,10 +2369,11 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
     """Constrained EI: log EI over the best feasible observation plus the
     log probability that each constraint (its own GP) is <= 0; before the
     first feasible observation, that log probability alone."""
-    def __init__(self, config_space, seed=None, min_noise=1e-6, **kwargs):
+    def __init__(self, config_space, seed=None, min_noise=1e-8, **kwargs):
         super().__init__(config_space, seed, acquisition='ei', **kwargs)
         self.gp.min_noise = d2lhpo.check_positive('min_noise', min_noise)
         self.constraint_values = {}  # row of X and y -> its constraints
+        self.constraint_gps = []     # one GP per constraint, kept between fits
 
     def update(self, trial_id, config, error, result=None):
         super().update(trial_id, config, error, result)
@@ -2389,29 +2390,37 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
     def propose(self):
         X, y = self.observed()
         C = np.array([self.constraint_values[i] for i in range(len(y))])
-        self.feasible = np.all(C <= 0, axis=1)  # NaN: infeasible
-        self.constraint_models = []
-        for c in C.T:
+        self.X_feasible = X[np.all(C <= 0, axis=1)]  # NaN: infeasible
+        while len(self.constraint_gps) < C.shape[1]:
+            self.constraint_gps.append(d2lhpo.GaussianProcess(
+                self.gp.kernel, min_noise=self.gp.min_noise))
+        self.zeros = []  # where each standardized constraint value is 0
+        for gp, c in zip(self.constraint_gps, C.T):
             seen = c[~np.isnan(c)]
             fill = seen.max() if len(seen) and seen.max() > 0 else 1.0
             z, center, scale = d2lhpo.standardize(np.nan_to_num(c, nan=fill))
-            gp = d2lhpo.GaussianProcess(self.gp.kernel,
-                                        min_noise=self.gp.min_noise).fit(X, z)
-            self.constraint_models.append((gp, -center / scale))  # c = 0
+            if gp.X is None or len(y) % 5 == 0:  # hyperparameters: refit
+                gp.fit(X, z, restart=gp.X is not None)
+            else:  # new data, the last hyperparameters
+                gp.condition(X, z)
+            self.zeros.append(-center / scale)
+        self.best_feasible = None  # the incumbent, at the first acquisition
         return d2lhpo.BayesOptSearcher.propose(self)
 
     # Added in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
     def acquisition_function(self, U):
         log_pf = 0.0
-        for gp, zero in self.constraint_models:
+        for gp, zero in zip(self.constraint_gps, self.zeros):
             mean, var = gp.predict(U)
             log_pf = log_pf + torch.special.log_ndtr((zero - mean) / var.sqrt())
-        if not self.feasible.any():
+        if not len(self.X_feasible):
             return log_pf
+        if self.best_feasible is None:  # the lowest mean at a feasible point
+            with torch.no_grad():
+                self.best_feasible = self.gp.predict(self.X_feasible)[0].min()
         mean, var = self.gp.predict(U)
-        best = (np.min(np.array(self.y)[self.feasible]) - self.y_center
-                ) / self.y_scale  # the best feasible error, standardized
-        return d2lhpo.log_expected_improvement(mean, var.sqrt(), best) + log_pf
+        return (d2lhpo.log_expected_improvement(mean, var.sqrt(),
+                                                self.best_feasible) + log_pf)
 
 
 # Defined in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
@@ -3025,10 +3034,6 @@ class Budget:
         self.deadline = None   # max_time: the end on the tuner's clock
         self.bar = None        # a progress bar outside Jupyter
 
-    def late(self, now):
-        """Whether `now` is past the deadline of `max_time`."""
-        return self.deadline is not None and now > self.deadline
-
     def may_start(self):
         """Whether the run may start another new trial."""
         return self.number_of_trials is None or (
@@ -3067,6 +3072,11 @@ class Budget:
             elif self.patience is not None and self.plateau >= self.patience:
                 self.reason = 'patience'
         return self.reason is not None
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def late(self, now):
+        """Whether `now` is past the deadline of `max_time`."""
+        return self.deadline is not None and now > self.deadline
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def end(self, now, interrupted=False):
@@ -5500,6 +5510,529 @@ def plot_best_band(curves, x, ax=None, xlabel='evaluations',
     return ax
 
 
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+import copy
+import itertools
+import math
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from scipy import stats
+from sklearn import base as sk_base
+from sklearn import metrics as sk_metrics
+from sklearn import model_selection, utils as sk_utils
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.exceptions import FitFailedWarning, NotFittedError
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+FANOVA_MAX_LEVELS = 64
+
+def fanova_parts(encoder, reference):
+    """One (name, first column, width, points) per hyperparameter that is
+    not constant: `points` (values x width) are the encoded values of its
+    members, None for a uniform measure on [0, 1]. `reference` is any
+    configuration of the space."""
+    parts = []
+    for name, kind, j, width, _ in encoder.parts:
+        if kind == 'fixed':
+            continue
+        domain, points = encoder.domains[name], None
+        if kind != 'float' and (kind != 'int' or domain.high - domain.low
+                                < FANOVA_MAX_LEVELS):
+            members = (range(domain.low, domain.high + 1) if kind == 'int'
+                       else domain.choices)
+            points = np.array([encoder.encode({**reference, name: value})
+                               [j:j + width] for value in members])
+        parts.append((name, j, width, points))
+    return parts
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def fanova_trials(trials, domains, metric='error', epoch=None):
+    """(list of checked configurations, array of finite values, metric
+    name) of a tuner, a table or a list of (config, value) pairs."""
+    if isinstance(trials, d2lhpo.HPOTuner):
+        sign, metric = trials.sign, d2lhpo.metric_names(trials.metric)[0]
+        if epoch is None:
+            pairs = [(r.config, sign * r.error) for r in trials.records]
+        else:
+            d2lhpo.check_integer('epoch', epoch, minimum=1)
+            pairs = [(trials.records[r['trial_id']].config,
+                      sign * r['error'])
+                     for r in trials.results if r['epoch'] == epoch]
+    elif isinstance(trials, pd.DataFrame):
+        if metric not in trials.columns:
+            raise KeyError(f'the table has no column {metric!r} (the metric);'
+                           f' it has {list(trials.columns)}')
+        names = [name for name in domains if name in trials.columns]
+        pairs = [({name: row[name] for name in names}, row[metric])
+                 for row in trials.to_dict('records')]
+    elif isinstance(trials, (list, tuple)):
+        pairs = list(trials)
+    else:
+        raise TypeError('trials must be a tuner, a table (DataFrame) or a '
+                        'list of (config, value) pairs, got '
+                        f'{type(trials).__name__}')
+    configs, values = [], []
+    for config, value in pairs:
+        value = d2lhpo.as_error(value)
+        if math.isfinite(value):
+            configs.append(d2lhpo.check_config(domains, config))
+            values.append(value)
+    return configs, np.array(values), metric
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def leaf_boxes(tree, num_features):
+    """(lows, highs, values) of the leaves of a fitted sklearn tree: leaf
+    l holds the points with lows[l, d] < x_d <= highs[l, d] for all d."""
+    lows, highs, values = [], [], []
+    stack = [(0, np.full(num_features, -np.inf),
+              np.full(num_features, np.inf))]
+    while stack:
+        node, low, high = stack.pop()
+        d = tree.feature[node]
+        if d < 0:  # a leaf
+            lows.append(low), highs.append(high)
+            values.append(tree.value[node].item())
+            continue
+        left_high, right_low = high.copy(), low.copy()
+        left_high[d] = right_low[d] = tree.threshold[node]
+        stack.append((tree.children_left[node], low, left_high))
+        stack.append((tree.children_right[node], right_low, high))
+    return np.array(lows), np.array(highs), np.array(values)
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def part_cells(lows, highs, j, points):
+    """(points, weights): one point per cell of the hyperparameter in
+    column j (or at the discrete `points`) and its share of the measure."""
+    if points is not None:
+        return points, np.full(len(points), 1 / len(points))
+    edges = np.unique(np.clip(np.concatenate(
+        [[0.0, 1.0], lows[:, j], highs[:, j]]), 0, 1))
+    return ((edges[:-1] + edges[1:]) / 2)[:, None], np.diff(edges)
+
+def covers(lows, highs, j, points):
+    """covers[l, c]: leaf l holds points[c] (a row of values of the
+    columns j, j + 1, ...) in all those columns, as 0 or 1."""
+    columns = slice(j, j + points.shape[1])
+    inside = ((lows[:, columns, None] < points.T)
+              & (points.T <= highs[:, columns, None]))
+    return inside.all(axis=1).astype(float)
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+class TreeANOVA:
+    """The functional ANOVA of one regression tree over hyperparameters
+    given as `parts` (name, first column, width, points) of `fanova_parts`;
+    `dim` is the number of columns."""
+    def __init__(self, tree, parts, dim):
+        self.lows, self.highs, self.values = leaf_boxes(tree, dim)
+        self.starts = [j for _, j, _, _ in parts]
+        self.cells = [part_cells(self.lows, self.highs, j, points)
+                      for _, j, _, points in parts]
+        self.covers = [covers(self.lows, self.highs, j, points)
+                       for j, (points, _) in zip(self.starts, self.cells)]
+        self.widths = np.stack([C @ w for C, (_, w) in
+                                zip(self.covers, self.cells)], axis=1)
+        volume = self.widths.prod(axis=1)
+        self.mean = volume @ self.values
+        self.total_variance = volume @ (self.values - self.mean) ** 2
+
+    def marginal(self, features, points=None):
+        """a_U at the cells of the one or two hyperparameters `features`
+        (indices of parts; at `points` of a single one, if given)."""
+        others = np.delete(self.widths, features, axis=1).prod(axis=1)
+        weighted = self.values * others
+        if points is not None:
+            return covers(self.lows, self.highs, self.starts[features[0]],
+                          points).T @ weighted
+        if len(features) == 1:
+            return self.covers[features[0]].T @ weighted
+        d, e = features
+        return self.covers[d].T @ (weighted[:, None] * self.covers[e])
+
+    def variance(self, features):
+        """V_U of one hyperparameter or of a pair (beyond their single
+        effects)."""
+        if len(features) == 1:
+            w = self.cells[features[0]][1]
+            return w @ (self.marginal(features) - self.mean) ** 2
+        d, e = features
+        joint = self.cells[d][1] @ (self.marginal(features) - self.mean
+                                    ) ** 2 @ self.cells[e][1]
+        return joint - self.variance([d]) - self.variance([e])
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+class Fanova:
+    """Functional ANOVA of a random forest fitted to trials (a tuner, a
+    table or (config, value) pairs) of `config_space`."""
+    def __init__(self, trials, config_space, metric='error', epoch=None,
+                 num_trees=64, max_depth=64, seed=None):
+        self.domains = d2lhpo.parse_config_space(config_space)
+        configs, y, self.metric = fanova_trials(trials, self.domains, metric,
+                                                epoch)
+        if len(configs) < 2 or np.ptp(y) == 0:
+            raise ValueError(f'fANOVA needs at least two trials with '
+                             f'different finite values of {self.metric!r}, '
+                             f'got {len(configs)} ({np.unique(y)[:3]})')
+        self.encoder = d2lhpo.SpaceEncoder(self.domains)
+        self.parts = fanova_parts(self.encoder, configs[0])
+        if not self.parts:
+            raise ValueError('every hyperparameter is constant: nothing can '
+                             'explain the differences')
+        self.names = [name for name, *_ in self.parts]
+        X = np.array([self.encoder.encode(c) for c in configs])
+        self.forest = RandomForestRegressor(
+            d2lhpo.check_integer('num_trees', num_trees, minimum=1),
+            max_depth=d2lhpo.check_integer('max_depth', max_depth, 1),
+            random_state=d2lhpo.check_seed('seed', seed)).fit(X, y)
+        self.trees = [TreeANOVA(t.tree_, self.parts, self.encoder.dim)
+                      for t in self.forest.estimators_]
+        self.trees = [t for t in self.trees if t.total_variance > 0]
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def importances(self, pairs=False):
+        """The mean over trees of the fraction of variance that each
+        hyperparameter (and, with `pairs`, each pair 'a:b') explains, sorted
+        from the largest; constants get 0."""
+        subsets = [[d] for d in range(len(self.names))]
+        if pairs:
+            subsets += [list(p) for p in itertools.combinations(
+                range(len(self.names)), 2)]
+        fractions = np.array([[t.variance(s) / t.total_variance for s in subsets]
+                              for t in self.trees])
+        names = [':'.join(self.names[d] for d in s) for s in subsets]
+        result = pd.Series(np.clip(fractions.mean(axis=0), 0, None), names)
+        constants = [n for n in self.domains if n not in self.names]
+        result = pd.concat([result, pd.Series(0.0, constants)])
+        return result.sort_values(ascending=False, kind='stable')
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def marginal(self, name, num_points=50):
+        """DataFrame of `name`'s values and the mean and std over trees of the
+        marginal prediction of the metric there."""
+        if name not in self.names:
+            raise ValueError(f'{name!r} is not a hyperparameter of the forest; '
+                             f'those are {self.names}')
+        d = self.names.index(name)
+        _, j, width, points = self.parts[d]
+        if points is None:
+            points = np.linspace(0, 1, d2lhpo.check_integer(
+                'num_points', num_points, minimum=2))[:, None]
+        curves = np.array([t.marginal([d], points) for t in self.trees])
+        u, values = np.zeros(self.encoder.dim), []
+        for point in points:  # back to the hyperparameter's scale
+            u[j:j + width] = point
+            values.append(self.encoder.decode(u)[name])
+        return pd.DataFrame({name: values, 'mean': curves.mean(axis=0),
+                             'std': curves.std(axis=0)})
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def fanova_importances(trials, config_space, metric='error', epoch=None,
+                       pairs=False, num_trees=64, max_depth=64,
+                       seed=None):
+    """The fraction of the variance of the metric that each hyperparameter
+    explains (functional ANOVA on a random forest), sorted."""
+    return Fanova(trials, config_space, metric, epoch, num_trees, max_depth,
+                  seed).importances(pairs)
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def plot_importances(importances, ax=None, top=None):
+    """Horizontal bars of the `top` largest importances (a Series)."""
+    shown = importances.sort_values(ascending=False).iloc[:top][::-1]
+    if ax is None:
+        ax = plt.subplots(figsize=(4.5, 0.3 * len(shown) + 1))[1]
+    ax.barh([str(name) for name in shown.index], shown.values)
+    ax.set(xlabel='fraction of variance explained', xlim=(0, max(
+        1e-3, 1.05 * shown.max())))
+    return ax
+
+def plot_marginal(fanova, name, ax=None, num_points=50):
+    """The marginal of hyperparameter `name`, mean +- std over trees."""
+    table = fanova.marginal(name, num_points)
+    if ax is None:
+        ax = plt.subplots(figsize=(4, 3))[1]
+    domain = fanova.domains[name]
+    if fanova.parts[fanova.names.index(name)][3] is None:  # continuous
+        ax.plot(table[name], table['mean'])
+        ax.fill_between(table[name], table['mean'] - table['std'],
+                        table['mean'] + table['std'], alpha=0.3)
+        if domain.log:
+            ax.set_xscale('log')
+    else:
+        ax.errorbar([str(v) for v in table[name]], table['mean'],
+                    table['std'], fmt='o', capsize=3)
+    ax.set(xlabel=name, ylabel=f'marginal {fanova.metric}')
+    return ax
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def scheduler_levels(scheduler):
+    """The sorted rung levels at which `scheduler` (or the scheduler it
+    wraps) decides, or None: ASHA's levels, or those of every bracket of
+    synchronous successive halving and Hyperband."""
+    while not hasattr(scheduler, 'levels') and hasattr(scheduler,
+                                                       'scheduler'):
+        scheduler = scheduler.scheduler  # a SchedulerWrapper
+    if hasattr(scheduler, 'brackets'):
+        return sorted({level for _, levels in scheduler.brackets
+                       for level in levels})
+    levels = getattr(scheduler, 'levels', None)
+    return None if levels is None else sorted(set(levels))
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def subsampled_splits(splits, y, fraction, stratify, seed):
+    """The (train, test) index pairs with each training part subsampled
+    to `fraction` of its size (stratified by `y` if `stratify`)."""
+    rng = np.random.RandomState(seed)
+    subsampled = []
+    for train, test in splits:
+        size = max(1, round(fraction * len(train)))
+        if size < len(train):
+            train = np.sort(sk_utils.resample(
+                train, replace=False, n_samples=size, random_state=rng,
+                stratify=y[train] if stratify else None))
+        subsampled.append((train, test))
+    return subsampled
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+class HPOSearchCV(sk_base.MetaEstimatorMixin, sk_base.BaseEstimator):
+    """Tune `estimator` over `config_space` by k-fold cross-validation
+    with a searcher and scheduler of the book, the scikit-learn way."""
+    def __init__(self, estimator, config_space, searcher=None,
+                 scheduler=None, n_trials=10, cv=5, scoring=None,
+                 refit=True, min_resources='smallest', seed=None):
+        self.estimator, self.config_space = estimator, config_space
+        self.searcher, self.scheduler = searcher, scheduler
+        self.n_trials, self.cv, self.scoring = n_trials, cv, scoring
+        self.refit, self.min_resources, self.seed = refit, min_resources, seed
+
+    def __sklearn_tags__(self):  # a classifier if the estimator is one
+        tags = super().__sklearn_tags__()
+        inner = sk_utils.get_tags(self.estimator)
+        tags.estimator_type = inner.estimator_type
+        tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
+        tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
+        return tags
+
+    @property
+    def classes_(self):
+        return self.refitted('classes_')
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def check_search(self):
+        """The parsed space; a clear error for what cannot be searched."""
+        if isinstance(self.estimator, type) or not all(
+                callable(getattr(self.estimator, m, None))
+                for m in ('fit', 'get_params', 'set_params')):
+            raise TypeError('estimator must be a scikit-learn estimator '
+                            '(an instance with fit, get_params and set_params), '
+                            f'got {self.estimator!r}')
+        domains = d2lhpo.parse_config_space(self.config_space)
+        known = self.estimator.get_params(deep=True)
+        unknown = [name for name in domains if name not in known]
+        if unknown:
+            raise ValueError(f'{unknown} are not parameters of '
+                             f'{type(self.estimator).__name__}; it has '
+                             f'{sorted(known)}')
+        d2lhpo.check_integer('n_trials', self.n_trials, minimum=1)
+        d2lhpo.check_flag('refit', self.refit)
+        d2lhpo.check_seed('seed', self.seed)
+        if self.min_resources != 'smallest':
+            d2lhpo.check_integer('min_resources', self.min_resources, minimum=1)
+        if not (self.scoring is None or isinstance(self.scoring, str)
+                or callable(self.scoring)):
+            raise ValueError('scoring must be None, the name of one scorer or a '
+                             f'callable scorer (one metric), got {self.scoring!r}')
+        return domains
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def make_scheduler(self):
+        """A fresh scheduler (with its searcher) for one `fit`."""
+        scheduler, searcher = self.scheduler, self.searcher
+        if scheduler is not None and not isinstance(scheduler, type) and hasattr(
+                scheduler, 'suggest'):  # an instance with its own searcher
+            if searcher is not None:
+                raise ValueError('a scheduler instance brings its own searcher; '
+                                 'pass searcher=None, or the scheduler as a '
+                                 'factory (e.g. the class d2lhpo.ASHAScheduler)')
+            return d2lhpo.check_component('scheduler', copy.deepcopy(scheduler))
+        if searcher is None:
+            searcher = d2lhpo.RandomSearcher(self.config_space, seed=self.seed)
+        elif isinstance(searcher, type) or not hasattr(
+                searcher, 'sample_configuration'):
+            if not callable(searcher):
+                raise TypeError('searcher must be a searcher, a factory called '
+                                'as searcher(config_space, seed=seed), or None; '
+                                f'got {searcher!r}')
+            searcher = searcher(self.config_space, seed=self.seed)
+        else:
+            searcher = copy.deepcopy(searcher)
+        d2lhpo.check_component('searcher', searcher)
+        if scheduler is None:
+            return d2lhpo.BasicScheduler(searcher)
+        if not callable(scheduler):
+            raise TypeError('scheduler must be a scheduler, a factory called as '
+                            f'scheduler(searcher), or None; got {scheduler!r}')
+        return d2lhpo.check_component('scheduler', scheduler(searcher))
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def cv_result(self, estimator, X, y, splits, n_resources):
+        """The reported dict of one cross-validation."""
+        scores = model_selection.cross_validate(
+            estimator, X, y, cv=splits, scoring=self.scorer_,
+            error_score='raise')
+        return {'score': float(np.mean(scores['test_score'])),
+                'split_scores': scores['test_score'].tolist(),
+                'fit_time': float(np.mean(scores['fit_time'])),
+                'score_time': float(np.mean(scores['score_time'])),
+                'n_resources': n_resources}
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def make_objective(self, X, y, splits, levels):
+        """objective(**config): one CV result, or (with rung `levels`) a
+        generator of one result per level 1..r_max, fitted at rung levels."""
+        n = len(splits[0][0]) + len(splits[0][1])
+        if levels is None:
+            return lambda **config: self.cv_result(sk_base.clone(
+                self.estimator).set_params(**config), X, y, splits, n)
+        r_max, classifier = levels[-1], sk_base.is_classifier(self.estimator)
+        def n_resources(level):
+            return min(n, max(self.min_resources_, round(level / r_max * n)))
+        level_splits = {level: subsampled_splits(
+            splits, y, n_resources(level) / n, classifier, self.seed)
+            for level in levels}
+
+        def objective(**config):
+            estimator = sk_base.clone(self.estimator).set_params(**config)
+            result, fitted_level = None, None
+            for r in range(1, r_max + 1):
+                level = max([l for l in levels if l <= r], default=levels[0])
+                if level != fitted_level:
+                    result = self.cv_result(estimator, X, y, level_splits[level],
+                                            n_resources(level))
+                    fitted_level = level
+                yield dict(result)
+        return objective
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def fit(self, X, y=None):
+        """Tune on (X, y) by cross-validation; return self."""
+        self.check_search()
+        X, y = sk_utils.indexable(X, y)
+        y_array = None if y is None else np.asarray(y)
+        classifier = sk_base.is_classifier(self.estimator)
+        cv = model_selection.check_cv(self.cv, y, classifier=classifier)
+        splits = list(cv.split(X, y))
+        self.n_splits_ = len(splits)
+        self.scorer_ = sk_metrics.check_scoring(self.estimator, self.scoring)
+        if self.min_resources == 'smallest':
+            classes = len(np.unique(y_array)) if classifier else 1
+            self.min_resources_ = 2 * self.n_splits_ * classes
+        else:
+            self.min_resources_ = self.min_resources
+        scheduler = self.make_scheduler()
+        levels = scheduler_levels(scheduler)
+        self.tuner_ = d2lhpo.HPOTuner(scheduler, self.make_objective(
+            X, y_array, splits, levels), metric='score', mode='max')
+        self.tuner_.run(self.n_trials)
+        self.cv_results_ = self.results_of(self.tuner_)
+        self.best_index_ = int(np.argmin(self.cv_results_['rank_test_score']))
+        self.best_params_ = self.cv_results_['params'][self.best_index_]
+        self.best_score_ = float(
+            self.cv_results_['mean_test_score'][self.best_index_])
+        if self.refit:
+            tic = time.perf_counter()
+            self.best_estimator_ = sk_base.clone(self.estimator).set_params(
+                **self.best_params_).fit(X, y)
+            self.refit_time_ = time.perf_counter() - tic
+        return self
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def results_of(self, tuner):
+        """cv_results_ (a dict of arrays, one entry per trial) of a run."""
+        last = {result['trial_id']: result for result in tuner.results}
+        n = len(tuner.records)
+        failed = [r for r in tuner.records if r.trial_id not in last]
+        if len(failed) == n:
+            raise ValueError(f'all {n} trials failed; the first: '
+                             f'{failed[0].message}')
+        if failed:
+            warnings.warn(f'{len(failed)} of {n} trials failed, e.g. '
+                          f'{failed[0].message}', FitFailedWarning)
+        nan_result = {'score': np.nan, 'fit_time': np.nan, 'score_time': np.nan,
+                      'n_resources': 0, 'split_scores': [np.nan] * self.n_splits_}
+        rows = [last.get(r.trial_id, nan_result) for r in tuner.records]
+        splits = np.array([row['split_scores'] for row in rows], dtype=float)
+        results = {'params': [r.config for r in tuner.records]}
+        for name in self.config_space:
+            column = np.ma.MaskedArray(np.empty(n, dtype=object), mask=False)
+            column[:] = [r.config[name] for r in tuner.records]
+            results[f'param_{name}'] = column
+        for k in range(self.n_splits_):
+            results[f'split{k}_test_score'] = splits[:, k]
+        results['mean_test_score'] = np.array([row['score'] for row in rows])
+        results['std_test_score'] = splits.std(axis=1)
+        results['rank_test_score'] = rank_by_resources_then_score(
+            np.array([row['n_resources'] for row in rows]),
+            results['mean_test_score'])
+        for key in ('fit_time', 'score_time'):
+            results[f'mean_{key}'] = np.array([row[key] for row in rows])
+            results[f'std_{key}'] = np.zeros(n)  # one mean per trial is kept
+        results['n_resources'] = np.array([row['n_resources'] for row in rows])
+        return results
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def refitted(self, method):
+        """The method `method` of best_estimator_; a clear error without it."""
+        if not hasattr(self, 'best_estimator_'):
+            why = ('it was fitted with refit=False' if hasattr(self, 'tuner_')
+                   else 'it is not fitted yet: call fit(X, y)')
+            raise NotFittedError(
+                f'{method} needs best_estimator_, and this HPOSearchCV has none: '
+                f'{why}')
+        return getattr(self.best_estimator_, method)
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def predict(self, X):
+        return self.refitted('predict')(X)
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def predict_proba(self, X):
+        return self.refitted('predict_proba')(X)
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def decision_function(self, X):
+        return self.refitted('decision_function')(X)
+
+    # Added in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+    def score(self, X, y=None):
+        self.refitted('predict')
+        return self.scorer_(self.best_estimator_, X, y)
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def rank_by_resources_then_score(resources, scores):
+    """Ranks (1 = best; ties share the best rank): more resources first,
+    then the higher score; NaN scores last."""
+    scores = np.where(np.isnan(scores), -np.inf, scores)
+    better = (resources[None, :] > resources[:, None]) | (
+        (resources[None, :] == resources[:, None])
+        & (scores[None, :] > scores[:, None]))
+    return 1 + better.sum(axis=1).astype(np.int32)
+
+
 __all__ = [
     'ASHAScheduler',
     'AsyncTuner',
@@ -5519,13 +6052,16 @@ __all__ = [
     'DataSplits',
     'Domain',
     'EVENT_KEYS',
+    'FANOVA_MAX_LEVELS',
     'FASHION_MNIST_FILES',
+    'Fanova',
     'FinalEpochBenchmark',
     'GaussianProcess',
     'GridSearcher',
     'HARTMANN3',
     'HARTMANN6',
     'HPOScheduler',
+    'HPOSearchCV',
     'HPOSearcher',
     'HPOTuner',
     'HyperbandScheduler',
@@ -5578,6 +6114,7 @@ __all__ = [
     'TPESearcher',
     'TabularBenchmark',
     'TracedScheduler',
+    'TreeANOVA',
     'TrialEvent',
     'TrialLog',
     'TrialRecord',
@@ -5625,6 +6162,7 @@ __all__ = [
     'compare_on_table',
     'cost_curves',
     'count_macs',
+    'covers',
     'cpu_latency',
     'crowding_distance',
     'die_with_parent',
@@ -5633,6 +6171,9 @@ __all__ = [
     'encode_line',
     'error_rate',
     'expected_improvement',
+    'fanova_importances',
+    'fanova_parts',
+    'fanova_trials',
     'forest_predict',
     'fresh_random_config',
     'get_device',
@@ -5648,6 +6189,7 @@ __all__ = [
     'is_running',
     'json_default',
     'kernel_with_slope',
+    'leaf_boxes',
     'line_encoder',
     'load_benchmark_table',
     'load_digits_data',
@@ -5680,6 +6222,7 @@ __all__ = [
     'paired_comparison',
     'pareto_front',
     'parse_config_space',
+    'part_cells',
     'plain_result',
     'plot_anytime',
     'plot_anytime_band',
@@ -5691,7 +6234,9 @@ __all__ = [
     'plot_gp',
     'plot_hypervolume',
     'plot_hypervolume_band',
+    'plot_importances',
     'plot_learning_curves',
+    'plot_marginal',
     'plot_regret_curves',
     'plot_timeline',
     'plot_tpe_step',
@@ -5700,6 +6245,7 @@ __all__ = [
     'print_medians',
     'propose_or_random',
     'random_local_search',
+    'rank_by_resources_then_score',
     'rbf',
     'read_events',
     'read_idx',
@@ -5715,6 +6261,7 @@ __all__ = [
     'sample_config',
     'scalarize',
     'scaled_sqdist',
+    'scheduler_levels',
     'simulate',
     'simulate_hypervolume',
     'softmax_objective',
@@ -5723,6 +6270,7 @@ __all__ = [
     'standardize',
     'start_local_ray',
     'subsample',
+    'subsampled_splits',
     'successive_halving_rungs',
     'time_to_hypervolume',
     'time_to_reach',

@@ -137,7 +137,7 @@ def test_constrained_ei_without_feasible_points_maximizes_pf():
     for i, x in enumerate([0.7, 0.8, 0.9]):
         searcher.update(i, {'x': x}, -x, {'constraints': [x - 0.5]})
     config = searcher.encoder.decode(searcher.propose())
-    assert not searcher.feasible.any()
+    assert len(searcher.X_feasible) == 0
     assert config['x'] < 0.7  # towards the feasible side
 
 
@@ -153,7 +153,7 @@ def test_constrained_ei_nan_constraint_is_modeled_as_violated():
     for i, (x, c) in enumerate([(0.1, -1.0), (0.5, -0.5), (0.9, math.nan)]):
         searcher.update(i, {'x': x}, x, {'constraints': [c]})
     searcher.propose()
-    gp, zero = searcher.constraint_models[0]
+    gp, zero = searcher.constraint_gps[0], searcher.zeros[0]
     mean, _ = gp.predict(torch.tensor([[0.9]], dtype=torch.float64))
     assert mean.item() > zero  # predicted infeasible where NaN was seen
 
@@ -281,4 +281,40 @@ def test_min_noise_reaches_every_gp():
         searcher.update(i, {'x': x}, x, {'constraints': [x - 0.5]})
     searcher.propose()
     assert searcher.gp.min_noise == 1e-9
-    assert searcher.constraint_models[0][0].min_noise == 1e-9
+    assert searcher.constraint_gps[0].min_noise == 1e-9
+
+
+def test_constrained_ei_incumbent_is_in_the_gps_units_after_ranks():
+    # errors too widely spread to standardize: the GP sees normal scores of
+    # ranks, and the incumbent must be on that scale, not a raw error
+    searcher = d2lhpo.ConstrainedBayesOptSearcher(
+        {'x': stats.uniform(0, 1)}, seed=0, num_init=4)
+    xs, errors = [0.1, 0.4, 0.6, 0.9], [1e300, 5.0, -1e300, 2.0]
+    for i, (x, error) in enumerate(zip(xs, errors)):
+        searcher.update(i, {'x': x}, error, {'constraints': [x - 0.5]})
+    with pytest.warns(RuntimeWarning, match='ranks'):
+        searcher.propose()
+    feasible = torch.tensor([[0.1], [0.4]], dtype=torch.float64)
+    assert searcher.y_center == 0 and searcher.y_scale == 1  # ranks
+    assert searcher.best_feasible.item() == pytest.approx(
+        searcher.gp.predict(feasible)[0].min().item())
+    assert abs(searcher.best_feasible.item()) < 3  # not 5.0 nor 1e300
+
+
+def test_constraint_gps_refit_every_fifth_observation_only():
+    searcher = d2lhpo.ConstrainedBayesOptSearcher(
+        {'x': stats.uniform(0, 1)}, seed=0, num_init=2)
+    xs = np.linspace(0.05, 0.95, 8)
+    lengthscales = []
+    for i, x in enumerate(xs):
+        searcher.update(i, {'x': x}, (x - 0.3) ** 2,
+                        {'constraints': [np.sin(6 * x)]})
+        if i >= 1:
+            searcher.propose()
+            gp = searcher.constraint_gps[0]
+            assert len(gp.X) == i + 1  # conditioned on every observation
+            lengthscales.append(gp.lengthscales.item())
+    # observations 2, 3, 4: first fit, then kept; 5: refit; 6, 7, 8: kept
+    assert lengthscales[1] == lengthscales[0] == lengthscales[2]
+    assert lengthscales[4] == lengthscales[3] == lengthscales[5]
+    assert lengthscales[3] != lengthscales[2]
