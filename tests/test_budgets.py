@@ -290,12 +290,16 @@ def test_local_backend_max_time_does_not_count_the_start_up():
         d2lhpo.RandomSearcher(SPACE, seed=0)), backend)
     try:
         tuner.run(max_time=1.5, verbose=False)
+        assert tuner.stop_reason == 'max_time'
+        assert tuner.clock - tuner.records[0].start_time <= 1.5
+        done = [r for r in tuner.records if r.status == 'completed']
+        assert len(done) >= 5  # ~0.1 s each; one, before the fix
+        backend.close()  # the next run starts a fresh worker, and waits
+        before = len(tuner.records)
+        tuner.run(max_time=1.5, verbose=False)
+        assert len(tuner.records) - before >= 5
     finally:
         backend.close()
-    assert tuner.stop_reason == 'max_time'
-    assert tuner.clock - tuner.records[0].start_time <= 1.5
-    done = [r for r in tuner.records if r.status == 'completed']
-    assert len(done) >= 5  # ~0.1 s each; one, before the fix
 
 
 def test_the_progress_bar_shows_a_long_run_outside_jupyter(capsys,
@@ -325,3 +329,25 @@ def test_no_bar_in_a_notebook(monkeypatch):
     tuner = make_tuner('async')
     tuner.run(max_epochs=5)
     assert tuner.budget.bar is None
+
+
+def test_ctrl_c_is_the_reason():
+    def objective(x):
+        if x > 0.5:
+            raise KeyboardInterrupt
+        return x
+    tuner = make_tuner('sequential', objective=objective)
+    with pytest.raises(KeyboardInterrupt):
+        tuner.run(number_of_trials=100, verbose=False)
+    assert tuner.stop_reason == 'interrupted'
+    tuner = make_tuner('async')
+
+    class Interrupting(d2lhpo.SchedulerWrapper):
+        def on_trial_result(self, trial, result):
+            if trial.trial_id == 2:
+                raise KeyboardInterrupt
+            return super().on_trial_result(trial, result)
+    tuner.scheduler = Interrupting(tuner.scheduler)
+    with pytest.raises(KeyboardInterrupt):
+        tuner.run(max_epochs=100, verbose=False)
+    assert tuner.stop_reason == 'interrupted' and not tuner.running
