@@ -33,6 +33,7 @@ setup(
         'pandas',
         'ipython',
         'cloudpickle',  # ships objectives defined in notebooks to workers
+        'tqdm',  # a run's progress bar outside Jupyter
         'mnist1d==0.0.2.post1',  # generates MNIST-1D offline (make_dataset)
     ],
     extras_require={'book': BOOK, 'test': TEST, 'dev': BOOK + TEST,

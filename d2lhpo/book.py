@@ -436,6 +436,7 @@ class HPOTuner:
         self.cumulative_runtime = []     # clock at each result
         self.clock = 0.0                 # seconds spent in `run` so far
         self.paused = {}                 # trial_id -> its paused steps
+        self.budget, self.stop_reason = None, None  # of the last run
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def start_trial(self, suggestion, time, worker=0):
@@ -491,23 +492,31 @@ class HPOTuner:
             if status == 'failed':
                 trial.error = math.nan
             self.scheduler.on_trial_error(trial, message)
+        if self.budget is not None and status != 'paused':  # for `patience`
+            self.budget.trial_ended(trial)
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
-    def run(self, number_of_trials):
-        """Run up to `number_of_trials` new trials; return the incumbent."""
-        d2lhpo.check_integer('number_of_trials', number_of_trials, minimum=1)
+    def run(self, number_of_trials=None, max_time=None, max_epochs=None,
+            target=None, patience=None, verbose=True):
+        """Run until a budget is spent; return the incumbent."""
+        budget = self.budget = d2lhpo.Budget(
+            self, number_of_trials, max_time, max_epochs, target, patience,
+            verbose)
         started, offset = time.perf_counter(), self.clock
         now = lambda: offset + time.perf_counter() - started
-        new_trials = 0
+        budget.start(now())
+        interrupted = True
         try:
-            while new_trials < number_of_trials:
+            while not budget.spent(now()) and budget.may_start():
                 suggestion = self.scheduler.suggest(len(self.records))
                 if suggestion is None:  # the searcher has nothing left to propose
                     break
-                new_trials += not isinstance(suggestion, Resume)
+                budget.trials += not isinstance(suggestion, Resume)
                 self.run_trial(self.start_trial(suggestion, now()), now)
+            interrupted = False
         finally:
             self.clock = now()
+            self.stop_reason = budget.end(self.clock, interrupted)
         return copy.deepcopy(self.incumbent)
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -536,6 +545,9 @@ class HPOTuner:
                 os.chdir(cwd)
             result['time'] = now()
             decision = self.report(trial, result)
+            if (decision == CONTINUE and self.budget.spent(now())
+                    and steps.gi_yieldfrom is not None):  # epochs to come
+                decision, message = STOP, 'budget exhausted'
             if decision == PAUSE:
                 self.paused[trial.trial_id] = steps
                 status = 'paused'
@@ -793,9 +805,12 @@ class Backend:
 
     def next_event(self, until=None):
         """The next `TrialEvent`; None if no trial runs (or none comes
-        before a real clock reaches `until`). After a result the trial
+        before the clock reaches `until`). After a result the trial
         goes on, unless `stop_trial` comes before the next call."""
         raise NotImplementedError
+
+    def wait_until_ready(self):
+        """Block until the workers have started up (here: nothing to do)."""
 
     def close(self):
         """End every trial and release the workers."""
@@ -901,7 +916,11 @@ class SimulatedBackend(Backend):
                 heapq.heappush(self.free, state.worker)
                 event = TrialEvent('complete', trial_id)
         while self.queue and event is None:
-            end, key, trial_id = heapq.heappop(self.queue)
+            end, key, trial_id = self.queue[0]
+            if until is not None and end > until:  # it stays in the queue
+                self.now = max(self.now, until)
+                break
+            heapq.heappop(self.queue)
             state = self.running.get(trial_id)
             if state is None or state.key != key:
                 continue  # the trial was stopped: a stale event
@@ -932,20 +951,19 @@ class AsyncTuner(d2lhpo.HPOTuner):
         self.log = None         # a log of trial events (set by `log_to`)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-    def fill_workers(self, number_of_trials=None):
+    def fill_workers(self, budget):
         """Start a trial on every free worker; count the new ones."""
         backend = self.backend
         while backend.free_worker() is not None:
             if self.restarts:
                 trial = self.restart(self.restarts.pop(0), backend.free_worker())
-            elif (number_of_trials is not None
-                  and self.new_trials >= number_of_trials):
+            elif not budget.may_start():
                 return
             else:
                 suggestion = self.scheduler.suggest(len(self.records))
                 if suggestion is None:
                     return
-                self.new_trials += not isinstance(suggestion, d2lhpo.Resume)
+                budget.trials += not isinstance(suggestion, d2lhpo.Resume)
                 trial = self.start_trial(suggestion, backend.time(),
                                          backend.free_worker())
             self.since.setdefault(trial.trial_id, backend.time())  # (restarts)
@@ -981,29 +999,34 @@ class AsyncTuner(d2lhpo.HPOTuner):
         self.finish(trial, status, time, message, result)
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
-    def run(self, number_of_trials=None, max_time=None, max_epochs=None):
-        """Run until a budget is spent: new trials started, time on the
-        backend's clock, or results (trial-epochs). Return the incumbent."""
-        d2lhpo.check_budgets(number_of_trials, max_time, max_epochs)
+    def run(self, number_of_trials=None, max_time=None, max_epochs=None,
+            target=None, patience=None, verbose=True):
+        """Run until a budget is spent; return the incumbent."""
+        budget = self.budget = d2lhpo.Budget(
+            self, number_of_trials, max_time, max_epochs, target, patience,
+            verbose)
         if self.log is not None:  # one writer: lock the log while running
             self.log.open()
-        self.new_trials, epochs, message = 0, 0, 'budget exhausted'
+        message, backend = 'budget exhausted', self.backend
         try:
-            while max_epochs is None or epochs < max_epochs:
-                self.fill_workers(number_of_trials)
-                event = (self.backend.next_event(until=max_time)
+            backend.wait_until_ready()  # start-up is no part of `max_time`
+            budget.start(backend.time())
+            while not budget.spent(backend.time()):
+                self.fill_workers(budget)
+                event = (backend.next_event(until=budget.deadline)
                          if self.running else None)
-                if event is None or (max_time is not None
-                                     and self.backend.time() > max_time):
-                    break
-                epochs += self.handle(event)
+                if event is None or budget.late(backend.time()):
+                    break  # nothing runs, or the event came after the deadline
+                self.handle(event)
         except BaseException:  # e.g. Ctrl-C: end every worker at once
             message = 'interrupted'
-            self.backend.close()
+            backend.close()
             raise
         finally:
-            now = self.backend.time()
-            self.clock = now if max_time is None else min(now, max_time)
+            now = backend.time()
+            self.clock = now if budget.deadline is None else min(
+                now, budget.deadline)
+            self.stop_reason = budget.end(now, message == 'interrupted')
             for trial_id in sorted(self.running):  # stop the rest
                 self.backend.stop_trial(trial_id)
                 self.end_trial(self.records[trial_id], 'stopped', self.clock,
@@ -2796,6 +2819,7 @@ import copy
 import inspect
 import math
 import numbers
+import time
 
 import numpy as np
 import torch
@@ -2972,17 +2996,218 @@ def objective_steps(objective, config):
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
-def check_budgets(number_of_trials=None, max_time=None,
-                  max_epochs=None):
-    """Check the budgets of a run; at least one must be given."""
+def check_budgets(number_of_trials=None, max_time=None, max_epochs=None,
+                  target=None, patience=None):
+    """Check the budgets of a run; number_of_trials, max_time or
+    max_epochs must be given."""
     for name, count in (('number_of_trials', number_of_trials),
-                        ('max_epochs', max_epochs)):
+                        ('max_epochs', max_epochs), ('patience', patience)):
         if count is not None:
             d2lhpo.check_integer(name, count, minimum=1)
     d2lhpo.check_positive('max_time', max_time, allow_none=True)
+    d2lhpo.check_number('target', target, allow_none=True)
     if number_of_trials is None and max_time is None and max_epochs is None:
         raise ValueError('give at least one budget: number_of_trials, '
-                         'max_time or max_epochs')
+                         'max_time or max_epochs (a target or a patience '
+                         'alone might never be reached)')
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+class Budget:
+    """The budgets of one run of a tuner; the first one spent ends it."""
+    def __init__(self, tuner, number_of_trials=None, max_time=None,
+                 max_epochs=None, target=None, patience=None, verbose=True):
+        check_budgets(number_of_trials, max_time, max_epochs, target,
+                      patience)
+        if (target is not None or patience is not None) and (
+                not isinstance(tuner.metric, str)):
+            raise ValueError('target and patience need a single metric, '
+                             f'the tuner has {tuner.metric!r}')
+        self.tuner, self.number_of_trials = tuner, number_of_trials
+        self.max_time, self.max_epochs = max_time, max_epochs
+        self.goal = None if target is None else tuner.sign * target
+        self.patience = patience
+        self.verbose = d2lhpo.check_flag('verbose', verbose)
+        self.trials = 0        # new trials started by this run
+        self.plateau = 0       # trials ended in a row without the incumbent
+        self.reason = None     # the budget that ended the run
+        self.deadline = None   # max_time: the end on the tuner's clock
+        self.bar = None        # a progress bar outside Jupyter
+
+    def may_start(self):
+        """Whether the run may start another new trial."""
+        return self.number_of_trials is None or (
+            self.trials < self.number_of_trials)
+
+    def trial_ended(self, trial):
+        """Count `trial`, which ended, for the patience."""
+        self.plateau = (0 if trial.trial_id == self.tuner.incumbent_id
+                        else self.plateau + 1)
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def start(self, now):
+        """Start the run at `now` on the tuner's clock."""
+        self.start_time, self.first_result = now, len(self.tuner.results)
+        if self.max_time is not None:
+            self.deadline = now + self.max_time
+        if self.verbose and not in_notebook():
+            self.bar = RunProgress(self)
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def spent(self, now):
+        """Whether a budget is spent, given what the tuner booked by `now`; the
+        first one found is kept as `reason`."""
+        if self.bar is not None:
+            self.bar.show(now)
+        if self.reason is None:  # (called after every event: kept cheap)
+            tuner = self.tuner
+            if (self.goal is not None and tuner.incumbent_error <= self.goal
+                    and tuner.incumbent_violation <= 0):  # feasible
+                self.reason = 'target'
+            elif self.max_epochs is not None and (
+                    len(tuner.results) - self.first_result >= self.max_epochs):
+                self.reason = 'max_epochs'
+            elif self.deadline is not None and now > self.deadline:
+                self.reason = 'max_time'
+            elif self.patience is not None and self.plateau >= self.patience:
+                self.reason = 'patience'
+        return self.reason is not None
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def late(self, now):
+        """Whether `now` is past the deadline of `max_time`."""
+        return self.deadline is not None and now > self.deadline
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def end(self, now, interrupted=False):
+        """The reason why the run ended at `now`; close the progress bar."""
+        if self.bar is not None:
+            self.bar.close(now)
+        if interrupted:
+            self.reason = 'interrupted'
+        elif self.reason is None:  # nothing left to run, or no time
+            self.reason = ('max_time' if self.deadline is not None
+                           and now >= self.deadline else 'number_of_trials'
+                           if not self.may_start() else 'searcher exhausted')
+        return self.reason
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def in_notebook():
+    """Whether this code runs in a Jupyter kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return getattr(get_ipython(), 'kernel', None) is not None
+
+class RunProgress:
+    """A tqdm bar of a run's budget, redrawn at most every `interval` s
+    and only once the run has taken `delay` s."""
+    def __init__(self, budget, interval=0.25, delay=2.0):
+        from tqdm import tqdm  # only outside Jupyter
+        self.budget, self.interval = budget, interval
+        self.metric = metric_names(budget.tuner.metric)[0]
+        self.next_draw = time.perf_counter() + delay
+        self.drawn = False
+        self.bar = tqdm(total=1.0, delay=delay, bar_format=(
+            '{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}'),
+            desc='budget', dynamic_ncols=True)
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def show(self, now, final=False):
+        tic = time.perf_counter()
+        if tic < self.next_draw and not (final and self.drawn):
+            return
+        self.next_draw, self.drawn = tic + self.interval, True
+        b, tuner = self.budget, self.budget.tuner
+        done = [b.trials / b.number_of_trials if b.number_of_trials else 0,
+                (len(tuner.results) - b.first_result) / b.max_epochs
+                if b.max_epochs else 0,
+                (now - b.start_time) / b.max_time if b.max_time else 0]
+        self.bar.n = min(1.0, max(done))
+        best = (tuner.sign * tuner.incumbent_error
+                if math.isfinite(tuner.incumbent_error) else math.nan)
+        self.bar.set_postfix_str(
+            f'{b.trials} trials, {len(tuner.results) - b.first_result} '
+            f'results, {now - b.start_time:.1f} s, {self.metric} {best:.4g}',
+            refresh=False)
+        self.bar.refresh()
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def close(self, now):
+        self.show(now, final=True)  # the last state, if the bar is shown
+        self.bar.close()
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def make_searcher(name, config_space, seed=None, **options):
+    """A searcher of the book by name: 'random', 'grid', 'bo', 'tpe' or
+    'rf'."""
+    classes = {'random': d2lhpo.RandomSearcher, 'grid': d2lhpo.GridSearcher,
+               'bo': d2lhpo.BayesOptSearcher, 'tpe': d2lhpo.TPESearcher,
+               'rf': d2lhpo.RFSearcher}
+    if not isinstance(name, str) or name not in classes:
+        raise ValueError(f'unknown searcher {name!r}; the searchers are '
+                         f'{list(classes)}')
+    return classes[name](config_space, seed=seed, **options)
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+SCHEDULERS = ('fifo', 'sh', 'hyperband', 'asha', 'median')
+
+def make_scheduler(name, searcher, r_min=1, r_max=None, eta=3,
+                   **options):
+    """A scheduler of the book by name, around `searcher`: 'fifo', 'sh',
+    'hyperband', 'asha' or 'median'."""
+    if not isinstance(name, str) or name not in SCHEDULERS:
+        raise ValueError(f'unknown scheduler {name!r}; the schedulers are '
+                         f'{list(SCHEDULERS)}')
+    if name == 'fifo':
+        return d2lhpo.BasicScheduler(searcher, **options)
+    if name == 'median':
+        return d2lhpo.MedianStoppingRule(d2lhpo.BasicScheduler(searcher),
+                                         r_min=r_min, **options)
+    if r_max is None:
+        raise ValueError(f'the scheduler {name!r} needs r_max, the most '
+                         'epochs a trial reports')
+    cls = {'sh': d2lhpo.SuccessiveHalvingScheduler,
+           'hyperband': d2lhpo.HyperbandScheduler,
+           'asha': d2lhpo.ASHAScheduler}[name]
+    return cls(searcher, eta=eta, r_min=r_min, r_max=r_max, **options)
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def tune(objective, config_space, searcher='random', scheduler='fifo',
+         n_workers=1, metric='error', mode='min', seed=None, r_min=1,
+         r_max=None, eta=3, number_of_trials=None, max_time=None,
+         max_epochs=None, target=None, patience=None, verbose=True,
+         searcher_options=None, scheduler_options=None):
+    """Tune `objective` over `config_space` with a searcher and a scheduler
+    of the book, chosen by name, until a budget is spent (see `Budget`);
+    return the tuner."""
+    n_workers = d2lhpo.check_integer('n_workers', n_workers, minimum=1)
+    check_budgets(number_of_trials, max_time, max_epochs, target, patience)
+    scheduler = make_scheduler(
+        scheduler, make_searcher(searcher, config_space, seed,
+                                 **(searcher_options or {})),
+        r_min, r_max, eta, **(scheduler_options or {}))
+    budgets = dict(number_of_trials=number_of_trials, max_time=max_time,
+                   max_epochs=max_epochs, target=target, patience=patience,
+                   verbose=verbose)
+    if n_workers == 1:
+        tuner = d2lhpo.HPOTuner(scheduler, objective, metric=metric,
+                                mode=mode)
+        tuner.run(**budgets)
+        return tuner
+    backend = d2lhpo.LocalBackend(objective, n_workers)
+    try:
+        tuner = d2lhpo.AsyncTuner(scheduler, backend, metric=metric,
+                                  mode=mode)
+        tuner.run(**budgets)
+    finally:
+        backend.close()
+    return tuner
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -3966,9 +4191,15 @@ class LocalBackend(WorkerBackend):
     def wait_until_ready(self):
         """Block until every idle worker has started up."""
         for worker in range(self.num_workers):
-            if worker not in self.ready and worker not in self.trial_of:
+            if worker not in self.trial_of and self.processes[worker] is None:
+                self._launch(worker)  # ended by `close`
+            if worker in self.ready or worker in self.trial_of:
+                continue
+            try:
                 if self.conns[worker].recv()[0] == 'ready':
                     self.ready.add(worker)
+            except (EOFError, OSError):  # it died while starting up
+                pass
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _kill(self, worker):
@@ -5809,6 +6040,7 @@ __all__ = [
     'Backend',
     'BasicScheduler',
     'BayesOptSearcher',
+    'Budget',
     'CNN_SPACE',
     'CONTINUE',
     'ConstrainedBayesOptSearcher',
@@ -5865,6 +6097,8 @@ __all__ = [
     'RandomSearcher',
     'RayBackend',
     'Resume',
+    'RunProgress',
+    'SCHEDULERS',
     'STOP',
     'SchedulerWrapper',
     'SimulatedBackend',
@@ -5950,6 +6184,7 @@ __all__ = [
     'hyperband_brackets',
     'hypervolume',
     'hypervolume_trajectory',
+    'in_notebook',
     'incumbent_at',
     'is_running',
     'json_default',
@@ -5967,6 +6202,8 @@ __all__ = [
     'log_ticks',
     'lower_confidence_bound',
     'make_domain',
+    'make_scheduler',
+    'make_searcher',
     'matern52',
     'maximize_acquisition',
     'metric_names',
@@ -6041,6 +6278,7 @@ __all__ = [
     'train_epoch',
     'train_model',
     'true_trajectory',
+    'tune',
     'usable_cores',
     'utilization',
     'warn_once',
