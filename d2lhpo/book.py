@@ -2490,6 +2490,31 @@ class CostAwareBayesOptSearcher(d2lhpo.BayesOptSearcher):
                 - (self.cost_center + self.cost_scale * mean))
 
 
+# Defined in chapter_hpo/hpo_in_practice.md (:numref:`sec_hpo_in_practice`)
+import numpy as np
+import pandas as pd
+
+
+# Defined in chapter_hpo/hpo_in_practice.md (:numref:`sec_hpo_in_practice`)
+def range_check(tuner, config_space, top=5, margin=0.1):
+    """Where the `top` best trials lie in each numerical range, on its own
+    (log or linear) scale from 0 to 1; 'edge' names the end they crowd."""
+    domains = d2lhpo.parse_config_space(config_space)
+    best = sorted((t for t in tuner.records if np.isfinite(t.error)),
+                  key=lambda t: t.error)[:top]
+    rows = {}
+    for name, d in domains.items():
+        if d.kind not in ('float', 'int') or d.low == d.high:
+            continue
+        scale = np.log if d.log else (lambda v: v)
+        pos = [(scale(t.config[name]) - scale(d.low))
+               / (scale(d.high) - scale(d.low)) for t in best]
+        edge = ('high' if min(pos) >= 1 - margin else
+                'low' if max(pos) <= margin else '')
+        rows[name] = {'lowest': min(pos), 'highest': max(pos), 'edge': edge}
+    return pd.DataFrame.from_dict(rows, orient='index')
+
+
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 import copy
 import functools
@@ -6245,6 +6270,7 @@ __all__ = [
     'print_medians',
     'propose_or_random',
     'random_local_search',
+    'range_check',
     'rank_by_resources_then_score',
     'rbf',
     'read_events',
