@@ -274,25 +274,26 @@ class HPOSearcher:
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class RandomSearcher(HPOSearcher):
     """Samples configurations independently from the space."""
-    def __init__(self, config_space, initial_config=None, seed=None):
+    def __init__(self, config_space, initial_config=None, seed=None,
+                 points_to_evaluate=None):
         self.domains = d2lhpo.parse_config_space(config_space)
         self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
-        self.initial_config = (None if initial_config is None else
-                               d2lhpo.check_config(self.domains,
-                                                   initial_config))
+        self.points = d2lhpo.start_points(self.domains, points_to_evaluate,
+                                          initial_config)
 
     def sample_configuration(self, trial_id):
-        if self.initial_config is not None:
-            config, self.initial_config = self.initial_config, None
-            return config
+        if self.points:  # the start points first, in order
+            return self.points.pop(0)
         return d2lhpo.sample_config(self.domains, self.rng)
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class GridSearcher(HPOSearcher):
     """Tries every point of a grid over the space, then stops."""
-    def __init__(self, config_space, num_points=5, shuffle=False, seed=None):
+    def __init__(self, config_space, num_points=5, shuffle=False, seed=None,
+                 points_to_evaluate=None):
         self.domains = d2lhpo.parse_config_space(config_space)
+        self.points = d2lhpo.start_points(self.domains, points_to_evaluate)
         sizes = d2lhpo.grid_sizes(self.domains, num_points)  # <= 10**6 points
         self.axes = [domain.grid(sizes[name])
                      for name, domain in self.domains.items()]
@@ -318,6 +319,8 @@ class GridSearcher(HPOSearcher):
         return [self.point(i) for i in range(self.size)]
 
     def sample_configuration(self, trial_id):
+        if self.points:
+            return self.points.pop(0)
         if self.position >= self.size:
             return None
         config = self.point(int(self.order[self.position]))
@@ -1554,7 +1557,7 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
     space, an initial design, and the observed, pending and failed trials.
     Subclasses implement `propose`."""
     def __init__(self, config_space, num_init=None, initial_config=None,
-                 seed=None):
+                 seed=None, points_to_evaluate=None):
         self.domains = d2lhpo.parse_config_space(config_space)
         self.encoder = SpaceEncoder(self.domains)
         self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
@@ -1562,9 +1565,8 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
         self.num_init = d2lhpo.check_integer(
             'num_init', min(10, max(4, dim)) if num_init is None
             else num_init, minimum=1)
-        self.initial_config = (None if initial_config is None else
-                               d2lhpo.check_config(self.domains,
-                                                   initial_config))
+        self.points = d2lhpo.start_points(self.domains, points_to_evaluate,
+                                          initial_config)
         self.design = []
         if dim:
             sobol = qmc.Sobol(dim, seed=self.rng).random_base2(
@@ -1582,8 +1584,8 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def sample_configuration(self, trial_id):
-        if self.initial_config is not None:
-            config, self.initial_config = self.initial_config, None
+        if self.points:  # start points count as initial design
+            config = self.points.pop(0)
         elif self.encoder.dim == 0:  # nothing to choose
             config = self.encoder.decode(np.zeros(0))
         elif self.num_suggested < self.num_init or len(self.y) < 2:
@@ -1624,6 +1626,17 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
         return np.array(list(self.pending.values()) + self.failed).reshape(
             -1, self.encoder.dim)
 
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def warm_start(self, data, metric='error', mode='min'):
+        """Add earlier results (values in the direction `mode`) to the
+        observations, in place of as many initial design points; returns self."""
+        configs, errors = d2lhpo.warm_start_data(data, self.domains, metric,
+                                                 mode)
+        self.X += [self.encoder.encode(config) for config in configs]
+        self.y += errors
+        self.num_init = max(self.num_init - len(configs), 0)
+        return self
+
 
 # Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
 class BayesOptSearcher(ModelBasedSearcher):
@@ -1632,8 +1645,9 @@ class BayesOptSearcher(ModelBasedSearcher):
     def __init__(self, config_space, seed=None, acquisition='ei',
                  kernel='matern52', kappa=2.0, num_init=None,
                  initial_config=None, num_random=512, num_starts=4,
-                 max_points=150):
-        super().__init__(config_space, num_init, initial_config, seed)
+                 max_points=150, points_to_evaluate=None):
+        super().__init__(config_space, num_init, initial_config, seed,
+                         points_to_evaluate)
         if acquisition not in ('ei', 'pi', 'lcb'):
             raise ValueError("acquisition must be 'ei', 'pi' or 'lcb', got "
                              f'{acquisition!r}')
@@ -1741,8 +1755,9 @@ class TPESearcher(d2lhpo.ModelBasedSearcher):
     maximizes l / g, where g is the density of the others."""
     def __init__(self, config_space, seed=None, gamma=0.15, max_good=25,
                  num_candidates=64, prior_weight=1.0, num_init=10,
-                 initial_config=None, min_good=1):
-        super().__init__(config_space, num_init, initial_config, seed)
+                 initial_config=None, min_good=1, points_to_evaluate=None):
+        super().__init__(config_space, num_init, initial_config, seed,
+                         points_to_evaluate)
         self.gamma = d2lhpo.check_fraction('gamma', gamma)
         self.min_good = d2lhpo.check_integer('min_good', min_good, 1)
         self.max_good = d2lhpo.check_integer('max_good', max_good, 1)
@@ -1790,8 +1805,10 @@ class RFSearcher(d2lhpo.ModelBasedSearcher):
     """SMAC-style BO with a random-forest surrogate and log EI."""
     def __init__(self, config_space, seed=None, num_trees=16,
                  max_features=0.8, min_samples_leaf=1, random_fraction=0.0,
-                 num_init=None, initial_config=None, num_random=512):
-        super().__init__(config_space, num_init, initial_config, seed)
+                 num_init=None, initial_config=None, num_random=512,
+                 points_to_evaluate=None):
+        super().__init__(config_space, num_init, initial_config, seed,
+                         points_to_evaluate)
         self.num_trees = d2lhpo.check_integer('num_trees', num_trees, 1)
         self.max_features = d2lhpo.check_fraction('max_features',
                                                   max_features, include_one=True)
@@ -2827,6 +2844,71 @@ def check_config(domains, config):
         else:
             checked[name] = copy.deepcopy(config[name])
     return checked
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def start_points(domains, points_to_evaluate=None, initial_config=None):
+    """Checked copies of the configurations that a searcher tries first:
+    the list `points_to_evaluate`, or `[initial_config]`."""
+    if initial_config is not None:
+        if points_to_evaluate is not None:
+            raise ValueError('give initial_config or points_to_evaluate, '
+                             'not both')
+        points_to_evaluate, shown = [initial_config], 'initial_config'
+    else:
+        shown = 'points_to_evaluate[{}]'
+    if points_to_evaluate is None:
+        return []
+    if not isinstance(points_to_evaluate, (list, tuple)):
+        raise ValueError('points_to_evaluate must be a list of '
+                         f'configurations (dicts), got {points_to_evaluate!r}')
+    points = []
+    for i, config in enumerate(points_to_evaluate):
+        try:
+            points.append(check_config(domains, config))
+        except ValueError as err:
+            raise ValueError(f'{shown.format(i)}: {err}') from None
+    return points
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def warm_start_pair(i, pair, domains):
+    """(checked configuration, value) of the pair `data[i]` of warm-start
+    data, or None for a failed trial (a value None, NaN or infinite)."""
+    if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+        raise ValueError(f'warm-start data[{i}] must be a (config, value) '
+                         f'pair, got {pair!r}')
+    config, value = pair
+    if value is None or (isinstance(value, numbers.Real) and not
+                         isinstance(value, bool) and not math.isfinite(value)):
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f'warm-start data[{i}]: the value must be a '
+                         f'number, got {value!r}')
+    try:
+        return check_config(domains, config), float(value)
+    except ValueError as err:
+        raise ValueError(f'warm-start data[{i}]: {err}') from None
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def warm_start_data(data, domains, metric='error', mode='min'):
+    """(checked configurations, errors to minimize) of earlier results: a
+    DataFrame with a column per hyperparameter and the column `metric`,
+    or a list of (config, value) pairs; mode='max' negates the values."""
+    sign = metric_sign(metric, mode)
+    if hasattr(data, 'to_dict') and hasattr(data, 'columns'):  # a table
+        if metric not in data.columns:
+            raise ValueError(f'the table has no column {metric!r} (the '
+                             f'metric); it has {list(data.columns)}')
+        data = [({name: row[name] for name in domains if name in row},
+                 row[metric]) for row in data.to_dict('records')]
+    if not isinstance(data, (list, tuple)):
+        raise ValueError('warm-start data must be a table (DataFrame) or a '
+                         f'list of (config, value) pairs, got {data!r}')
+    pairs = [warm_start_pair(i, pair, domains) for i, pair in enumerate(data)]
+    pairs = [pair for pair in pairs if pair is not None]
+    return [c for c, _ in pairs], [sign * value for _, value in pairs]
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -6032,6 +6114,7 @@ __all__ = [
     'space_of',
     'standardize',
     'start_local_ray',
+    'start_points',
     'subsample',
     'subsampled_splits',
     'successive_halving_rungs',
@@ -6043,6 +6126,8 @@ __all__ = [
     'true_trajectory',
     'usable_cores',
     'utilization',
+    'warm_start_data',
+    'warm_start_pair',
     'warn_once',
     'with_feasibility',
 ]
