@@ -16,6 +16,7 @@ d2lhpo = sys.modules[__name__]
 import copy
 import dataclasses
 import functools
+import math
 import numbers
 import time
 
@@ -179,7 +180,8 @@ class Domain:
 
     `kind` is 'float', 'int', 'categorical' or 'constant'. Numerical domains
     have inclusive bounds `low` and `high`; `log` says whether to sample
-    and lay out grids on a logarithmic scale.
+    and lay out grids on a logarithmic scale; a `step` allows only the
+    values low, low + step, ..., high.
     """
     name: str
     kind: str
@@ -187,6 +189,7 @@ class Domain:
     high: float = None
     log: bool = False
     choices: tuple = ()
+    step: float = None
 
     def sample(self, rng):
         """Draw one value using the numpy generator `rng`."""
@@ -195,18 +198,46 @@ class Domain:
         if self.kind == 'categorical':  # copied: a choice may be a list
             return copy.deepcopy(
                 self.choices[int(rng.integers(len(self.choices)))])
-        if self.kind == 'int':
+        if self.step:  # each of the evenly spaced values equally likely
+            k = rng.integers(self.num_values())
+            return self.snap(self.low + k * self.step)
+        if self.kind == 'int' and not self.log:
             return int(rng.integers(self.low, self.high + 1))
+        pad = 0.5 if self.kind == 'int' else 0  # what rounds to an integer
         if self.log:
-            return float(np.exp(rng.uniform(np.log(self.low),
-                                            np.log(self.high))))
+            return self.snap(np.exp(rng.uniform(np.log(self.low - pad),
+                                                np.log(self.high + pad))))
         return float(rng.uniform(self.low, self.high))
+
+    # Added in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
+    def num_values(self):
+        """How many values the domain has (math.inf for a float range)."""
+        if self.kind in ('constant', 'categorical'):
+            return len(self.choices)
+        if self.step:
+            return round((self.high - self.low) / self.step) + 1
+        return self.high - self.low + 1 if self.kind == 'int' else math.inf
+
+    # Added in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
+    def snap(self, value):
+        """The value of a numerical domain nearest to the number `value`."""
+        if self.step:  # '.12g': 0.3, not 0.30000000000000004
+            k = min(max(round((value - self.low) / self.step), 0),
+                    self.num_values() - 1)
+            value = float(f'{self.low + k * self.step:.12g}')
+        value = min(max(value, self.low), self.high)
+        return int(round(value)) if self.kind == 'int' else float(value)
 
     # Added in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
     def grid(self, num_points):
         """Return at most `num_points` values spread over the domain."""
         if self.kind in ('constant', 'categorical'):
             return list(self.choices)
+        if self.step:  # evenly spaced steps, all of them if few
+            k = np.linspace(0, self.num_values() - 1,
+                            min(num_points, self.num_values()))
+            return [self.snap(self.low + i * self.step)
+                    for i in np.unique(np.round(k))]
         if self.kind == 'int' and self.high - self.low + 1 <= num_points:
             return list(range(int(self.low), int(self.high) + 1))
         space = np.geomspace if self.log else np.linspace
@@ -225,8 +256,10 @@ class Domain:
         if isinstance(value, bool) or (self.kind == 'int' and not
                                        isinstance(value, numbers.Integral)):
             return False
-        return (isinstance(value, numbers.Real)
-                and self.low <= value <= self.high)
+        if not (isinstance(value, numbers.Real)
+                and self.low <= value <= self.high):
+            return False
+        return not self.step or abs(self.snap(value) - value) <= 1e-9 * self.step
 
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
@@ -1471,10 +1504,11 @@ class SpaceEncoder:
         self.dim = 0
         for name, dom in domains.items():
             kind, width, levels = 'fixed', 0, None
-            if dom.kind == 'float':
-                kind, width = 'float', 1
-            elif dom.kind == 'int' and dom.high > dom.low:
-                kind, width, levels = 'int', 1, dom.high - dom.low + 1
+            if dom.kind == 'float' or (dom.kind == 'int'
+                                       and dom.high > dom.low):
+                kind, width = dom.kind, 1
+                if dom.step or (dom.kind == 'int' and not dom.log):
+                    levels = dom.num_values()  # evenly spaced values
             elif dom.kind == 'categorical' and len(dom.choices) > 1:
                 if all(isinstance(c, numbers.Real) and not isinstance(c, bool)
                        for c in dom.choices):
@@ -1484,8 +1518,8 @@ class SpaceEncoder:
             self.parts.append((name, kind, self.dim, width, levels))
             self.dim += width
         self.continuous = np.zeros(self.dim, dtype=bool)  # float columns
-        self.continuous[[j for _, kind, j, _, _ in self.parts
-                         if kind == 'float']] = True
+        self.continuous[[j for _, kind, j, _, levels in self.parts
+                         if kind == 'float' and not levels]] = True
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def encode(self, config):
@@ -1493,7 +1527,7 @@ class SpaceEncoder:
         u = np.zeros(self.dim)
         for name, kind, j, width, levels in self.parts:
             dom, value = self.domains[name], config[name]
-            if kind == 'float' and dom.log:
+            if kind in ('float', 'int') and dom.log:
                 u[j] = math.log(value / dom.low) / math.log(dom.high / dom.low)
             elif kind in ('float', 'int'):
                 u[j] = (value - dom.low) / (dom.high - dom.low)
@@ -1508,9 +1542,14 @@ class SpaceEncoder:
     def snap(self, U):
         """Round the rows of U to points that decode exactly."""
         U = np.clip(np.array(U, dtype=float), 0, 1)
-        for _, kind, j, width, levels in self.parts:
+        for name, kind, j, width, levels in self.parts:
             if levels:
                 U[:, j] = np.round(U[:, j] * (levels - 1)) / (levels - 1)
+            elif kind == 'int':  # on a log scale: round the integer itself
+                low, ratio = self.domains[name].low, self.domains[name].high
+                ratio = math.log(ratio / low)
+                U[:, j] = np.log(np.round(low * np.exp(U[:, j] * ratio)) /
+                                 low) / ratio
             elif kind == 'onehot':
                 U[:, j:j + width] = np.eye(width)[
                     U[:, j:j + width].argmax(axis=1)]
@@ -1523,12 +1562,10 @@ class SpaceEncoder:
         config = {}
         for name, kind, j, width, levels in self.parts:
             dom = self.domains[name]
-            if kind == 'float':
+            if kind in ('float', 'int'):  # snap: round, and clip
                 value = (dom.low * (dom.high / dom.low) ** u[j] if dom.log
                          else dom.low + u[j] * (dom.high - dom.low))
-                config[name] = float(min(max(value, dom.low), dom.high))
-            elif kind == 'int':
-                config[name] = int(dom.low + round(u[j] * (levels - 1)))
+                config[name] = dom.snap(value)
             elif kind == 'ordinal':
                 config[name] = copy.deepcopy(
                     sorted(dom.choices)[round(u[j] * (levels - 1))])
@@ -2486,6 +2523,7 @@ class CostAwareBayesOptSearcher(d2lhpo.BayesOptSearcher):
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 import copy
+import dataclasses
 import functools
 import gzip
 import math
@@ -2766,8 +2804,73 @@ def _check_range(name, kind, low, high, log):
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def loguniform_int(low, high):
+    """The integers low, ..., high (both included) on a log scale."""
+    return d2lhpo.Domain(None, 'int', low, high, log=True)
+
+@dataclasses.dataclass(frozen=True)
+class Quantized:
+    """The range `spec` restricted to low, low + step, ..., high."""
+    spec: object
+    step: float
+
+def quantized(spec, step):
+    """The values low, low + step, ..., high of a stats.uniform or
+    stats.randint range `spec` (a whole number of steps)."""
+    return Quantized(spec, step)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _checked_domain(name, domain):
+    """A numerical Domain (as loguniform_int makes), checked and named."""
+    if domain.kind not in ('float', 'int'):
+        raise ValueError(f'hyperparameter {name!r}: a Domain given as a '
+                         f"domain must be 'float' or 'int', got {domain}")
+    kind, low, high = domain.kind, domain.low, domain.high
+    integral = numbers.Integral if kind == 'int' else numbers.Real
+    if not all(isinstance(v, integral) and not isinstance(v, bool)
+               for v in (low, high)):
+        raise ValueError(f'hyperparameter {name!r}: {kind} bounds must be '
+                         f'{integral.__name__} numbers, got {low!r}, {high!r}')
+    if domain.log and kind == 'int' and low < 1:
+        raise ValueError(f'hyperparameter {name!r}: integers on a log scale '
+                         f'need a lower bound of at least 1, got {low}')
+    _check_range(name, kind, low, high, domain.log)
+    cast = float if kind == 'float' else int
+    checked = dataclasses.replace(domain, name=name, low=cast(low),
+                                  high=cast(high), step=None)
+    return checked if domain.step is None else _quantized(name, checked,
+                                                          domain.step)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _quantized(name, domain, step):
+    """`domain`, a checked range, restricted to low, low + step, ..."""
+    if domain.kind not in ('float', 'int') or domain.log or domain.step:
+        raise ValueError(f'hyperparameter {name!r}: quantized needs a '
+                         'stats.uniform or stats.randint range, without a '
+                         f'log scale or a step, got {domain}')
+    integral = numbers.Integral if domain.kind == 'int' else numbers.Real
+    if (isinstance(step, bool) or not isinstance(step, integral)
+            or not 0 < step < math.inf):
+        raise ValueError(f'hyperparameter {name!r}: the step must be a '
+                         f'positive {integral.__name__} number, got {step!r}')
+    steps = (domain.high - domain.low) / step
+    if not (steps >= 1 - 1e-9 and abs(steps - round(steps)) <= 1e-9 * steps):
+        raise ValueError(f'hyperparameter {name!r}: [{domain.low}, '
+                         f'{domain.high}] is not a whole number of steps of '
+                         f'{step}; adjust the bounds or the step')
+    return dataclasses.replace(domain, step=(float if domain.kind == 'float'
+                                             else int)(step))
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 def make_domain(name, spec):
     """Check the domain `spec` of hyperparameter `name`; return a Domain."""
+    if isinstance(spec, d2lhpo.Domain):  # as loguniform_int returns
+        return _checked_domain(name, spec)
+    if isinstance(spec, Quantized):
+        return _quantized(name, make_domain(name, spec.spec), spec.step)
     if isinstance(spec, (list, tuple)):
         if len(spec) == 0:
             raise ValueError(f'hyperparameter {name!r}: the list of '
@@ -2928,9 +3031,9 @@ def grid_sizes(domains, num_points, default=5):
     sizes = {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
              for name, n in sizes.items()}
     total = math.prod(
-        len(d.choices) if d.kind in ('constant', 'categorical') else
-        min(n, d.high - d.low + 1) if d.kind == 'int' else n
-        for d, n in zip(domains.values(), sizes.values()))
+        d.num_values() if d.kind in ('constant', 'categorical') else
+        min(n, d.num_values()) for d, n in zip(domains.values(),
+                                               sizes.values()))
     if total > MAX_GRID_POINTS:
         raise ValueError(f'the grid would have {total} points (sizes '
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
@@ -4561,12 +4664,12 @@ def grid_points(encoder, limit):
     has float columns or more than `limit` points."""
     axes = []
     for _, kind, _, width, levels in encoder.parts:
-        if kind == 'float':
-            return None
         if levels:
             axes.append(np.linspace(0, 1, levels)[:, None])
         elif kind == 'onehot':
             axes.append(np.eye(width))
+        elif kind != 'fixed':  # a float, or an integer on a log scale
+            return None
     if math.prod(len(a) for a in axes) > limit:
         return None
     return np.array([np.concatenate(p) for p in itertools.product(*axes)
@@ -5937,6 +6040,7 @@ __all__ = [
     'PairedComparison',
     'ParzenEstimator',
     'ProgressBoard',
+    'Quantized',
     'REGENERATE_HINT',
     'RESERVED_KEYS',
     'RESERVED_NAMES',
@@ -6047,6 +6151,7 @@ __all__ = [
     'log_h',
     'log_probability_of_improvement',
     'log_ticks',
+    'loguniform_int',
     'lower_confidence_bound',
     'make_domain',
     'matern52',
@@ -6089,6 +6194,7 @@ __all__ = [
     'polish_floats',
     'print_medians',
     'propose_or_random',
+    'quantized',
     'random_local_search',
     'rank_by_resources_then_score',
     'rbf',
