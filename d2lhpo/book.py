@@ -176,13 +176,9 @@ def cnn_objective(lr, batch_size=32, channels=16, momentum=0.9,
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
 @dataclasses.dataclass(frozen=True)
 class Domain:
-    """The checked set of values of one hyperparameter.
-
-    `kind` is 'float', 'int', 'categorical' or 'constant'. Numerical domains
-    have inclusive bounds `low` and `high`; `log` says whether to sample
-    and lay out grids on a logarithmic scale; a `step` allows only the
-    values low, low + step, ..., high.
-    """
+    """The checked set of values of one hyperparameter, of `kind` 'float',
+    'int', 'categorical' or 'constant': numbers from `low` to `high`, on a
+    log scale if `log`, and only low, low + step, ..., high if `step`."""
     name: str
     kind: str
     low: float = None
@@ -199,8 +195,8 @@ class Domain:
             return copy.deepcopy(
                 self.choices[int(rng.integers(len(self.choices)))])
         if self.step:  # each of the evenly spaced values equally likely
-            k = rng.integers(self.num_values())
-            return self.snap(self.low + k * self.step)
+            return self.snap(self.low + self.step *
+                             rng.integers(self.num_values()))
         if self.kind == 'int' and not self.log:
             return int(rng.integers(self.low, self.high + 1))
         pad = 0.5 if self.kind == 'int' else 0  # what rounds to an integer
@@ -2775,8 +2771,9 @@ def _scipy_bounds(name, spec):
     shown = f'scipy.stats.{family}' if family else type(spec).__name__
     raise ValueError(
         f'hyperparameter {name!r}: unsupported domain {shown}; use '
-        'stats.uniform, stats.loguniform, stats.randint, a non-empty '
-        'list of choices, or a constant')
+        'stats.uniform, stats.loguniform, stats.randint, '
+        'd2lhpo.loguniform_int, d2lhpo.quantized, a non-empty list of '
+        'choices, or a constant')
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
