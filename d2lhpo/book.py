@@ -16,6 +16,7 @@ d2lhpo = sys.modules[__name__]
 import copy
 import dataclasses
 import functools
+import math
 import numbers
 import time
 
@@ -175,18 +176,16 @@ def cnn_objective(lr, batch_size=32, channels=16, momentum=0.9,
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
 @dataclasses.dataclass(frozen=True)
 class Domain:
-    """The checked set of values of one hyperparameter.
-
-    `kind` is 'float', 'int', 'categorical' or 'constant'. Numerical domains
-    have inclusive bounds `low` and `high`; `log` says whether to sample
-    and lay out grids on a logarithmic scale.
-    """
+    """The checked set of values of one hyperparameter, of `kind` 'float',
+    'int', 'categorical' or 'constant': numbers from `low` to `high`, on a
+    log scale if `log`, and only low, low + step, ..., high if `step`."""
     name: str
     kind: str
     low: float = None
     high: float = None
     log: bool = False
     choices: tuple = ()
+    step: float = None
 
     def sample(self, rng):
         """Draw one value using the numpy generator `rng`."""
@@ -195,18 +194,46 @@ class Domain:
         if self.kind == 'categorical':  # copied: a choice may be a list
             return copy.deepcopy(
                 self.choices[int(rng.integers(len(self.choices)))])
-        if self.kind == 'int':
+        if self.step:  # each of the evenly spaced values equally likely
+            return self.snap(self.low + self.step *
+                             rng.integers(self.num_values()))
+        if self.kind == 'int' and not self.log:
             return int(rng.integers(self.low, self.high + 1))
+        pad = 0.5 if self.kind == 'int' else 0  # what rounds to an integer
         if self.log:
-            return float(np.exp(rng.uniform(np.log(self.low),
-                                            np.log(self.high))))
+            return self.snap(np.exp(rng.uniform(np.log(self.low - pad),
+                                                np.log(self.high + pad))))
         return float(rng.uniform(self.low, self.high))
+
+    # Added in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
+    def num_values(self):
+        """How many values the domain has (math.inf for a float range)."""
+        if self.kind in ('constant', 'categorical'):
+            return len(self.choices)
+        if self.step:
+            return round((self.high - self.low) / self.step) + 1
+        return self.high - self.low + 1 if self.kind == 'int' else math.inf
+
+    # Added in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
+    def snap(self, value):
+        """The value of a numerical domain nearest to the number `value`."""
+        if self.step:  # '.12g': 0.3, not 0.30000000000000004
+            k = min(max(round((value - self.low) / self.step), 0),
+                    self.num_values() - 1)
+            value = float(f'{self.low + k * self.step:.12g}')
+        value = min(max(value, self.low), self.high)
+        return int(round(value)) if self.kind == 'int' else float(value)
 
     # Added in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
     def grid(self, num_points):
         """Return at most `num_points` values spread over the domain."""
         if self.kind in ('constant', 'categorical'):
             return list(self.choices)
+        if self.step:  # evenly spaced steps, all of them if few
+            k = np.linspace(0, self.num_values() - 1,
+                            min(num_points, self.num_values()))
+            return [self.snap(self.low + i * self.step)
+                    for i in np.unique(np.round(k))]
         if self.kind == 'int' and self.high - self.low + 1 <= num_points:
             return list(range(int(self.low), int(self.high) + 1))
         space = np.geomspace if self.log else np.linspace
@@ -225,8 +252,10 @@ class Domain:
         if isinstance(value, bool) or (self.kind == 'int' and not
                                        isinstance(value, numbers.Integral)):
             return False
-        return (isinstance(value, numbers.Real)
-                and self.low <= value <= self.high)
+        if not (isinstance(value, numbers.Real)
+                and self.low <= value <= self.high):
+            return False
+        return not self.step or abs(self.snap(value) - value) <= 1e-9 * self.step
 
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
@@ -274,25 +303,26 @@ class HPOSearcher:
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class RandomSearcher(HPOSearcher):
     """Samples configurations independently from the space."""
-    def __init__(self, config_space, initial_config=None, seed=None):
+    def __init__(self, config_space, initial_config=None, seed=None,
+                 points_to_evaluate=None):
         self.domains = d2lhpo.parse_config_space(config_space)
         self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
-        self.initial_config = (None if initial_config is None else
-                               d2lhpo.check_config(self.domains,
-                                                   initial_config))
+        self.points = d2lhpo.start_points(self.domains, points_to_evaluate,
+                                          initial_config)
 
     def sample_configuration(self, trial_id):
-        if self.initial_config is not None:
-            config, self.initial_config = self.initial_config, None
-            return config
+        if self.points:  # the start points first, in order
+            return self.points.pop(0)
         return d2lhpo.sample_config(self.domains, self.rng)
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class GridSearcher(HPOSearcher):
     """Tries every point of a grid over the space, then stops."""
-    def __init__(self, config_space, num_points=5, shuffle=False, seed=None):
+    def __init__(self, config_space, num_points=5, shuffle=False, seed=None,
+                 points_to_evaluate=None):
         self.domains = d2lhpo.parse_config_space(config_space)
+        self.points = d2lhpo.start_points(self.domains, points_to_evaluate)
         sizes = d2lhpo.grid_sizes(self.domains, num_points)  # <= 10**6 points
         self.axes = [domain.grid(sizes[name])
                      for name, domain in self.domains.items()]
@@ -318,6 +348,8 @@ class GridSearcher(HPOSearcher):
         return [self.point(i) for i in range(self.size)]
 
     def sample_configuration(self, trial_id):
+        if self.points:
+            return self.points.pop(0)
         if self.position >= self.size:
             return None
         config = self.point(int(self.order[self.position]))
@@ -1491,10 +1523,11 @@ class SpaceEncoder:
         self.dim = 0
         for name, dom in domains.items():
             kind, width, levels = 'fixed', 0, None
-            if dom.kind == 'float':
-                kind, width = 'float', 1
-            elif dom.kind == 'int' and dom.high > dom.low:
-                kind, width, levels = 'int', 1, dom.high - dom.low + 1
+            if dom.kind == 'float' or (dom.kind == 'int'
+                                       and dom.high > dom.low):
+                kind, width = dom.kind, 1
+                if dom.step or (dom.kind == 'int' and not dom.log):
+                    levels = dom.num_values()  # evenly spaced values
             elif dom.kind == 'categorical' and len(dom.choices) > 1:
                 if all(isinstance(c, numbers.Real) and not isinstance(c, bool)
                        for c in dom.choices):
@@ -1504,8 +1537,8 @@ class SpaceEncoder:
             self.parts.append((name, kind, self.dim, width, levels))
             self.dim += width
         self.continuous = np.zeros(self.dim, dtype=bool)  # float columns
-        self.continuous[[j for _, kind, j, _, _ in self.parts
-                         if kind == 'float']] = True
+        self.continuous[[j for _, kind, j, _, levels in self.parts
+                         if kind == 'float' and not levels]] = True
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def encode(self, config):
@@ -1513,7 +1546,7 @@ class SpaceEncoder:
         u = np.zeros(self.dim)
         for name, kind, j, width, levels in self.parts:
             dom, value = self.domains[name], config[name]
-            if kind == 'float' and dom.log:
+            if kind in ('float', 'int') and dom.log:
                 u[j] = math.log(value / dom.low) / math.log(dom.high / dom.low)
             elif kind in ('float', 'int'):
                 u[j] = (value - dom.low) / (dom.high - dom.low)
@@ -1528,9 +1561,14 @@ class SpaceEncoder:
     def snap(self, U):
         """Round the rows of U to points that decode exactly."""
         U = np.clip(np.array(U, dtype=float), 0, 1)
-        for _, kind, j, width, levels in self.parts:
+        for name, kind, j, width, levels in self.parts:
             if levels:
                 U[:, j] = np.round(U[:, j] * (levels - 1)) / (levels - 1)
+            elif kind == 'int':  # on a log scale: round the integer itself
+                low, ratio = self.domains[name].low, self.domains[name].high
+                ratio = math.log(ratio / low)
+                U[:, j] = np.log(np.round(low * np.exp(U[:, j] * ratio)) /
+                                 low) / ratio
             elif kind == 'onehot':
                 U[:, j:j + width] = np.eye(width)[
                     U[:, j:j + width].argmax(axis=1)]
@@ -1543,12 +1581,10 @@ class SpaceEncoder:
         config = {}
         for name, kind, j, width, levels in self.parts:
             dom = self.domains[name]
-            if kind == 'float':
+            if kind in ('float', 'int'):  # snap: round, and clip
                 value = (dom.low * (dom.high / dom.low) ** u[j] if dom.log
                          else dom.low + u[j] * (dom.high - dom.low))
-                config[name] = float(min(max(value, dom.low), dom.high))
-            elif kind == 'int':
-                config[name] = int(dom.low + round(u[j] * (levels - 1)))
+                config[name] = dom.snap(value)
             elif kind == 'ordinal':
                 config[name] = copy.deepcopy(
                     sorted(dom.choices)[round(u[j] * (levels - 1))])
@@ -1577,7 +1613,7 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
     space, an initial design, and the observed, pending and failed trials.
     Subclasses implement `propose`."""
     def __init__(self, config_space, num_init=None, initial_config=None,
-                 seed=None):
+                 seed=None, points_to_evaluate=None):
         self.domains = d2lhpo.parse_config_space(config_space)
         self.encoder = SpaceEncoder(self.domains)
         self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
@@ -1585,9 +1621,8 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
         self.num_init = d2lhpo.check_integer(
             'num_init', min(10, max(4, dim)) if num_init is None
             else num_init, minimum=1)
-        self.initial_config = (None if initial_config is None else
-                               d2lhpo.check_config(self.domains,
-                                                   initial_config))
+        self.points = d2lhpo.start_points(self.domains, points_to_evaluate,
+                                          initial_config)
         self.design = []
         if dim:
             sobol = qmc.Sobol(dim, seed=self.rng).random_base2(
@@ -1605,8 +1640,8 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def sample_configuration(self, trial_id):
-        if self.initial_config is not None:
-            config, self.initial_config = self.initial_config, None
+        if self.points:  # start points count as initial design
+            config = self.points.pop(0)
         elif self.encoder.dim == 0:  # nothing to choose
             config = self.encoder.decode(np.zeros(0))
         elif self.num_suggested < self.num_init or len(self.y) < 2:
@@ -1647,6 +1682,17 @@ class ModelBasedSearcher(d2lhpo.HPOSearcher):
         return np.array(list(self.pending.values()) + self.failed).reshape(
             -1, self.encoder.dim)
 
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def warm_start(self, data, metric='error', mode='min'):
+        """Add earlier results (values in the direction `mode`) to the
+        observations, in place of as many initial design points; returns self."""
+        configs, errors = d2lhpo.warm_start_data(data, self.domains, metric,
+                                                 mode)
+        self.X += [self.encoder.encode(config) for config in configs]
+        self.y += errors
+        self.num_init = max(self.num_init - len(configs), 0)
+        return self
+
 
 # Defined in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
 class BayesOptSearcher(ModelBasedSearcher):
@@ -1655,8 +1701,9 @@ class BayesOptSearcher(ModelBasedSearcher):
     def __init__(self, config_space, seed=None, acquisition='ei',
                  kernel='matern52', kappa=2.0, num_init=None,
                  initial_config=None, num_random=512, num_starts=4,
-                 max_points=150):
-        super().__init__(config_space, num_init, initial_config, seed)
+                 max_points=150, points_to_evaluate=None):
+        super().__init__(config_space, num_init, initial_config, seed,
+                         points_to_evaluate)
         if acquisition not in ('ei', 'pi', 'lcb'):
             raise ValueError("acquisition must be 'ei', 'pi' or 'lcb', got "
                              f'{acquisition!r}')
@@ -1764,8 +1811,9 @@ class TPESearcher(d2lhpo.ModelBasedSearcher):
     maximizes l / g, where g is the density of the others."""
     def __init__(self, config_space, seed=None, gamma=0.15, max_good=25,
                  num_candidates=64, prior_weight=1.0, num_init=10,
-                 initial_config=None, min_good=1):
-        super().__init__(config_space, num_init, initial_config, seed)
+                 initial_config=None, min_good=1, points_to_evaluate=None):
+        super().__init__(config_space, num_init, initial_config, seed,
+                         points_to_evaluate)
         self.gamma = d2lhpo.check_fraction('gamma', gamma)
         self.min_good = d2lhpo.check_integer('min_good', min_good, 1)
         self.max_good = d2lhpo.check_integer('max_good', max_good, 1)
@@ -1813,8 +1861,10 @@ class RFSearcher(d2lhpo.ModelBasedSearcher):
     """SMAC-style BO with a random-forest surrogate and log EI."""
     def __init__(self, config_space, seed=None, num_trees=16,
                  max_features=0.8, min_samples_leaf=1, random_fraction=0.0,
-                 num_init=None, initial_config=None, num_random=512):
-        super().__init__(config_space, num_init, initial_config, seed)
+                 num_init=None, initial_config=None, num_random=512,
+                 points_to_evaluate=None):
+        super().__init__(config_space, num_init, initial_config, seed,
+                         points_to_evaluate)
         self.num_trees = d2lhpo.check_integer('num_trees', num_trees, 1)
         self.max_features = d2lhpo.check_fraction('max_features',
                                                   max_features, include_one=True)
@@ -2517,6 +2567,7 @@ def range_check(tuner, config_space, top=5, margin=0.1):
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 import copy
+import dataclasses
 import functools
 import gzip
 import math
@@ -2768,8 +2819,9 @@ def _scipy_bounds(name, spec):
     shown = f'scipy.stats.{family}' if family else type(spec).__name__
     raise ValueError(
         f'hyperparameter {name!r}: unsupported domain {shown}; use '
-        'stats.uniform, stats.loguniform, stats.randint, a non-empty '
-        'list of choices, or a constant')
+        'stats.uniform, stats.loguniform, stats.randint, '
+        'd2lhpo.loguniform_int, d2lhpo.quantized, a non-empty list of '
+        'choices, or a constant')
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -2797,8 +2849,73 @@ def _check_range(name, kind, low, high, log):
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def loguniform_int(low, high):
+    """The integers low, ..., high (both included) on a log scale."""
+    return d2lhpo.Domain(None, 'int', low, high, log=True)
+
+@dataclasses.dataclass(frozen=True)
+class Quantized:
+    """The range `spec` restricted to low, low + step, ..., high."""
+    spec: object
+    step: float
+
+def quantized(spec, step):
+    """The values low, low + step, ..., high of a stats.uniform or
+    stats.randint range `spec` (a whole number of steps)."""
+    return Quantized(spec, step)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _checked_domain(name, domain):
+    """A numerical Domain (as loguniform_int makes), checked and named."""
+    if domain.kind not in ('float', 'int'):
+        raise ValueError(f'hyperparameter {name!r}: a Domain given as a '
+                         f"domain must be 'float' or 'int', got {domain}")
+    kind, low, high = domain.kind, domain.low, domain.high
+    integral = numbers.Integral if kind == 'int' else numbers.Real
+    if not all(isinstance(v, integral) and not isinstance(v, bool)
+               for v in (low, high)):
+        raise ValueError(f'hyperparameter {name!r}: {kind} bounds must be '
+                         f'{integral.__name__} numbers, got {low!r}, {high!r}')
+    if domain.log and kind == 'int' and low < 1:
+        raise ValueError(f'hyperparameter {name!r}: integers on a log scale '
+                         f'need a lower bound of at least 1, got {low}')
+    _check_range(name, kind, low, high, domain.log)
+    cast = float if kind == 'float' else int
+    checked = dataclasses.replace(domain, name=name, low=cast(low),
+                                  high=cast(high), step=None)
+    return checked if domain.step is None else _quantized(name, checked,
+                                                          domain.step)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _quantized(name, domain, step):
+    """`domain`, a checked range, restricted to low, low + step, ..."""
+    if domain.kind not in ('float', 'int') or domain.log or domain.step:
+        raise ValueError(f'hyperparameter {name!r}: quantized needs a '
+                         'stats.uniform or stats.randint range, without a '
+                         f'log scale or a step, got {domain}')
+    integral = numbers.Integral if domain.kind == 'int' else numbers.Real
+    if (isinstance(step, bool) or not isinstance(step, integral)
+            or not 0 < step < math.inf):
+        raise ValueError(f'hyperparameter {name!r}: the step must be a '
+                         f'positive {integral.__name__} number, got {step!r}')
+    steps = (domain.high - domain.low) / step
+    if not (steps >= 1 - 1e-9 and abs(steps - round(steps)) <= 1e-9 * steps):
+        raise ValueError(f'hyperparameter {name!r}: [{domain.low}, '
+                         f'{domain.high}] is not a whole number of steps of '
+                         f'{step}; adjust the bounds or the step')
+    return dataclasses.replace(domain, step=(float if domain.kind == 'float'
+                                             else int)(step))
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 def make_domain(name, spec):
     """Check the domain `spec` of hyperparameter `name`; return a Domain."""
+    if isinstance(spec, d2lhpo.Domain):  # as loguniform_int returns
+        return _checked_domain(name, spec)
+    if isinstance(spec, Quantized):
+        return _quantized(name, make_domain(name, spec.spec), spec.step)
     if isinstance(spec, (list, tuple)):
         if len(spec) == 0:
             raise ValueError(f'hyperparameter {name!r}: the list of '
@@ -2879,6 +2996,71 @@ def check_config(domains, config):
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def start_points(domains, points_to_evaluate=None, initial_config=None):
+    """Checked copies of the configurations that a searcher tries first:
+    the list `points_to_evaluate`, or `[initial_config]`."""
+    if initial_config is not None:
+        if points_to_evaluate is not None:
+            raise ValueError('give initial_config or points_to_evaluate, '
+                             'not both')
+        points_to_evaluate, shown = [initial_config], 'initial_config'
+    else:
+        shown = 'points_to_evaluate[{}]'
+    if points_to_evaluate is None:
+        return []
+    if not isinstance(points_to_evaluate, (list, tuple)):
+        raise ValueError('points_to_evaluate must be a list of '
+                         f'configurations (dicts), got {points_to_evaluate!r}')
+    points = []
+    for i, config in enumerate(points_to_evaluate):
+        try:
+            points.append(check_config(domains, config))
+        except ValueError as err:
+            raise ValueError(f'{shown.format(i)}: {err}') from None
+    return points
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def warm_start_pair(i, pair, domains):
+    """(checked configuration, value) of the pair `data[i]` of warm-start
+    data, or None for a failed trial (a value None, NaN or infinite)."""
+    if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+        raise ValueError(f'warm-start data[{i}] must be a (config, value) '
+                         f'pair, got {pair!r}')
+    config, value = pair
+    if value is None or (isinstance(value, numbers.Real) and not
+                         isinstance(value, bool) and not math.isfinite(value)):
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f'warm-start data[{i}]: the value must be a '
+                         f'number, got {value!r}')
+    try:
+        return check_config(domains, config), float(value)
+    except ValueError as err:
+        raise ValueError(f'warm-start data[{i}]: {err}') from None
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def warm_start_data(data, domains, metric='error', mode='min'):
+    """(checked configurations, errors to minimize) of earlier results: a
+    DataFrame with a column per hyperparameter and the column `metric`,
+    or a list of (config, value) pairs; mode='max' negates the values."""
+    sign = metric_sign(metric, mode)
+    if hasattr(data, 'to_dict') and hasattr(data, 'columns'):  # a table
+        if metric not in data.columns:
+            raise ValueError(f'the table has no column {metric!r} (the '
+                             f'metric); it has {list(data.columns)}')
+        data = [({name: row[name] for name in domains if name in row},
+                 row[metric]) for row in data.to_dict('records')]
+    if not isinstance(data, (list, tuple)):
+        raise ValueError('warm-start data must be a table (DataFrame) or a '
+                         f'list of (config, value) pairs, got {data!r}')
+    pairs = [warm_start_pair(i, pair, domains) for i, pair in enumerate(data)]
+    pairs = [pair for pair in pairs if pair is not None]
+    return [c for c, _ in pairs], [sign * value for _, value in pairs]
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 MAX_GRID_POINTS = 10 ** 6
 
 def grid_sizes(domains, num_points, default=5):
@@ -2895,9 +3077,9 @@ def grid_sizes(domains, num_points, default=5):
     sizes = {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
              for name, n in sizes.items()}
     total = math.prod(
-        len(d.choices) if d.kind in ('constant', 'categorical') else
-        min(n, d.high - d.low + 1) if d.kind == 'int' else n
-        for d, n in zip(domains.values(), sizes.values()))
+        d.num_values() if d.kind in ('constant', 'categorical') else
+        min(n, d.num_values()) for d, n in zip(domains.values(),
+                                               sizes.values()))
     if total > MAX_GRID_POINTS:
         raise ValueError(f'the grid would have {total} points (sizes '
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
@@ -4735,12 +4917,12 @@ def grid_points(encoder, limit):
     has float columns or more than `limit` points."""
     axes = []
     for _, kind, _, width, levels in encoder.parts:
-        if kind == 'float':
-            return None
         if levels:
             axes.append(np.linspace(0, 1, levels)[:, None])
         elif kind == 'onehot':
             axes.append(np.eye(width))
+        elif kind != 'fixed':  # a float, or an integer on a log scale
+            return None
     if math.prod(len(a) for a in axes) > limit:
         return None
     return np.array([np.concatenate(p) for p in itertools.product(*axes)
@@ -6112,6 +6294,7 @@ __all__ = [
     'PairedComparison',
     'ParzenEstimator',
     'ProgressBoard',
+    'Quantized',
     'REGENERATE_HINT',
     'RESERVED_KEYS',
     'RESERVED_NAMES',
@@ -6225,6 +6408,7 @@ __all__ = [
     'log_h',
     'log_probability_of_improvement',
     'log_ticks',
+    'loguniform_int',
     'lower_confidence_bound',
     'make_domain',
     'make_scheduler',
@@ -6269,6 +6453,7 @@ __all__ = [
     'polish_floats',
     'print_medians',
     'propose_or_random',
+    'quantized',
     'random_local_search',
     'range_check',
     'rank_by_resources_then_score',
@@ -6295,6 +6480,7 @@ __all__ = [
     'space_of',
     'standardize',
     'start_local_ray',
+    'start_points',
     'subsample',
     'subsampled_splits',
     'successive_halving_rungs',
@@ -6307,6 +6493,8 @@ __all__ = [
     'tune',
     'usable_cores',
     'utilization',
+    'warm_start_data',
+    'warm_start_pair',
     'warn_once',
     'with_feasibility',
 ]
