@@ -3135,6 +3135,8 @@ def as_result(value, metric='error', mode='min',
     result['error'] = number if mode == 'min' else -number
     return result
 
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 PLAIN_TYPES = {float, int, str, bool, type(None)}
 
 
