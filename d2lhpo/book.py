@@ -2547,21 +2547,29 @@ import pandas as pd
 
 # Defined in chapter_hpo/hpo_in_practice.md (:numref:`sec_hpo_in_practice`)
 def range_check(tuner, config_space, top=5, margin=0.1):
-    """Where the `top` best trials lie in each numerical range, on its own
-    (log or linear) scale from 0 to 1; 'edge' names the end they crowd."""
+    """Where the best trial and the mean of the `top` best lie in each
+    numerical range, on its own scale from 0 to 1; 'edge' names the end
+    that the best trial is within `margin` of."""
     domains = d2lhpo.parse_config_space(config_space)
     best = sorted((t for t in tuner.records if np.isfinite(t.error)),
                   key=lambda t: t.error)[:top]
     rows = {}
     for name, d in domains.items():
-        if d.kind not in ('float', 'int') or d.low == d.high:
+        if d.kind in ('float', 'int') and d.low < d.high:
+            scale = np.log if d.log else (lambda v: v)
+            pos = [(scale(t.config[name]) - scale(d.low))
+                   / (scale(d.high) - scale(d.low)) for t in best]
+        elif d.kind == 'categorical' and len(d.choices) > 2 and all(
+                isinstance(c, (int, float)) for c in d.choices):
+            order = sorted(d.choices)  # numbers in a list: their ranks
+            pos = [order.index(t.config[name]) / (len(order) - 1)
+                   for t in best]
+        else:
             continue
-        scale = np.log if d.log else (lambda v: v)
-        pos = [(scale(t.config[name]) - scale(d.low))
-               / (scale(d.high) - scale(d.low)) for t in best]
-        edge = ('high' if min(pos) >= 1 - margin else
-                'low' if max(pos) <= margin else '')
-        rows[name] = {'lowest': min(pos), 'highest': max(pos), 'edge': edge}
+        edge = ('high' if pos[0] >= 1 - margin else
+                'low' if pos[0] <= margin else '')
+        rows[name] = {'best': pos[0], f'top {len(best)}': np.mean(pos),
+                      'edge': edge}
     return pd.DataFrame.from_dict(rows, orient='index')
 
 
