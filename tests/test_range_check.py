@@ -2,7 +2,6 @@
 numerical range, on the range's own scale."""
 import math
 
-import pytest
 from scipy import stats
 
 import d2lhpo
@@ -20,15 +19,24 @@ def test_an_optimum_beyond_the_high_end_is_flagged():
     tuner = tuner_on(lambda x, y: (x - 5) ** 2 + (y - 0.5) ** 2, space)
     check = d2lhpo.range_check(tuner, space, top=3)
     assert check.loc['x', 'edge'] == 'high' and check.loc['y', 'edge'] == ''
-    assert 0.9 <= check.loc['x', 'lowest'] <= check.loc['x', 'highest'] <= 1
+    assert 0.9 <= check.loc['x', 'best'] <= 1
+    assert 0.8 <= check.loc['x', 'top 3'] <= 1
 
 
 def test_positions_are_on_the_log_scale_of_a_log_range():
     space = {'lr': stats.loguniform(1e-4, 1), 'c': ['a', 'b']}
     tuner = tuner_on(lambda lr, c: abs(math.log10(lr) + 4), space, trials=60)
     check = d2lhpo.range_check(tuner, space, top=3)
-    assert list(check.index) == ['lr']  # categorical left out
-    assert check.loc['lr', 'edge'] == 'low' and check.loc['lr', 'highest'] < 0.1
+    assert list(check.index) == ['lr']  # a categorical is left out
+    assert check.loc['lr', 'edge'] == 'low' and check.loc['lr', 'best'] < 0.1
+
+
+def test_a_list_of_numbers_counts_by_its_sorted_positions():
+    space = {'width': [128, 32, 64, 16, 256], 'flag': [0, 1]}
+    tuner = tuner_on(lambda width, flag: -width, space, trials=30)
+    check = d2lhpo.range_check(tuner, space, top=1)
+    assert list(check.index) == ['width']  # two numbers: no order to judge
+    assert check.loc['width', 'best'] == 1 and check.loc['width', 'edge'] == 'high'
 
 
 def test_failed_trials_are_left_out():
@@ -40,4 +48,4 @@ def test_failed_trials_are_left_out():
         return 1 - x
     tuner = tuner_on(objective, space)
     check = d2lhpo.range_check(tuner, space, top=3)
-    assert check.loc['x', 'highest'] <= 0.5
+    assert check.loc['x', 'best'] <= 0.5 and check.loc['x', 'top 3'] <= 0.5
