@@ -443,13 +443,14 @@ class TrialRecord:
     message: str = ''         # why the trial failed
     epochs: int = 0           # results reported so far
     worker: int = 0           # the worker it ran on (last)
+    checkpoint: str = None    # its checkpoint file, if the objective saves
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class HPOTuner:
     """Runs trials one after another and keeps the books."""
     def __init__(self, scheduler, objective, board=None, metric='error',
-                 mode='min', constraints=None):
+                 mode='min', constraints=None, checkpoint_dir=None):
         self.scheduler = d2lhpo.check_component('scheduler', scheduler)
         self.objective = d2lhpo.check_component('objective', objective,
                                                 allow_none=True)
@@ -469,6 +470,7 @@ class HPOTuner:
         self.clock = 0.0                 # seconds spent in `run` so far
         self.paused = {}                 # trial_id -> its paused steps
         self.budget, self.stop_reason = None, None  # of the last run
+        self.checkpoint_dir = checkpoint_dir  # None: a temporary one
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def start_trial(self, suggestion, time, worker=0):
@@ -482,6 +484,7 @@ class HPOTuner:
         else:
             trial = TrialRecord(len(self.records), copy.deepcopy(suggestion),
                                 start_time=time)
+            trial.checkpoint = self.checkpoint_path(trial)
             self.records.append(trial)
         trial.worker = worker
         self.scheduler.on_trial_start(trial)
@@ -556,7 +559,7 @@ class HPOTuner:
         """Run `trial` until it completes, fails, pauses or is stopped."""
         steps = self.paused.pop(trial.trial_id, None)
         if steps is None:
-            steps = d2lhpo.objective_steps(self.objective, trial.config)
+            steps = self.trial_steps(trial)  # with its checkpoint, if any
         status, message, result = 'completed', '', None
         cwd = os.getcwd()  # restored after each step: an objective may chdir
         while True:
@@ -648,6 +651,38 @@ class HPOTuner:
     def metric_trajectory(self):
         """The incumbent's metric after each result, as reported."""
         return [self.sign * error for error in self.incumbent_trajectory]
+
+    # Added in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+    def checkpoint_path(self, trial):
+        """The checkpoint file of the new `trial`, or None if the objective
+        has no `checkpoint` parameter."""
+        if (self.objective is None or 'checkpoint' not in
+                inspect.signature(self.objective).parameters):
+            return None
+        if self.checkpoint_dir is None:  # deleted with the tuner
+            self.temporary_dir = tempfile.TemporaryDirectory(
+                prefix='d2lhpo-checkpoints-')
+            self.checkpoint_dir = self.temporary_dir.name
+        os.makedirs(self.checkpoint_dir, exist_ok=True)
+        path = os.path.join(self.checkpoint_dir, f'trial_{trial.trial_id}.pt')
+        for old in glob.glob(glob.escape(path) + '*'):
+            os.remove(old)
+        return path
+
+    # Added in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+    def trial_steps(self, trial):
+        """The generator of `trial`'s results, given its checkpoint."""
+        config = trial.config
+        if trial.checkpoint is not None:
+            config = dict(config, checkpoint=trial.checkpoint)
+            if trial.epochs:  # it continues a copied state
+                snapshot = f'{trial.checkpoint}.epoch{trial.epochs}'
+                try:
+                    shutil.copyfile(snapshot, trial.checkpoint)
+                except OSError as err:  # missing: the trial fails alone
+                    return failing_steps(OSError(
+                        f'cannot continue after epoch {trial.epochs}: {err}'))
+        return d2lhpo.objective_steps(self.objective, config)
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -2571,6 +2606,152 @@ def range_check(tuner, config_space, top=5, margin=0.1):
         rows[name] = {'best': pos[0], f'top {len(best)}': np.mean(pos),
                       'edge': edge}
     return pd.DataFrame.from_dict(rows, orient='index')
+
+
+# Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+import copy
+import math
+import os
+import shutil
+
+import numpy as np
+
+
+# Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+class PBTScheduler(d2lhpo.BasicScheduler):
+    """Population based training on trials that save checkpoints."""
+    def __init__(self, searcher_or_space, population_size,
+                 perturbation_interval, quantile_fraction=0.25,
+                 resample_probability=0.25, perturbation_factors=(0.8, 1.2),
+                 max_t=None, seed=None):
+        searcher = searcher_or_space
+        if isinstance(searcher, dict):
+            searcher = d2lhpo.RandomSearcher(searcher, seed=seed)
+        super().__init__(searcher)
+        self.domains = searcher.domains  # to explore
+        self.population_size = d2lhpo.check_integer(
+            'population_size', population_size, 2)
+        self.interval = d2lhpo.check_integer(
+            'perturbation_interval', perturbation_interval, 1)
+        self.quantile = d2lhpo.check_number(
+            'quantile_fraction', quantile_fraction, 0, 0.5)
+        if self.quantile == 0:
+            raise ValueError('quantile_fraction must be in (0, 0.5], got 0')
+        self.resample_probability = d2lhpo.check_number(
+            'resample_probability', resample_probability, 0, 1)
+        self.factors = [d2lhpo.check_positive('perturbation_factors', f)
+                        for f in perturbation_factors]
+        self.max_t = (None if max_t is None
+                      else d2lhpo.check_integer('max_t', max_t, 1))
+        self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
+        self.members, self.trials = {}, {}  # member -> trial; id -> trial
+        self.pending = {}     # suggested trial id -> (member, source, epoch)
+        self.children = []    # (member, config, source, epoch) to start
+        self.retired = set()  # trials that a child replaced (stay paused)
+        self.lineage = {}     # trial id -> (member, source id, epoch)
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def suggest(self, trial_id):
+        if self.children:
+            member, config, source, epoch = self.children.pop(0)
+            self.pending[trial_id] = (member, source, epoch)
+            return config
+        if len(self.members) + len(self.pending) < self.population_size:
+            config = self.searcher.sample_configuration(trial_id)
+            if config is not None:
+                member = len(self.members) + len(self.pending)
+                self.pending[trial_id] = (member, None, 0)
+            return config
+        paused = [t for t in self.members.values()
+                  if t.status == 'paused' and t.trial_id not in self.retired]
+        if not paused:
+            return None
+        return d2lhpo.Resume(min(paused, key=lambda t: (t.epochs, t.trial_id))
+                             .trial_id)
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def on_trial_start(self, trial):
+        if trial.trial_id in self.trials:  # a resumed trial
+            return
+        if trial.checkpoint is None:
+            raise ValueError('PBTScheduler needs an objective with a '
+                             '`checkpoint` parameter: a member that exploits '
+                             "continues from another member's checkpoint")
+        member, source, epoch = self.pending.pop(trial.trial_id)
+        self.members[member] = self.trials[trial.trial_id] = trial
+        self.lineage[trial.trial_id] = (
+            member, None if source is None else source.trial_id, epoch)
+        if source is not None:
+            trial.epochs = epoch  # it continues after the source's epochs
+            snapshot = f'{trial.checkpoint}.epoch{epoch}'
+            try:
+                shutil.copyfile(source.checkpoint, snapshot + '.part')
+                os.replace(snapshot + '.part', snapshot)  # whole or absent
+            except OSError:  # the child fails alone: no snapshot to start from
+                pass
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def on_trial_result(self, trial, result):
+        epoch = result['epoch']
+        if self.max_t is not None and epoch >= self.max_t:
+            return d2lhpo.STOP  # trained to the end
+        if epoch % self.interval:
+            return d2lhpo.CONTINUE
+        live = [t for t in self.members.values() if t.trial_id not in
+                self.retired and t.status in ('running', 'paused')]
+        if (len(self.members) == self.population_size and not self.pending
+                and not self.children and all(t is trial or (
+                    t.status == 'paused' and t.epochs == epoch) for t in live)):
+            self.select(live, epoch)
+        return d2lhpo.PAUSE
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def select(self, live, epoch):
+        """Truncation selection among the `live` trials, all at `epoch`."""
+        ranked = sorted(live, key=lambda t: (t.error, t.trial_id))
+        k = min(math.ceil(len(ranked) * self.quantile), len(ranked) // 2)
+        for trial in ranked[len(ranked) - k:]:
+            source = self.exploit(trial, ranked[:k])
+            self.retired.add(trial.trial_id)
+            self.children.append((self.lineage[trial.trial_id][0],
+                                  self.explore(source.config), source, epoch))
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def exploit(self, trial, top):
+        """The trial whose state `trial`'s member copies: one of `top`."""
+        return top[int(self.rng.integers(len(top)))]
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def explore(self, config):
+        """A perturbed copy of `config`."""
+        new = {}
+        for name, value in config.items():
+            domain = self.domains.get(name)
+            if domain is None or domain.kind == 'constant':
+                new[name] = copy.deepcopy(value)
+            elif self.rng.random() < self.resample_probability:
+                new[name] = domain.sample(self.rng)
+            elif domain.kind == 'categorical':  # a neighbouring choice
+                i = domain.choices.index(value) + self.rng.choice([-1, 1])
+                i = min(max(i, 0), len(domain.choices) - 1)
+                new[name] = copy.deepcopy(domain.choices[i])
+            else:
+                factor = self.factors[int(self.rng.integers(len(self.factors)))]
+                new[name] = domain.snap(value * factor)
+        return new
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def on_trial_complete(self, trial, result):
+        self.inform_searcher(trial, result or {'error': trial.error})
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def schedule(self, trial_id):
+        """The configuration in force at each epoch of `trial_id` (a list,
+        epoch 1 first), the epochs it inherited included."""
+        member, source, epoch = self.lineage[trial_id]
+        head = [] if source is None else self.schedule(source)[:epoch]
+        trial = self.trials[trial_id]
+        return head + [trial.config] * (trial.epochs - epoch)
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -5337,8 +5518,12 @@ def plot_tpe_step(axes, searcher, rng, truth, num_candidates=64):
 
 
 # Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+import glob
+import inspect
 import math
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import torch
@@ -5374,6 +5559,13 @@ def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
             torch.save(state, checkpoint + '.tmp')
             os.replace(checkpoint + '.tmp', checkpoint)
         yield error
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def failing_steps(error):
+    """A generator of results that raises `error` at once."""
+    raise error
+    yield
 
 
 # Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
@@ -6300,6 +6492,7 @@ __all__ = [
     'MultiFidelityTPESearcher',
     'OPTIONAL_ARRAYS',
     'PAUSE',
+    'PBTScheduler',
     'PLAIN_TYPES',
     'PairedComparison',
     'ParzenEstimator',
@@ -6389,6 +6582,7 @@ __all__ = [
     'encode_line',
     'error_rate',
     'expected_improvement',
+    'failing_steps',
     'fanova_importances',
     'fanova_parts',
     'fanova_trials',

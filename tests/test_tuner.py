@@ -98,7 +98,7 @@ def test_trial_records_hold_config_error_status_and_times():
 def test_trial_record_field_names():
     assert [f.name for f in dataclasses.fields(TrialRecord)] == [
         'trial_id', 'config', 'error', 'status', 'runtime', 'start_time',
-        'end_time', 'message', 'epochs', 'worker']
+        'end_time', 'message', 'epochs', 'worker', 'checkpoint']
 
 
 def test_incumbent_and_trajectory_are_consistent_with_records():
