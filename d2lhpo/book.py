@@ -2624,9 +2624,8 @@ class PBTScheduler(d2lhpo.BasicScheduler):
                  perturbation_interval, quantile_fraction=0.25,
                  resample_probability=0.25, perturbation_factors=(0.8, 1.2),
                  max_t=None, seed=None):
-        searcher = searcher_or_space
-        if isinstance(searcher, dict):
-            searcher = d2lhpo.RandomSearcher(searcher, seed=seed)
+        searcher = (d2lhpo.RandomSearcher(searcher_or_space, seed=seed)
+                    if isinstance(searcher_or_space, dict) else searcher_or_space)
         super().__init__(searcher)
         self.domains = searcher.domains  # to explore
         self.population_size = d2lhpo.check_integer(

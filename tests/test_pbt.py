@@ -1,0 +1,224 @@
+"""PBTScheduler: selection, exploit by checkpoint copies, explore, lineage
+and schedules, bad input; the sequential tuner's checkpoints."""
+import json
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from d2lhpo import (BasicScheduler, HPOTuner, PBTScheduler, RandomSearcher,
+                    TrialRecord)
+
+SPACE = {'h0': stats.uniform(0, 1), 'h1': stats.uniform(0, 1)}
+STARTS = [{'h0': 1.0, 'h1': 0.0}, {'h0': 0.0, 'h1': 1.0}]
+
+
+def toy(h0, h1, num_steps=12, lr=0.05, checkpoint=None):
+    """The PBT paper's toy problem; reports Q, theta and the loaded state."""
+    theta, done = [0.9, 0.9], 0
+    if os.path.exists(checkpoint):
+        with open(checkpoint) as f:
+            theta, done = json.load(f)
+    loaded = list(theta)
+    for step in range(done + 1, num_steps + 1):
+        theta = [theta[0] * (1 - 2 * lr * h0), theta[1] * (1 - 2 * lr * h1)]
+        with open(checkpoint + '.tmp', 'w') as f:
+            json.dump([theta, step], f)
+        os.replace(checkpoint + '.tmp', checkpoint)
+        yield {'Q': 1.2 - theta[0] ** 2 - theta[1] ** 2,
+               'theta0': theta[0], 'theta1': theta[1],
+               'loaded0': loaded[0], 'loaded1': loaded[1]}
+
+
+def run(scheduler_class=PBTScheduler, seed=0, population_size=2,
+        objective=toy, tmp_path=None, **options):
+    searcher = RandomSearcher(SPACE, seed=seed, points_to_evaluate=(
+        STARTS if population_size == 2 else None))
+    scheduler = scheduler_class(searcher, population_size,
+                                options.pop('perturbation_interval', 3),
+                                max_t=12, seed=seed, **options)
+    tuner = HPOTuner(scheduler, objective, metric='Q', mode='max',
+                     checkpoint_dir=tmp_path)
+    tuner.run(max_epochs=1000, verbose=False)
+    return scheduler, tuner
+
+
+def results_of(tuner, trial_id):
+    return [r for r in tuner.results if r['trial_id'] == trial_id]
+
+
+def test_population_trains_max_t_epochs_each_and_is_reproducible():
+    scheduler, tuner = run()
+    assert tuner.stop_reason == 'searcher exhausted'
+    assert len(tuner.results) == 2 * 12
+    assert len(tuner.records) > 2  # some exploits happened
+    again = run()[1]
+    assert again.results_table().drop(columns='time').equals(
+        tuner.results_table().drop(columns='time'))
+    for trial in tuner.records:
+        assert trial.status in ('paused', 'stopped')
+
+
+def test_a_copy_continues_exactly_where_the_source_stood():
+    # No explore: a child has its source's config, so the child's steps
+    # after the copy must equal the source's own steps after that epoch.
+    scheduler, tuner = run(resample_probability=0,
+                           perturbation_factors=(1.0,))
+    children = [(t, s, e) for t, (m, s, e) in scheduler.lineage.items()
+                if s is not None]
+    assert children
+    compared = 0
+    for child, source, epoch in children:
+        first = results_of(tuner, child)[0]
+        stood = next(r for r in results_of(tuner, source)
+                     if r['epoch'] == epoch)
+        assert first['epoch'] == stood['epoch'] + 1 == epoch + 1
+        assert [first['loaded0'], first['loaded1']] == [stood['theta0'],
+                                                       stood['theta1']]
+        after = results_of(tuner, source)
+        after = [r for r in after if epoch < r['epoch'] <= epoch + 3]
+        mine = [r for r in results_of(tuner, child) if r['epoch'] <= epoch + 3]
+        if after:  # the source went on for the same epochs
+            compared += 1
+            assert [(r['epoch'], r['Q']) for r in mine] == [
+                (r['epoch'], r['Q']) for r in after]
+    assert compared >= 2
+
+
+def test_truncation_selection_copies_from_the_top_quantile():
+    scheduler, tuner = run(population_size=4, quantile_fraction=0.25)
+    by_epoch = {}
+    for t, (member, source, epoch) in scheduler.lineage.items():
+        if source is not None:
+            by_epoch.setdefault(epoch, []).append((t, source))
+    assert by_epoch and all(epoch % 3 == 0 for epoch in by_epoch)
+    for epoch, pairs in by_epoch.items():
+        assert len(pairs) == 1  # ceil(4 * 0.25) members per selection
+        child, source = pairs[0]
+        errors = {}  # each member's error at `epoch`
+        for t, (member, src, start) in scheduler.lineage.items():
+            for r in results_of(tuner, t):
+                if r['epoch'] == epoch:
+                    errors[t] = r['Q']
+        assert errors[source] == max(errors.values())
+
+
+def test_lineage_and_schedule():
+    scheduler, tuner = run()
+    for trial in tuner.records:
+        member, source, epoch = scheduler.lineage[trial.trial_id]
+        schedule = scheduler.schedule(trial.trial_id)
+        assert len(schedule) == trial.epochs
+        assert schedule[epoch:] == [trial.config] * (trial.epochs - epoch)
+        if source is None:
+            assert epoch == 0 and member in (0, 1)
+        else:
+            assert schedule[:epoch] == scheduler.schedule(source)[:epoch]
+    members = {m for m, _, _ in scheduler.lineage.values()}
+    assert members == {0, 1}
+
+
+def test_explore_perturbs_within_bounds_and_picks_neighbours():
+    space = {'lr': stats.loguniform(1e-3, 1), 'layers': stats.randint(1, 9),
+             'act': ['relu', 'tanh', 'gelu'], 'fixed': 3}
+    scheduler = PBTScheduler(space, 2, 1, resample_probability=0, seed=0)
+    config = {'lr': 1.0, 'layers': 5, 'act': 'relu', 'fixed': 3}
+    seen = [scheduler.explore(config) for _ in range(50)]
+    assert {c['lr'] for c in seen} == {0.8, 1.0}  # 1.2 is clipped to 1
+    assert {c['layers'] for c in seen} == {4, 6}
+    assert {c['act'] for c in seen} == {'relu', 'tanh'}  # clipped at 0
+    assert all(c['fixed'] == 3 for c in seen)
+    resampled = PBTScheduler(space, 2, 1, resample_probability=1, seed=0)
+    values = [resampled.explore(config)['lr'] for _ in range(20)]
+    assert len(set(values)) == 20 and all(1e-3 <= v <= 1 for v in values)
+
+
+@pytest.mark.parametrize('options, message', [
+    (dict(population_size=1), 'population_size'),
+    (dict(population_size=2.0), 'population_size'),
+    (dict(perturbation_interval=0), 'perturbation_interval'),
+    (dict(perturbation_interval=1.5), 'perturbation_interval'),
+    (dict(perturbation_interval=True), 'perturbation_interval'),
+    (dict(quantile_fraction=0), 'quantile_fraction'),
+    (dict(quantile_fraction=0.6), 'quantile_fraction'),
+    (dict(quantile_fraction=-0.1), 'quantile_fraction'),
+    (dict(resample_probability=1.5), 'resample_probability'),
+    (dict(perturbation_factors=(0.8, -1)), 'perturbation_factors'),
+    (dict(max_t=0), 'max_t'),
+])
+def test_bad_arguments_are_refused(options, message):
+    arguments = dict(population_size=2, perturbation_interval=2)
+    arguments.update(options)
+    with pytest.raises(ValueError, match=message):
+        PBTScheduler(SPACE, **arguments)
+
+
+def test_an_objective_without_checkpoint_is_refused():
+    def plain(h0, h1):
+        for step in range(4):
+            yield h0 + h1
+    tuner = HPOTuner(PBTScheduler(SPACE, 2, 2, seed=0), plain)
+    with pytest.raises(ValueError, match='`checkpoint` parameter'):
+        tuner.run(max_epochs=10, verbose=False)
+
+
+class Vanishing(PBTScheduler):
+    """Deletes the source's checkpoint of the first exploit."""
+    def select(self, live, epoch):
+        super().select(live, epoch)
+        if self.children and not getattr(self, 'done', False):
+            self.done = True
+            os.remove(self.children[0][2].checkpoint)
+
+
+def test_a_vanished_source_checkpoint_fails_the_copying_member_alone():
+    scheduler, tuner = run(Vanishing)
+    failed = [t for t in tuner.records if t.status == 'failed']
+    assert len(failed) == 1
+    assert 'cannot continue after epoch 3' in failed[0].message
+    assert failed[0].trial_id == 2  # the first child
+    # the other member trains on to the end
+    assert max(r['epoch'] for r in tuner.results) == 12
+    assert len(tuner.results) == 12 + 3
+
+
+def test_sequential_tuner_gives_checkpoints_in_its_folder(tmp_path):
+    def counting(x, checkpoint):
+        for epoch in range(1, 4):
+            with open(checkpoint, 'w') as f:
+                f.write(str(epoch))
+            yield x / epoch
+    folder = tmp_path / 'ckpt'
+    tuner = HPOTuner(BasicScheduler(RandomSearcher({'x': stats.uniform()},
+                                                   seed=0)), counting,
+                     checkpoint_dir=str(folder))
+    tuner.run(number_of_trials=2, verbose=False)
+    assert [t.checkpoint for t in tuner.records] == [
+        str(folder / 'trial_0.pt'), str(folder / 'trial_1.pt')]
+    assert sorted(os.listdir(folder)) == ['trial_0.pt', 'trial_1.pt']
+    plain = HPOTuner(BasicScheduler(RandomSearcher({'x': stats.uniform()},
+                                                   seed=0)), lambda x: x)
+    plain.run(number_of_trials=1, verbose=False)
+    assert plain.records[0].checkpoint is None
+
+
+def test_a_trial_with_booked_epochs_starts_from_its_snapshot(tmp_path):
+    class StartAtTwo(BasicScheduler):
+        def on_trial_start(self, trial):
+            trial.epochs = 2
+            with open(trial.checkpoint + '.epoch2', 'w') as f:
+                json.dump([[0.5, 0.5], 2], f)
+    searcher = RandomSearcher(SPACE, seed=0, points_to_evaluate=STARTS)
+    tuner = HPOTuner(StartAtTwo(searcher), toy, metric='Q', mode='max',
+                     checkpoint_dir=str(tmp_path))
+    tuner.run(number_of_trials=1, verbose=False)
+    results = tuner.results
+    assert [r['epoch'] for r in results] == list(range(3, 13))
+    assert (results[0]['loaded0'], results[0]['loaded1']) == (0.5, 0.5)
+    assert tuner.records[0].epochs == 12
+
+
+def test_trial_record_has_no_checkpoint_by_default():
+    assert TrialRecord(0, {}).checkpoint is None
+    assert np.isnan(TrialRecord(0, {}).error)
