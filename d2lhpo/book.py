@@ -484,7 +484,7 @@ class HPOTuner:
         else:
             trial = TrialRecord(len(self.records), copy.deepcopy(suggestion),
                                 start_time=time)
-            trial.checkpoint = self.checkpoint_path(trial)
+            trial.checkpoint = d2lhpo.checkpoint_path(self, trial)
             self.records.append(trial)
         trial.worker = worker
         self.scheduler.on_trial_start(trial)
@@ -559,7 +559,7 @@ class HPOTuner:
         """Run `trial` until it completes, fails, pauses or is stopped."""
         steps = self.paused.pop(trial.trial_id, None)
         if steps is None:
-            steps = self.trial_steps(trial)  # with its checkpoint, if any
+            steps = d2lhpo.trial_steps(self, trial)  # with its checkpoint
         status, message, result = 'completed', '', None
         cwd = os.getcwd()  # restored after each step: an objective may chdir
         while True:
@@ -651,38 +651,6 @@ class HPOTuner:
     def metric_trajectory(self):
         """The incumbent's metric after each result, as reported."""
         return [self.sign * error for error in self.incumbent_trajectory]
-
-    # Added in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
-    def checkpoint_path(self, trial):
-        """The checkpoint file of the new `trial`, or None if the objective
-        has no `checkpoint` parameter."""
-        if (self.objective is None or 'checkpoint' not in
-                inspect.signature(self.objective).parameters):
-            return None
-        if self.checkpoint_dir is None:  # deleted with the tuner
-            self.temporary_dir = tempfile.TemporaryDirectory(
-                prefix='d2lhpo-checkpoints-')
-            self.checkpoint_dir = self.temporary_dir.name
-        os.makedirs(self.checkpoint_dir, exist_ok=True)
-        path = os.path.join(self.checkpoint_dir, f'trial_{trial.trial_id}.pt')
-        for old in glob.glob(glob.escape(path) + '*'):
-            os.remove(old)
-        return path
-
-    # Added in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
-    def trial_steps(self, trial):
-        """The generator of `trial`'s results, given its checkpoint."""
-        config = trial.config
-        if trial.checkpoint is not None:
-            config = dict(config, checkpoint=trial.checkpoint)
-            if trial.epochs:  # it continues a copied state
-                snapshot = f'{trial.checkpoint}.epoch{trial.epochs}'
-                try:
-                    shutil.copyfile(snapshot, trial.checkpoint)
-                except OSError as err:  # missing: the trial fails alone
-                    return failing_steps(OSError(
-                        f'cannot continue after epoch {trial.epochs}: {err}'))
-        return d2lhpo.objective_steps(self.objective, config)
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -2624,10 +2592,10 @@ class PBTScheduler(d2lhpo.BasicScheduler):
                  perturbation_interval, quantile_fraction=0.25,
                  resample_probability=0.25, perturbation_factors=(0.8, 1.2),
                  max_t=None, seed=None):
-        searcher = (d2lhpo.RandomSearcher(searcher_or_space, seed=seed)
-                    if isinstance(searcher_or_space, dict) else searcher_or_space)
+        searcher = searcher_or_space  # or a config space: random search
+        if isinstance(searcher, dict):
+            searcher = d2lhpo.RandomSearcher(searcher, seed=seed)
         super().__init__(searcher)
-        self.domains = searcher.domains  # to explore
         self.population_size = d2lhpo.check_integer(
             'population_size', population_size, 2)
         self.interval = d2lhpo.check_integer(
@@ -2674,8 +2642,9 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             return
         if trial.checkpoint is None:
             raise ValueError('PBTScheduler needs an objective with a '
-                             '`checkpoint` parameter: a member that exploits '
-                             "continues from another member's checkpoint")
+                             '`checkpoint` parameter, on the sequential '
+                             'HPOTuner: a member that exploits continues '
+                             "from another member's checkpoint file")
         member, source, epoch = self.pending.pop(trial.trial_id)
         self.members[member] = self.trials[trial.trial_id] = trial
         self.lineage[trial.trial_id] = (
@@ -2725,7 +2694,7 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         """A perturbed copy of `config`."""
         new = {}
         for name, value in config.items():
-            domain = self.domains.get(name)
+            domain = self.searcher.domains.get(name)
             if domain is None or domain.kind == 'constant':
                 new[name] = copy.deepcopy(value)
             elif self.rng.random() < self.resample_probability:
@@ -5561,10 +5530,40 @@ def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
 
 
 # Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def checkpoint_path(tuner, trial):
+    """The checkpoint file of the new `trial` of the sequential `tuner`,
+    or None if the objective has no `checkpoint` parameter."""
+    if (tuner.objective is None or 'checkpoint' not in
+            inspect.signature(tuner.objective).parameters):
+        return None
+    if tuner.checkpoint_dir is None:  # deleted with the tuner
+        tuner.temporary_dir = tempfile.TemporaryDirectory(
+            prefix='d2lhpo-checkpoints-')
+        tuner.checkpoint_dir = tuner.temporary_dir.name
+    os.makedirs(tuner.checkpoint_dir, exist_ok=True)
+    path = os.path.join(tuner.checkpoint_dir, f'trial_{trial.trial_id}.pt')
+    for old in glob.glob(glob.escape(path) + '*'):
+        os.remove(old)
+    return path
+
 def failing_steps(error):
     """A generator of results that raises `error` at once."""
     raise error
     yield
+
+def trial_steps(tuner, trial):
+    """The generator of `trial`'s results on the sequential `tuner`."""
+    config = trial.config
+    if trial.checkpoint is not None:
+        config = dict(config, checkpoint=trial.checkpoint)
+        if trial.epochs:  # it continues a copied state
+            snapshot = f'{trial.checkpoint}.epoch{trial.epochs}'
+            try:
+                shutil.copyfile(snapshot, trial.checkpoint)
+            except OSError as err:  # missing: the trial fails alone
+                return failing_steps(OSError(
+                    f'cannot continue after epoch {trial.epochs}: {err}'))
+    return d2lhpo.objective_steps(tuner.objective, config)
 
 
 # Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
@@ -6563,6 +6562,7 @@ __all__ = [
     'check_seed',
     'check_table_values',
     'checked_event',
+    'checkpoint_path',
     'cholesky_with_jitter',
     'climb_neighbors',
     'cnn_checkpointed',
@@ -6692,6 +6692,7 @@ __all__ = [
     'toy_function',
     'train_epoch',
     'train_model',
+    'trial_steps',
     'true_trajectory',
     'tune',
     'usable_cores',
