@@ -222,3 +222,56 @@ def test_a_trial_with_booked_epochs_starts_from_its_snapshot(tmp_path):
 def test_trial_record_has_no_checkpoint_by_default():
     assert TrialRecord(0, {}).checkpoint is None
     assert np.isnan(TrialRecord(0, {}).error)
+
+
+def linear_model(lr, checkpoint, num_epochs=6, seed=0):
+    """A small torch model that saves its weights, optimizer and data
+    order after every epoch; reports the loss and the weights' sum."""
+    import torch
+    torch.manual_seed(seed)
+    X, y = torch.randn(64, 5), torch.randn(64, 1)
+    model = torch.nn.Linear(5, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    generator, done = torch.Generator().manual_seed(seed), 0
+    if os.path.exists(checkpoint):
+        state = torch.load(checkpoint, weights_only=True)
+        model.load_state_dict(state['model'])
+        optimizer.load_state_dict(state['optimizer'])
+        generator.set_state(state['generator'])
+        done = state['epoch']
+    for epoch in range(done + 1, num_epochs + 1):
+        for batch in torch.randperm(64, generator=generator).split(16):
+            optimizer.zero_grad()
+            loss = ((model(X[batch]) - y[batch]) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+        torch.save({'model': model.state_dict(), 'epoch': epoch,
+                    'optimizer': optimizer.state_dict(),
+                    'generator': generator.get_state()}, checkpoint)
+        with torch.no_grad():  # (never yield inside: it is a global mode)
+            result = {'error': ((model(X) - y) ** 2).mean().item(),
+                      'weights': sum(p.sum().item()
+                                     for p in model.parameters())}
+        yield result
+
+
+def test_a_copied_torch_model_continues_with_the_same_weights():
+    space = {'lr': stats.loguniform(1e-3, 1e-1)}
+    scheduler = PBTScheduler(space, 2, 2, resample_probability=0,
+                             perturbation_factors=(1.0,), max_t=6, seed=1)
+    tuner = HPOTuner(scheduler, linear_model)
+    tuner.run(max_epochs=100, verbose=False)
+    assert not [t.message for t in tuner.records if t.status == 'failed']
+    compared = 0
+    for child, (member, source, epoch) in scheduler.lineage.items():
+        if source is None:
+            continue
+        mine = [(r['epoch'], r['error'], r['weights'])
+                for r in results_of(tuner, child) if r['epoch'] <= epoch + 2]
+        theirs = [(r['epoch'], r['error'], r['weights'])
+                  for r in results_of(tuner, source)
+                  if epoch < r['epoch'] <= epoch + 2]
+        if theirs:
+            compared += 1
+            assert mine == theirs
+    assert compared >= 1
