@@ -1837,6 +1837,7 @@ class TreeParzenEstimator:
                 log_p[mask[name]] += density.log_pdf(V[mask[name]])
         return log_p
 
+    # Added in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
     def sample(self, rng, size):
         """Draw `size` points (snapped), parents before children."""
         V = self.root.sample(rng, size)
@@ -3161,6 +3162,23 @@ def warm_start_pair(i, pair, domains):
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def table_config(row, domains):
+    """The configuration in a table's `row` (a dict) of the hyperparameters
+    of `domains`; missing values of conditional ones are left out."""
+    config = {}
+    for name, domain in domains.items():
+        value = row.get(name)
+        if name not in row or domain.parent is not None and (value is None or (
+                isinstance(value, float) and math.isnan(value))):
+            continue  # not in the table, or inactive in this trial
+        if (domain.parent is not None and domain.kind == 'int'
+                and isinstance(value, float) and value.is_integer()):
+            value = int(value)
+        config[name] = value
+    return config
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def warm_start_data(data, domains, metric='error', mode='min'):
     """(checked configurations, errors to minimize) of earlier results: a
     DataFrame with a column per hyperparameter and the column `metric`,
@@ -3170,8 +3188,8 @@ def warm_start_data(data, domains, metric='error', mode='min'):
         if metric not in data.columns:
             raise ValueError(f'the table has no column {metric!r} (the '
                              f'metric); it has {list(data.columns)}')
-        data = [({name: row[name] for name in domains if name in row},
-                 row[metric]) for row in data.to_dict('records')]
+        data = [(table_config(row, domains), row[metric])
+                for row in data.to_dict('records')]
     if not isinstance(data, (list, tuple)):
         raise ValueError('warm-start data must be a table (DataFrame) or a '
                          f'list of (config, value) pairs, got {data!r}')
@@ -6686,6 +6704,7 @@ __all__ = [
     'subsample',
     'subsampled_splits',
     'successive_halving_rungs',
+    'table_config',
     'time_to_hypervolume',
     'time_to_reach',
     'toy_function',

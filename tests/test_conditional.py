@@ -251,3 +251,19 @@ def test_unconditional_tpe_is_the_plain_parzen_estimator():
     V = plain.sample(np.random.default_rng(2), 20)
     assert np.array_equal(tree.sample(np.random.default_rng(2), 20), V)
     assert np.allclose(tree.log_pdf(V), plain.log_pdf(V))
+
+
+def test_warm_start_from_a_records_table_with_inactive_columns():
+    tuner = d2lhpo.HPOTuner(d2lhpo.BasicScheduler(FACTORIES['random']()),
+                            objective)
+    tuner.run(number_of_trials=12)
+    table = tuner.records_table()
+    assert table['width3'].isna().any()  # inactive in some trials
+    configs, errors = d2lhpo.warm_start_data(
+        table, d2lhpo.parse_config_space(SPACE))
+    assert configs == [r.config for r in tuner.records]
+    assert errors == pytest.approx([r.error for r in tuner.records])
+    searcher = d2lhpo.TPESearcher(SPACE, seed=1)
+    searcher.warm_start(table)
+    config = searcher.sample_configuration(0)
+    assert set(config) == expected_names(config)
