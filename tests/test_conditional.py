@@ -267,3 +267,18 @@ def test_warm_start_from_a_records_table_with_inactive_columns():
     searcher.warm_start(table)
     config = searcher.sample_configuration(0)
     assert set(config) == expected_names(config)
+
+
+@pytest.mark.parametrize('searcher', FACTORIES)
+def test_tune_with_asha_keeps_inactive_values_out(searcher):
+    def learning_curve(depth, lr, epochs=3, width2=None, width3=None,
+                       act3=None):
+        for epoch in range(1, epochs + 1):
+            yield objective(depth, lr, width2, width3, act3) + 1 / epoch
+
+    tuner = d2lhpo.tune(learning_curve, SPACE, searcher=searcher,
+                        scheduler='asha', r_max=3, seed=0,
+                        number_of_trials=10, verbose=False)
+    assert len(tuner.records) == 10
+    assert all(set(r.config) == expected_names(r.config)
+               for r in tuner.records)
