@@ -3260,12 +3260,15 @@ class GridTree:
         for k, name in enumerate(self.names):
             if not d2lhpo.active(self.domains[name], config):
                 continue
-            for i, value in enumerate(self.axes[name]):
-                size = self.count(k + 1, {**digits, name: i})
-                if index < size:
-                    break
-                index -= size
-            digits[name], config[name] = i, value
+            if name in self.parents[k + 1]:  # its value decides what follows
+                for i in range(len(self.axes[name])):
+                    size = self.count(k + 1, {**digits, name: i})
+                    if index < size:
+                        break
+                    index -= size
+            else:  # as many points follow each value: a mixed-radix digit
+                i, index = divmod(index, self.count(k + 1, digits))
+            digits[name], config[name] = i, self.axes[name][i]
         return copy.deepcopy(config)
 
 
