@@ -178,7 +178,8 @@ def cnn_objective(lr, batch_size=32, channels=16, momentum=0.9,
 class Domain:
     """The checked set of values of one hyperparameter, of `kind` 'float',
     'int', 'categorical' or 'constant': numbers from `low` to `high`, on a
-    log scale if `log`, and only low, low + step, ..., high if `step`."""
+    log scale if `log`, and only low, low + step, ..., high if `step`;
+    active only where `parent` takes one of `parent_values`, if given."""
     name: str
     kind: str
     low: float = None
@@ -186,6 +187,8 @@ class Domain:
     log: bool = False
     choices: tuple = ()
     step: float = None
+    parent: str = dataclasses.field(default=None, repr=False)
+    parent_values: tuple = dataclasses.field(default=(), repr=False)
 
     def sample(self, rng):
         """Draw one value using the numpy generator `rng`."""
@@ -260,8 +263,13 @@ class Domain:
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
 def sample_config(domains, rng):
-    """Draw one configuration (a new dict) from parsed domains."""
-    return {name: domain.sample(rng) for name, domain in domains.items()}
+    """Draw one configuration (a new dict) from parsed domains; inactive
+    hyperparameters are left out (parents come first in `domains`)."""
+    config = {}
+    for name, domain in domains.items():
+        if d2lhpo.active(domain, config):
+            config[name] = domain.sample(rng)
+    return config
 
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
@@ -324,35 +332,27 @@ class GridSearcher(HPOSearcher):
         self.domains = d2lhpo.parse_config_space(config_space)
         self.points = d2lhpo.start_points(self.domains, points_to_evaluate)
         sizes = d2lhpo.grid_sizes(self.domains, num_points)  # <= 10**6 points
-        self.axes = [domain.grid(sizes[name])
-                     for name, domain in self.domains.items()]
-        self.size = math.prod(len(axis) for axis in self.axes)
+        self.tree = d2lhpo.GridTree(self.domains, {
+            name: domain.grid(sizes[name])
+            for name, domain in self.domains.items()})
+        self.size = self.tree.size
         self.order = range(self.size)
         if d2lhpo.check_flag('shuffle', shuffle):
             rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
             self.order = rng.permutation(self.size)
         self.position = 0
 
-    def point(self, index):
-        """The grid point at `index`: mixed-radix digits, one per axis, the
-        last hyperparameter varying fastest."""
-        values = []
-        for axis in reversed(self.axes):
-            index, digit = divmod(index, len(axis))
-            values.append(axis[digit])
-        return copy.deepcopy(dict(zip(self.domains, reversed(values))))
-
     @property
     def grid(self):
         """Every grid point, in the natural order (a new list)."""
-        return [self.point(i) for i in range(self.size)]
+        return [self.tree.point(i) for i in range(self.size)]
 
     def sample_configuration(self, trial_id):
         if self.points:
             return self.points.pop(0)
         if self.position >= self.size:
             return None
-        config = self.point(int(self.order[self.position]))
+        config = self.tree.point(int(self.order[self.position]))
         self.position += 1
         return config
 
@@ -1545,7 +1545,10 @@ class SpaceEncoder:
         """The point of [0, 1]^D of a (checked) configuration."""
         u = np.zeros(self.dim)
         for name, kind, j, width, levels in self.parts:
-            dom, value = self.domains[name], config[name]
+            dom = self.domains[name]
+            if not d2lhpo.active(dom, config):  # imputed: all zero
+                continue
+            value = config[name]
             if kind in ('float', 'int') and dom.log:
                 u[j] = math.log(value / dom.low) / math.log(dom.high / dom.low)
             elif kind in ('float', 'int'):
@@ -1572,28 +1575,32 @@ class SpaceEncoder:
             elif kind == 'onehot':
                 U[:, j:j + width] = np.eye(width)[
                     U[:, j:j + width].argmax(axis=1)]
-        return U
+        return d2lhpo.impute_inactive(self, U)
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def value(self, part, u):
+        """The value of one part (name, kind, j, width, levels) at u."""
+        name, kind, j, width, levels = part
+        dom = self.domains[name]
+        if kind in ('float', 'int'):  # snap: round, and clip
+            return dom.snap(dom.low * (dom.high / dom.low) ** u[j] if dom.log
+                            else dom.low + u[j] * (dom.high - dom.low))
+        if kind == 'ordinal':
+            return copy.deepcopy(sorted(dom.choices)[round(u[j] * (levels - 1))])
+        if kind == 'onehot':
+            return copy.deepcopy(dom.choices[int(u[j:j + width].argmax())])
+        # a constant, or an int range with a single value
+        return int(dom.low) if dom.kind == 'int' else copy.deepcopy(dom.choices[0])
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def decode(self, u):
-        """The configuration of a point of [0, 1]^D (snapped first)."""
+        """The configuration of a point of [0, 1]^D (snapped first), without
+        its inactive hyperparameters."""
         u = self.snap(np.reshape(u, (1, self.dim)))[0]
         config = {}
-        for name, kind, j, width, levels in self.parts:
-            dom = self.domains[name]
-            if kind in ('float', 'int'):  # snap: round, and clip
-                value = (dom.low * (dom.high / dom.low) ** u[j] if dom.log
-                         else dom.low + u[j] * (dom.high - dom.low))
-                config[name] = dom.snap(value)
-            elif kind == 'ordinal':
-                config[name] = copy.deepcopy(
-                    sorted(dom.choices)[round(u[j] * (levels - 1))])
-            elif kind == 'onehot':
-                config[name] = copy.deepcopy(
-                    dom.choices[int(u[j:j + width].argmax())])
-            else:  # a constant, or an int range with a single value
-                config[name] = (int(dom.low) if dom.kind == 'int'
-                                else copy.deepcopy(dom.choices[0]))
+        for part in self.parts:  # parents come first
+            if d2lhpo.active(self.domains[part[0]], config):
+                config[part[0]] = self.value(part, u)
         return config
 
 
@@ -1756,13 +1763,13 @@ class ParzenEstimator:
     """A density on the encoded space: one product kernel per row of U (a
     truncated Gaussian on each numeric column, a smoothed one-hot
     distribution on each categorical group) and a prior component."""
-    def __init__(self, encoder, U, prior_weight=1.0):
-        self.encoder = encoder
+    def __init__(self, encoder, U, prior_weight=1.0, parts=None):
+        self.encoder = encoder  # parts: of encoder.parts, by default all
         U = np.asarray(U, dtype=float).reshape(-1, encoder.dim)
-        n = len(U)
-        self.numeric = [j for _, kind, j, _, _ in encoder.parts
+        n, parts = len(U), encoder.parts if parts is None else parts
+        self.numeric = [j for _, kind, j, _, _ in parts
                         if kind in ('float', 'int', 'ordinal')]
-        self.groups = [(j, width) for _, kind, j, width, _ in encoder.parts
+        self.groups = [(j, width) for _, kind, j, width, _ in parts
                        if kind == 'onehot']
         weights = np.append(np.ones(n), prior_weight)
         self.weights = weights / weights.sum()
@@ -1789,10 +1796,11 @@ class ParzenEstimator:
         return special.logsumexp(log_k + np.log(self.weights), axis=1)
 
     # Added in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
-    def sample(self, rng, size):
-        """Draw `size` points (snapped) with the numpy generator `rng`."""
+    def sample(self, rng, size, V=None):
+        """Draw `size` points (snapped) with the numpy generator `rng`, filling
+        in this estimator's columns of V (by default zeros)."""
         comp = rng.choice(len(self.weights), size=size, p=self.weights)
-        V = np.zeros((size, self.encoder.dim))
+        V = np.zeros((size, self.encoder.dim)) if V is None else V
         mu, sigma = self.mus[comp], self.sigmas[comp]
         V[:, self.numeric] = stats.truncnorm.rvs(
             -mu / sigma, (1 - mu) / sigma, loc=mu, scale=sigma,
@@ -1802,6 +1810,42 @@ class ParzenEstimator:
             choice = (rng.uniform(size=(size, 1)) > cum).sum(axis=1)
             V[np.arange(size), j + np.minimum(choice, w - 1)] = 1
         return self.encoder.snap(V)
+
+
+# Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+class TreeParzenEstimator:
+    """Parzen estimators along the tree of a conditional space: one over
+    the unconditional hyperparameters, one per conditional hyperparameter
+    fitted to the rows of U in which it is active."""
+    def __init__(self, encoder, U, prior_weight=1.0):
+        self.encoder = encoder
+        U = np.asarray(U, dtype=float).reshape(-1, encoder.dim)
+        conditional = [p for p in encoder.parts
+                       if encoder.domains[p[0]].parent is not None]
+        self.root = ParzenEstimator(encoder, U, prior_weight, [
+            p for p in encoder.parts if p not in conditional])
+        mask = d2lhpo.active_mask(encoder, U)
+        self.children = [(p, ParzenEstimator(encoder, U[mask[p[0]]],
+                                             prior_weight, [p]))
+                         for p in conditional]
+
+    def log_pdf(self, V):
+        """The log density at the rows of V, over their active parts."""
+        mask, log_p = d2lhpo.active_mask(self.encoder, V), self.root.log_pdf(V)
+        for (name, *_), density in self.children:
+            if mask[name].any():
+                log_p[mask[name]] += density.log_pdf(V[mask[name]])
+        return log_p
+
+    # Added in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+    def sample(self, rng, size):
+        """Draw `size` points (snapped), parents before children."""
+        V = self.root.sample(rng, size)
+        for (name, *_), density in self.children:
+            rows = d2lhpo.active_mask(self.encoder, V)[name]
+            if rows.any():  # its parents are drawn: they decide
+                V[rows] = density.sample(rng, rows.sum(), V[rows])
+        return V
 
 
 # Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
@@ -1833,8 +1877,8 @@ class TPESearcher(d2lhpo.ModelBasedSearcher):
     def propose(self, exclude=()):
         """Never a pending or failed point, nor a row of `exclude`."""
         good, bad = self.split()
-        l = ParzenEstimator(self.encoder, good, self.prior_weight)
-        g = ParzenEstimator(self.encoder, bad, self.prior_weight)
+        l = TreeParzenEstimator(self.encoder, good, self.prior_weight)
+        g = TreeParzenEstimator(self.encoder, bad, self.prior_weight)
         V = l.sample(self.rng, self.num_candidates)
         X_u = np.concatenate([self.unfinished(), np.reshape(
             exclude, (-1, self.encoder.dim))])
@@ -2918,12 +2962,35 @@ def _quantized(name, domain, step):
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+@dataclasses.dataclass(frozen=True)
+class Conditional:
+    """The domain `spec`, active only where the hyperparameter `parent`
+    takes one of `values` (a non-empty list)."""
+    spec: object
+    parent: str
+    values: tuple
+
+_MISSING = object()
+
+def active(domain, config):
+    """Whether the hyperparameter of `domain` is active in `config`, a
+    configuration without its inactive hyperparameters."""
+    if domain.parent is None:
+        return True
+    value = config.get(domain.parent, _MISSING)  # True == 1: compare types
+    return any(value == v and isinstance(value, bool) == isinstance(v, bool)
+               for v in domain.parent_values)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 def make_domain(name, spec):
     """Check the domain `spec` of hyperparameter `name`; return a Domain."""
     if isinstance(spec, d2lhpo.Domain):  # as loguniform_int returns
         return _checked_domain(name, spec)
     if isinstance(spec, Quantized):
         return _quantized(name, make_domain(name, spec.spec), spec.step)
+    if isinstance(spec, Conditional):  # the parent is checked by the space
+        return _conditional(name, spec)
     if isinstance(spec, (list, tuple)):
         if len(spec) == 0:
             raise ValueError(f'hyperparameter {name!r}: the list of '
@@ -2960,8 +3027,56 @@ def parse_config_space(config_space):
             raise ValueError(f'hyperparameter {name!r}: the name is reserved '
                              f'for the books of a run (reserved: '
                              f'{", ".join(RESERVED_NAMES)}); rename it')
-    return {name: make_domain(name, spec)
-            for name, spec in config_space.items()}
+    return _parents_first({name: make_domain(name, spec)
+                           for name, spec in config_space.items()})
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _conditional(name, spec):
+    """The Domain of a Conditional `spec`, with its condition."""
+    parent, values = spec.parent, spec.values
+    if not isinstance(parent, str) or parent == name:
+        raise ValueError(f'hyperparameter {name!r}: the parent of a '
+                         'condition must be the name of another '
+                         f'hyperparameter, got {parent!r}')
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f'hyperparameter {name!r}: the values of a '
+                         f'condition must be a non-empty list, got {values!r}')
+    if isinstance(spec.spec, Conditional):
+        raise ValueError(f'hyperparameter {name!r}: give one Conditional, '
+                         'not one inside another; condition the parent')
+    return dataclasses.replace(make_domain(name, spec.spec), parent=parent,
+                               parent_values=tuple(copy.deepcopy(values)))
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _parents_first(domains):
+    """The domains, checked conditions, every parent before its children."""
+    ordered, path = {}, []
+    def visit(name):
+        if name in path:
+            cycle = ' -> '.join(path[path.index(name):] + [name])
+            raise ValueError(f'the conditions form a cycle: {cycle}')
+        domain = domains[name]
+        if name in ordered:
+            return
+        path.append(name)
+        if domain.parent is not None:
+            if domain.parent not in domains:
+                raise ValueError(f'hyperparameter {name!r}: its parent '
+                                 f'{domain.parent!r} is not in the space')
+            parent = domains[domain.parent]
+            outside = [v for v in domain.parent_values
+                       if not parent.contains(v)]
+            if outside:
+                raise ValueError(f'hyperparameter {name!r}: condition values '
+                                 f'{outside} are outside the domain of '
+                                 f'{domain.parent!r}, {parent}')
+            visit(domain.parent)
+        ordered[path.pop()] = domain
+    for name in domains:
+        visit(name)
+    return ordered
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -2990,8 +3105,14 @@ def check_config(domains, config):
         raise ValueError(f'unknown hyperparameters {unknown}; the space has '
                          f'{sorted(domains)}')
     checked = {}
-    for name, domain in domains.items():
-        if name not in config:
+    for name, domain in domains.items():  # parents first
+        if not d2lhpo.active(domain, checked):
+            if name in config:
+                raise ValueError(
+                    f'hyperparameter {name!r} is inactive: it exists only '
+                    f'when {domain.parent!r} is one of '
+                    f'{list(domain.parent_values)}; leave it out')
+        elif name not in config:
             if domain.kind != 'constant':
                 raise ValueError(f'hyperparameter {name!r} is missing')
             checked[name] = domain.choices[0]
@@ -3049,6 +3170,23 @@ def warm_start_pair(i, pair, domains):
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def table_config(row, domains):
+    """The configuration in a table's `row` (a dict) of the hyperparameters
+    of `domains`; missing values of conditional ones are left out."""
+    config = {}
+    for name, domain in domains.items():
+        value = row.get(name)
+        if name not in row or domain.parent is not None and (value is None or (
+                isinstance(value, float) and math.isnan(value))):
+            continue  # not in the table, or inactive in this trial
+        if (domain.parent is not None and domain.kind == 'int'
+                and isinstance(value, float) and value.is_integer()):
+            value = int(value)
+        config[name] = value
+    return config
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def warm_start_data(data, domains, metric='error', mode='min'):
     """(checked configurations, errors to minimize) of earlier results: a
     DataFrame with a column per hyperparameter and the column `metric`,
@@ -3058,8 +3196,8 @@ def warm_start_data(data, domains, metric='error', mode='min'):
         if metric not in data.columns:
             raise ValueError(f'the table has no column {metric!r} (the '
                              f'metric); it has {list(data.columns)}')
-        data = [({name: row[name] for name in domains if name in row},
-                 row[metric]) for row in data.to_dict('records')]
+        data = [(table_config(row, domains), row[metric])
+                for row in data.to_dict('records')]
     if not isinstance(data, (list, tuple)):
         raise ValueError('warm-start data must be a table (DataFrame) or a '
                          f'list of (config, value) pairs, got {data!r}')
@@ -3093,6 +3231,53 @@ def grid_sizes(domains, num_points, default=5):
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
                          'lower num_points or use random search')
     return sizes
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+class GridTree:
+    """The points of a grid over parsed `domains` with the values
+    `axes[name]` per hyperparameter, inactive hyperparameters left out."""
+    def __init__(self, domains, axes):
+        self.domains, self.axes, self.names = domains, axes, list(domains)
+        self.parents = [  # the parents that decide activity from k on
+            sorted({d.parent for d in list(domains.values())[k:]
+                    if d.parent is not None})
+            for k in range(len(domains) + 1)]
+        self.cache = {}
+        self.size = self.count(0, {})
+
+    def count(self, k, digits):
+        """How many points complete the choices `digits` of the first k."""
+        if k == len(self.names):
+            return 1
+        key = (k, tuple(digits.get(p) for p in self.parents[k]))
+        if key not in self.cache:
+            name = self.names[k]
+            config = {p: self.axes[p][i] for p, i in digits.items()}
+            self.cache[key] = (
+                sum(self.count(k + 1, {**digits, name: i})
+                    for i in range(len(self.axes[name])))
+                if d2lhpo.active(self.domains[name], config)
+                else self.count(k + 1, digits))
+        return self.cache[key]
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def point(self, index):
+        """The configuration (a new dict) at position `index` of the grid."""
+        digits, config = {}, {}
+        for k, name in enumerate(self.names):
+            if not d2lhpo.active(self.domains[name], config):
+                continue
+            if name in self.parents[k + 1]:  # its value decides what follows
+                for i in range(len(self.axes[name])):
+                    size = self.count(k + 1, {**digits, name: i})
+                    if index < size:
+                        break
+                    index -= size
+            else:  # as many points follow each value: a mixed-radix digit
+                i, index = divmod(index, self.count(k + 1, digits))
+            digits[name], config[name] = i, self.axes[name][i]
+        return copy.deepcopy(config)
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -4922,6 +5107,31 @@ class LogEI(torch.autograd.Function):
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def active_mask(encoder, U):
+    """name -> boolean array: whether each hyperparameter is active in each
+    (snapped) row of U."""
+    masks = {name: np.ones(len(U), dtype=bool) for name in encoder.domains}
+    parents = {d.parent for d in encoder.domains.values()} - {None}
+    if not parents:
+        return masks
+    for i, u in enumerate(U):
+        config = {}
+        for part in encoder.parts:  # parents first
+            name = part[0]
+            masks[name][i] = d2lhpo.active(encoder.domains[name], config)
+            if masks[name][i] and name in parents:
+                config[name] = encoder.value(part, u)
+    return masks
+
+def impute_inactive(encoder, U):
+    """U, with the columns of inactive hyperparameters set to 0 in place."""
+    masks = active_mask(encoder, U)
+    for name, _, j, width, _ in encoder.parts:
+        U[~masks[name], j:j + width] = 0
+    return U
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
 def grid_points(encoder, limit):
     """Every point of an encoded space without float columns, or None if it
     has float columns or more than `limit` points."""
@@ -4935,8 +5145,12 @@ def grid_points(encoder, limit):
             return None
     if math.prod(len(a) for a in axes) > limit:
         return None
-    return np.array([np.concatenate(p) for p in itertools.product(*axes)
-                     ]).reshape(-1, encoder.dim)
+    U = impute_inactive(encoder, np.array([
+        np.concatenate(p) for p in itertools.product(*axes)
+    ]).reshape(-1, encoder.dim))
+    if any(d.parent for d in encoder.domains.values()):  # no repeats
+        U = np.unique(U, axis=0)
+    return U
 
 def is_running(U, X_u):
     """Which rows of U coincide with a row of X_u."""
@@ -4990,7 +5204,7 @@ def grid_neighbors(encoder, u):
                 v[j:j + width] = 0
                 v[j + i] = 1
                 out.append(v)
-    return np.array(out).reshape(-1, encoder.dim)
+    return impute_inactive(encoder, np.array(out).reshape(-1, encoder.dim))
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
@@ -5052,7 +5266,8 @@ def maximize_acquisition(acq, encoder, rng, X_obs=None, exclude=None,
     points, vals = [U], [values(U)]
     starts = U[np.argsort(-vals[0])[:num_starts]]
     if encoder.continuous.any():
-        starts = polish_floats(acq, starts, encoder.continuous, maxiter)
+        starts = impute_inactive(encoder, polish_floats(
+            acq, starts, encoder.continuous, maxiter))
         points.append(starts)
         vals.append(values(starts))
     if not exhaustive and not encoder.continuous.all():
@@ -6260,6 +6475,7 @@ __all__ = [
     'Budget',
     'CNN_SPACE',
     'CONTINUE',
+    'Conditional',
     'ConstrainedBayesOptSearcher',
     'ConstrainedTPESearcher',
     'ConvNet1d',
@@ -6275,6 +6491,7 @@ __all__ = [
     'FinalEpochBenchmark',
     'GaussianProcess',
     'GridSearcher',
+    'GridTree',
     'HARTMANN3',
     'HARTMANN6',
     'HPOScheduler',
@@ -6333,11 +6550,14 @@ __all__ = [
     'TabularBenchmark',
     'TracedScheduler',
     'TreeANOVA',
+    'TreeParzenEstimator',
     'TrialEvent',
     'TrialLog',
     'TrialRecord',
     'TrialRunner',
     'WorkerBackend',
+    'active',
+    'active_mask',
     'add_to_class',
     'anytime_band',
     'as_error',
@@ -6402,6 +6622,7 @@ __all__ = [
     'hyperband_brackets',
     'hypervolume',
     'hypervolume_trajectory',
+    'impute_inactive',
     'in_notebook',
     'incumbent_at',
     'is_running',
@@ -6494,6 +6715,7 @@ __all__ = [
     'subsample',
     'subsampled_splits',
     'successive_halving_rungs',
+    'table_config',
     'time_to_hypervolume',
     'time_to_reach',
     'toy_function',
