@@ -5968,6 +5968,8 @@ def fanova_parts(encoder, reference):
     not constant: `points` (values x width) are the encoded values of its
     members, None for a uniform measure on [0, 1]. `reference` is any
     configuration of the space."""
+    full = {n: d.grid(1)[0] for n, d in encoder.domains.items()}
+    full.update(reference)  # every name has a value, active or not
     parts = []
     for name, kind, j, width, _ in encoder.parts:
         if kind == 'fixed':
@@ -5977,10 +5979,20 @@ def fanova_parts(encoder, reference):
                                 < FANOVA_MAX_LEVELS):
             members = (range(domain.low, domain.high + 1) if kind == 'int'
                        else domain.choices)
-            points = np.array([encoder.encode({**reference, name: value})
-                               [j:j + width] for value in members])
+            points = np.array([encoder.encode(switched_on(
+                encoder.domains, dict(full, **{name: value}), name))
+                [j:j + width] for value in members])
         parts.append((name, j, width, points))
     return parts
+
+def switched_on(domains, config, name):
+    """`config` with the parents of `name` set so that it is active."""
+    while domains[name].parent is not None:
+        domain = domains[name]
+        if not d2lhpo.active(domain, config):
+            config[domain.parent] = domain.parent_values[0]
+        name = domain.parent
+    return config
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -6001,8 +6013,8 @@ def fanova_trials(trials, domains, metric='error', epoch=None):
             raise KeyError(f'the table has no column {metric!r} (the metric);'
                            f' it has {list(trials.columns)}')
         names = [name for name in domains if name in trials.columns]
-        pairs = [({name: row[name] for name in names}, row[metric])
-                 for row in trials.to_dict('records')]
+        pairs = [(d2lhpo.table_config({n: row[n] for n in names}, domains),
+                  row[metric]) for row in trials.to_dict('records')]
     elif isinstance(trials, (list, tuple)):
         pairs = list(trials)
     else:
@@ -6715,6 +6727,7 @@ __all__ = [
     'subsample',
     'subsampled_splits',
     'successive_halving_rungs',
+    'switched_on',
     'table_config',
     'time_to_hypervolume',
     'time_to_reach',
