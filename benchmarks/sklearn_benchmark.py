@@ -14,10 +14,11 @@ whole numbers for both libraries. Two models:
   early_stopping=False)`` over ``learning_rate`` log-uniform on [0.01, 1],
   ``max_leaf_nodes`` an integer in [2, 31], ``min_samples_leaf`` an integer
   in [1, 39] and ``l2_regularization`` log-uniform on [1e-4, 10]. The
-  histogram-based booster, not ``GradientBoostingClassifier``: on two cores
-  the latter takes several seconds per fit on digits (one tree per class
-  and iteration on exact splits), which would make ten seeds take hours;
-  the histogram version does the same kind of boosting in about a tenth.
+  histogram-based booster, not ``GradientBoostingClassifier``: one fit on
+  a training fold of digits (894 samples, 40 iterations, 16 leaves, one
+  tree per class and iteration) took 3.5 s with the latter and 1.3 s with
+  the histogram version on this project's 2-core machine under load, and
+  digits with the booster is already most of the run time.
 
 Each space is one dict of ``scipy.stats`` distributions (``loguniform``,
 ``randint``), passed as it is to both libraries, so the spaces are
