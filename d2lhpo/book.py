@@ -6388,9 +6388,11 @@ class HPOSearchCV(sk_base.MetaEstimatorMixin, sk_base.BaseEstimator):
             self.min_resources_ = self.min_resources
         scheduler = self.make_scheduler()
         levels = scheduler_levels(scheduler)
-        self.tuner_ = d2lhpo.HPOTuner(scheduler, self.make_objective(
-            X, y_array, splits, levels), metric='score', mode='max')
-        self.tuner_.run(self.n_trials)
+        self.tuner_ = d2lhpo.HPOTuner(TrialLimit(scheduler, self.n_trials),
+                                      self.make_objective(X, y_array, splits,
+                                                          levels),
+                                      metric='score', mode='max')
+        self.tuner_.run(self.n_trials + 1)  # TrialLimit ends it after resumes
         self.cv_results_ = self.results_of(self.tuner_)
         self.best_index_ = int(np.argmin(self.cv_results_['rank_test_score']))
         self.best_params_ = self.cv_results_['params'][self.best_index_]
@@ -6464,6 +6466,23 @@ class HPOSearchCV(sk_base.MetaEstimatorMixin, sk_base.BaseEstimator):
     def score(self, X, y=None):
         self.refitted('predict')
         return self.scorer_(self.best_estimator_, X, y)
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+class TrialLimit(d2lhpo.SchedulerWrapper):
+    """Starts at most `n` new trials; after them, only resumes."""
+    def __init__(self, scheduler, n):
+        super().__init__(scheduler)
+        self.n, self.started = d2lhpo.check_integer('n', n, minimum=1), 0
+
+    def suggest(self, trial_id):
+        suggestion = self.scheduler.suggest(trial_id)
+        if isinstance(suggestion, d2lhpo.Resume):
+            return suggestion
+        if suggestion is None or self.started == self.n:
+            return None  # the run ends (a configuration drawn is dropped)
+        self.started += 1
+        return suggestion
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -6564,6 +6583,7 @@ __all__ = [
     'TreeANOVA',
     'TreeParzenEstimator',
     'TrialEvent',
+    'TrialLimit',
     'TrialLog',
     'TrialRecord',
     'TrialRunner',
