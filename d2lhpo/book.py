@@ -6312,8 +6312,9 @@ class HPOSearchCV(sk_base.MetaEstimatorMixin, sk_base.BaseEstimator):
                                  'pass searcher=None, or the scheduler as a '
                                  'factory (e.g. the class d2lhpo.ASHAScheduler)')
             return d2lhpo.check_component('scheduler', copy.deepcopy(scheduler))
-        if searcher is None:
-            searcher = d2lhpo.RandomSearcher(self.config_space, seed=self.seed)
+        if searcher is None or isinstance(searcher, str):  # a name, as in tune
+            searcher = d2lhpo.make_searcher(searcher or 'random',
+                                            self.config_space, self.seed)
         elif isinstance(searcher, type) or not hasattr(
                 searcher, 'sample_configuration'):
             if not callable(searcher):

@@ -206,6 +206,7 @@ def test_failed_trials(digits):
     (dict(min_resources=0), ValueError, 'min_resources'),
     (dict(scoring=['accuracy', 'f1']), ValueError, 'one metric'),
     (dict(searcher=42), TypeError, 'searcher must be a searcher'),
+    (dict(searcher='bayes'), ValueError, "unknown searcher 'bayes'"),
     (dict(scheduler='asha'), TypeError, 'scheduler must be a scheduler'),
     (dict(searcher=d2lhpo.RandomSearcher, scheduler=d2lhpo.BasicScheduler(
         d2lhpo.RandomSearcher({'C': [1.0]}))), ValueError,
@@ -238,3 +239,14 @@ def test_synchronous_brackets_are_finished_after_the_last_new_trial(digits):
         SVC_SPACE, seed=0)), 2)
     assert limit.suggest(0) is not None and limit.suggest(1) is not None
     assert limit.suggest(2) is None
+
+
+def test_a_searcher_by_name_is_the_searcher_tune_builds(digits):
+    X, y = digits
+    by_name = small_search(searcher='tpe').fit(X, y)
+    by_class = small_search(searcher=d2lhpo.TPESearcher).fit(X, y)
+    scheduler = by_name.tuner_.scheduler
+    while not hasattr(scheduler, 'searcher'):  # through wrappers
+        scheduler = scheduler.scheduler
+    assert isinstance(scheduler.searcher, d2lhpo.TPESearcher)
+    assert by_name.cv_results_['params'] == by_class.cv_results_['params']
