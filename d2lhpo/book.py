@@ -178,7 +178,8 @@ def cnn_objective(lr, batch_size=32, channels=16, momentum=0.9,
 class Domain:
     """The checked set of values of one hyperparameter, of `kind` 'float',
     'int', 'categorical' or 'constant': numbers from `low` to `high`, on a
-    log scale if `log`, and only low, low + step, ..., high if `step`."""
+    log scale if `log`, and only low, low + step, ..., high if `step`;
+    active only where `parent` takes one of `parent_values`, if given."""
     name: str
     kind: str
     low: float = None
@@ -186,6 +187,8 @@ class Domain:
     log: bool = False
     choices: tuple = ()
     step: float = None
+    parent: str = dataclasses.field(default=None, repr=False)
+    parent_values: tuple = dataclasses.field(default=(), repr=False)
 
     def sample(self, rng):
         """Draw one value using the numpy generator `rng`."""
@@ -260,8 +263,13 @@ class Domain:
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
 def sample_config(domains, rng):
-    """Draw one configuration (a new dict) from parsed domains."""
-    return {name: domain.sample(rng) for name, domain in domains.items()}
+    """Draw one configuration (a new dict) from parsed domains; inactive
+    hyperparameters are left out (parents come first in `domains`)."""
+    config = {}
+    for name, domain in domains.items():
+        if d2lhpo.active(domain, config):
+            config[name] = domain.sample(rng)
+    return config
 
 
 # Defined in chapter_hpo/what_is_hpo.md (:numref:`sec_what_is_hpo`)
@@ -324,35 +332,27 @@ class GridSearcher(HPOSearcher):
         self.domains = d2lhpo.parse_config_space(config_space)
         self.points = d2lhpo.start_points(self.domains, points_to_evaluate)
         sizes = d2lhpo.grid_sizes(self.domains, num_points)  # <= 10**6 points
-        self.axes = [domain.grid(sizes[name])
-                     for name, domain in self.domains.items()]
-        self.size = math.prod(len(axis) for axis in self.axes)
+        self.tree = d2lhpo.GridTree(self.domains, {
+            name: domain.grid(sizes[name])
+            for name, domain in self.domains.items()})
+        self.size = self.tree.size
         self.order = range(self.size)
         if d2lhpo.check_flag('shuffle', shuffle):
             rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
             self.order = rng.permutation(self.size)
         self.position = 0
 
-    def point(self, index):
-        """The grid point at `index`: mixed-radix digits, one per axis, the
-        last hyperparameter varying fastest."""
-        values = []
-        for axis in reversed(self.axes):
-            index, digit = divmod(index, len(axis))
-            values.append(axis[digit])
-        return copy.deepcopy(dict(zip(self.domains, reversed(values))))
-
     @property
     def grid(self):
         """Every grid point, in the natural order (a new list)."""
-        return [self.point(i) for i in range(self.size)]
+        return [self.tree.point(i) for i in range(self.size)]
 
     def sample_configuration(self, trial_id):
         if self.points:
             return self.points.pop(0)
         if self.position >= self.size:
             return None
-        config = self.point(int(self.order[self.position]))
+        config = self.tree.point(int(self.order[self.position]))
         self.position += 1
         return config
 
@@ -1548,7 +1548,10 @@ class SpaceEncoder:
         """The point of [0, 1]^D of a (checked) configuration."""
         u = np.zeros(self.dim)
         for name, kind, j, width, levels in self.parts:
-            dom, value = self.domains[name], config[name]
+            dom = self.domains[name]
+            if not d2lhpo.active(dom, config):  # imputed: all zero
+                continue
+            value = config[name]
             if kind in ('float', 'int') and dom.log:
                 u[j] = math.log(value / dom.low) / math.log(dom.high / dom.low)
             elif kind in ('float', 'int'):
@@ -1575,28 +1578,32 @@ class SpaceEncoder:
             elif kind == 'onehot':
                 U[:, j:j + width] = np.eye(width)[
                     U[:, j:j + width].argmax(axis=1)]
-        return U
+        return d2lhpo.impute_inactive(self, U)
+
+    # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
+    def value(self, part, u):
+        """The value of one part (name, kind, j, width, levels) at u."""
+        name, kind, j, width, levels = part
+        dom = self.domains[name]
+        if kind in ('float', 'int'):  # snap: round, and clip
+            return dom.snap(dom.low * (dom.high / dom.low) ** u[j] if dom.log
+                            else dom.low + u[j] * (dom.high - dom.low))
+        if kind == 'ordinal':
+            return copy.deepcopy(sorted(dom.choices)[round(u[j] * (levels - 1))])
+        if kind == 'onehot':
+            return copy.deepcopy(dom.choices[int(u[j:j + width].argmax())])
+        # a constant, or an int range with a single value
+        return int(dom.low) if dom.kind == 'int' else copy.deepcopy(dom.choices[0])
 
     # Added in chapter_hpo/bayesian_optimization.md (:numref:`sec_bayesian_optimization`)
     def decode(self, u):
-        """The configuration of a point of [0, 1]^D (snapped first)."""
+        """The configuration of a point of [0, 1]^D (snapped first), without
+        its inactive hyperparameters."""
         u = self.snap(np.reshape(u, (1, self.dim)))[0]
         config = {}
-        for name, kind, j, width, levels in self.parts:
-            dom = self.domains[name]
-            if kind in ('float', 'int'):  # snap: round, and clip
-                value = (dom.low * (dom.high / dom.low) ** u[j] if dom.log
-                         else dom.low + u[j] * (dom.high - dom.low))
-                config[name] = dom.snap(value)
-            elif kind == 'ordinal':
-                config[name] = copy.deepcopy(
-                    sorted(dom.choices)[round(u[j] * (levels - 1))])
-            elif kind == 'onehot':
-                config[name] = copy.deepcopy(
-                    dom.choices[int(u[j:j + width].argmax())])
-            else:  # a constant, or an int range with a single value
-                config[name] = (int(dom.low) if dom.kind == 'int'
-                                else copy.deepcopy(dom.choices[0]))
+        for part in self.parts:  # parents come first
+            if d2lhpo.active(self.domains[part[0]], config):
+                config[part[0]] = self.value(part, u)
         return config
 
 
@@ -1759,13 +1766,13 @@ class ParzenEstimator:
     """A density on the encoded space: one product kernel per row of U (a
     truncated Gaussian on each numeric column, a smoothed one-hot
     distribution on each categorical group) and a prior component."""
-    def __init__(self, encoder, U, prior_weight=1.0):
-        self.encoder = encoder
+    def __init__(self, encoder, U, prior_weight=1.0, parts=None):
+        self.encoder = encoder  # parts: of encoder.parts, by default all
         U = np.asarray(U, dtype=float).reshape(-1, encoder.dim)
-        n = len(U)
-        self.numeric = [j for _, kind, j, _, _ in encoder.parts
+        n, parts = len(U), encoder.parts if parts is None else parts
+        self.numeric = [j for _, kind, j, _, _ in parts
                         if kind in ('float', 'int', 'ordinal')]
-        self.groups = [(j, width) for _, kind, j, width, _ in encoder.parts
+        self.groups = [(j, width) for _, kind, j, width, _ in parts
                        if kind == 'onehot']
         weights = np.append(np.ones(n), prior_weight)
         self.weights = weights / weights.sum()
@@ -1792,10 +1799,11 @@ class ParzenEstimator:
         return special.logsumexp(log_k + np.log(self.weights), axis=1)
 
     # Added in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
-    def sample(self, rng, size):
-        """Draw `size` points (snapped) with the numpy generator `rng`."""
+    def sample(self, rng, size, V=None):
+        """Draw `size` points (snapped) with the numpy generator `rng`, filling
+        in this estimator's columns of V (by default zeros)."""
         comp = rng.choice(len(self.weights), size=size, p=self.weights)
-        V = np.zeros((size, self.encoder.dim))
+        V = np.zeros((size, self.encoder.dim)) if V is None else V
         mu, sigma = self.mus[comp], self.sigmas[comp]
         V[:, self.numeric] = stats.truncnorm.rvs(
             -mu / sigma, (1 - mu) / sigma, loc=mu, scale=sigma,
@@ -1805,6 +1813,42 @@ class ParzenEstimator:
             choice = (rng.uniform(size=(size, 1)) > cum).sum(axis=1)
             V[np.arange(size), j + np.minimum(choice, w - 1)] = 1
         return self.encoder.snap(V)
+
+
+# Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+class TreeParzenEstimator:
+    """Parzen estimators along the tree of a conditional space: one over
+    the unconditional hyperparameters, one per conditional hyperparameter
+    fitted to the rows of U in which it is active."""
+    def __init__(self, encoder, U, prior_weight=1.0):
+        self.encoder = encoder
+        U = np.asarray(U, dtype=float).reshape(-1, encoder.dim)
+        conditional = [p for p in encoder.parts
+                       if encoder.domains[p[0]].parent is not None]
+        self.root = ParzenEstimator(encoder, U, prior_weight, [
+            p for p in encoder.parts if p not in conditional])
+        mask = d2lhpo.active_mask(encoder, U)
+        self.children = [(p, ParzenEstimator(encoder, U[mask[p[0]]],
+                                             prior_weight, [p]))
+                         for p in conditional]
+
+    def log_pdf(self, V):
+        """The log density at the rows of V, over their active parts."""
+        mask, log_p = d2lhpo.active_mask(self.encoder, V), self.root.log_pdf(V)
+        for (name, *_), density in self.children:
+            if mask[name].any():
+                log_p[mask[name]] += density.log_pdf(V[mask[name]])
+        return log_p
+
+    # Added in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
+    def sample(self, rng, size):
+        """Draw `size` points (snapped), parents before children."""
+        V = self.root.sample(rng, size)
+        for (name, *_), density in self.children:
+            rows = d2lhpo.active_mask(self.encoder, V)[name]
+            if rows.any():  # its parents are drawn: they decide
+                V[rows] = density.sample(rng, rows.sum(), V[rows])
+        return V
 
 
 # Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
@@ -1836,8 +1880,8 @@ class TPESearcher(d2lhpo.ModelBasedSearcher):
     def propose(self, exclude=()):
         """Never a pending or failed point, nor a row of `exclude`."""
         good, bad = self.split()
-        l = ParzenEstimator(self.encoder, good, self.prior_weight)
-        g = ParzenEstimator(self.encoder, bad, self.prior_weight)
+        l = TreeParzenEstimator(self.encoder, good, self.prior_weight)
+        g = TreeParzenEstimator(self.encoder, bad, self.prior_weight)
         V = l.sample(self.rng, self.num_candidates)
         X_u = np.concatenate([self.unfinished(), np.reshape(
             exclude, (-1, self.encoder.dim))])
@@ -3067,12 +3111,35 @@ def _quantized(name, domain, step):
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+@dataclasses.dataclass(frozen=True)
+class Conditional:
+    """The domain `spec`, active only where the hyperparameter `parent`
+    takes one of `values` (a non-empty list)."""
+    spec: object
+    parent: str
+    values: tuple
+
+_MISSING = object()
+
+def active(domain, config):
+    """Whether the hyperparameter of `domain` is active in `config`, a
+    configuration without its inactive hyperparameters."""
+    if domain.parent is None:
+        return True
+    value = config.get(domain.parent, _MISSING)  # True == 1: compare types
+    return any(value == v and isinstance(value, bool) == isinstance(v, bool)
+               for v in domain.parent_values)
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
 def make_domain(name, spec):
     """Check the domain `spec` of hyperparameter `name`; return a Domain."""
     if isinstance(spec, d2lhpo.Domain):  # as loguniform_int returns
         return _checked_domain(name, spec)
     if isinstance(spec, Quantized):
         return _quantized(name, make_domain(name, spec.spec), spec.step)
+    if isinstance(spec, Conditional):  # the parent is checked by the space
+        return _conditional(name, spec)
     if isinstance(spec, (list, tuple)):
         if len(spec) == 0:
             raise ValueError(f'hyperparameter {name!r}: the list of '
@@ -3109,8 +3176,56 @@ def parse_config_space(config_space):
             raise ValueError(f'hyperparameter {name!r}: the name is reserved '
                              f'for the books of a run (reserved: '
                              f'{", ".join(RESERVED_NAMES)}); rename it')
-    return {name: make_domain(name, spec)
-            for name, spec in config_space.items()}
+    return _parents_first({name: make_domain(name, spec)
+                           for name, spec in config_space.items()})
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _conditional(name, spec):
+    """The Domain of a Conditional `spec`, with its condition."""
+    parent, values = spec.parent, spec.values
+    if not isinstance(parent, str) or parent == name:
+        raise ValueError(f'hyperparameter {name!r}: the parent of a '
+                         'condition must be the name of another '
+                         f'hyperparameter, got {parent!r}')
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f'hyperparameter {name!r}: the values of a '
+                         f'condition must be a non-empty list, got {values!r}')
+    if isinstance(spec.spec, Conditional):
+        raise ValueError(f'hyperparameter {name!r}: give one Conditional, '
+                         'not one inside another; condition the parent')
+    return dataclasses.replace(make_domain(name, spec.spec), parent=parent,
+                               parent_values=tuple(copy.deepcopy(values)))
+
+
+# Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
+def _parents_first(domains):
+    """The domains, checked conditions, every parent before its children."""
+    ordered, path = {}, []
+    def visit(name):
+        if name in path:
+            cycle = ' -> '.join(path[path.index(name):] + [name])
+            raise ValueError(f'the conditions form a cycle: {cycle}')
+        domain = domains[name]
+        if name in ordered:
+            return
+        path.append(name)
+        if domain.parent is not None:
+            if domain.parent not in domains:
+                raise ValueError(f'hyperparameter {name!r}: its parent '
+                                 f'{domain.parent!r} is not in the space')
+            parent = domains[domain.parent]
+            outside = [v for v in domain.parent_values
+                       if not parent.contains(v)]
+            if outside:
+                raise ValueError(f'hyperparameter {name!r}: condition values '
+                                 f'{outside} are outside the domain of '
+                                 f'{domain.parent!r}, {parent}')
+            visit(domain.parent)
+        ordered[path.pop()] = domain
+    for name in domains:
+        visit(name)
+    return ordered
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -3139,8 +3254,14 @@ def check_config(domains, config):
         raise ValueError(f'unknown hyperparameters {unknown}; the space has '
                          f'{sorted(domains)}')
     checked = {}
-    for name, domain in domains.items():
-        if name not in config:
+    for name, domain in domains.items():  # parents first
+        if not d2lhpo.active(domain, checked):
+            if name in config:
+                raise ValueError(
+                    f'hyperparameter {name!r} is inactive: it exists only '
+                    f'when {domain.parent!r} is one of '
+                    f'{list(domain.parent_values)}; leave it out')
+        elif name not in config:
             if domain.kind != 'constant':
                 raise ValueError(f'hyperparameter {name!r} is missing')
             checked[name] = domain.choices[0]
@@ -3198,6 +3319,23 @@ def warm_start_pair(i, pair, domains):
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def table_config(row, domains):
+    """The configuration in a table's `row` (a dict) of the hyperparameters
+    of `domains`; missing values of conditional ones are left out."""
+    config = {}
+    for name, domain in domains.items():
+        value = row.get(name)
+        if name not in row or domain.parent is not None and (value is None or (
+                isinstance(value, float) and math.isnan(value))):
+            continue  # not in the table, or inactive in this trial
+        if (domain.parent is not None and domain.kind == 'int'
+                and isinstance(value, float) and value.is_integer()):
+            value = int(value)
+        config[name] = value
+    return config
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def warm_start_data(data, domains, metric='error', mode='min'):
     """(checked configurations, errors to minimize) of earlier results: a
     DataFrame with a column per hyperparameter and the column `metric`,
@@ -3207,8 +3345,8 @@ def warm_start_data(data, domains, metric='error', mode='min'):
         if metric not in data.columns:
             raise ValueError(f'the table has no column {metric!r} (the '
                              f'metric); it has {list(data.columns)}')
-        data = [({name: row[name] for name in domains if name in row},
-                 row[metric]) for row in data.to_dict('records')]
+        data = [(table_config(row, domains), row[metric])
+                for row in data.to_dict('records')]
     if not isinstance(data, (list, tuple)):
         raise ValueError('warm-start data must be a table (DataFrame) or a '
                          f'list of (config, value) pairs, got {data!r}')
@@ -3242,6 +3380,53 @@ def grid_sizes(domains, num_points, default=5):
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
                          'lower num_points or use random search')
     return sizes
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+class GridTree:
+    """The points of a grid over parsed `domains` with the values
+    `axes[name]` per hyperparameter, inactive hyperparameters left out."""
+    def __init__(self, domains, axes):
+        self.domains, self.axes, self.names = domains, axes, list(domains)
+        self.parents = [  # the parents that decide activity from k on
+            sorted({d.parent for d in list(domains.values())[k:]
+                    if d.parent is not None})
+            for k in range(len(domains) + 1)]
+        self.cache = {}
+        self.size = self.count(0, {})
+
+    def count(self, k, digits):
+        """How many points complete the choices `digits` of the first k."""
+        if k == len(self.names):
+            return 1
+        key = (k, tuple(digits.get(p) for p in self.parents[k]))
+        if key not in self.cache:
+            name = self.names[k]
+            config = {p: self.axes[p][i] for p, i in digits.items()}
+            self.cache[key] = (
+                sum(self.count(k + 1, {**digits, name: i})
+                    for i in range(len(self.axes[name])))
+                if d2lhpo.active(self.domains[name], config)
+                else self.count(k + 1, digits))
+        return self.cache[key]
+
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+    def point(self, index):
+        """The configuration (a new dict) at position `index` of the grid."""
+        digits, config = {}, {}
+        for k, name in enumerate(self.names):
+            if not d2lhpo.active(self.domains[name], config):
+                continue
+            if name in self.parents[k + 1]:  # its value decides what follows
+                for i in range(len(self.axes[name])):
+                    size = self.count(k + 1, {**digits, name: i})
+                    if index < size:
+                        break
+                    index -= size
+            else:  # as many points follow each value: a mixed-radix digit
+                i, index = divmod(index, self.count(k + 1, digits))
+            digits[name], config[name] = i, self.axes[name][i]
+        return copy.deepcopy(config)
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -5071,6 +5256,31 @@ class LogEI(torch.autograd.Function):
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def active_mask(encoder, U):
+    """name -> boolean array: whether each hyperparameter is active in each
+    (snapped) row of U."""
+    masks = {name: np.ones(len(U), dtype=bool) for name in encoder.domains}
+    parents = {d.parent for d in encoder.domains.values()} - {None}
+    if not parents:
+        return masks
+    for i, u in enumerate(U):
+        config = {}
+        for part in encoder.parts:  # parents first
+            name = part[0]
+            masks[name][i] = d2lhpo.active(encoder.domains[name], config)
+            if masks[name][i] and name in parents:
+                config[name] = encoder.value(part, u)
+    return masks
+
+def impute_inactive(encoder, U):
+    """U, with the columns of inactive hyperparameters set to 0 in place."""
+    masks = active_mask(encoder, U)
+    for name, _, j, width, _ in encoder.parts:
+        U[~masks[name], j:j + width] = 0
+    return U
+
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
 def grid_points(encoder, limit):
     """Every point of an encoded space without float columns, or None if it
     has float columns or more than `limit` points."""
@@ -5084,8 +5294,12 @@ def grid_points(encoder, limit):
             return None
     if math.prod(len(a) for a in axes) > limit:
         return None
-    return np.array([np.concatenate(p) for p in itertools.product(*axes)
-                     ]).reshape(-1, encoder.dim)
+    U = impute_inactive(encoder, np.array([
+        np.concatenate(p) for p in itertools.product(*axes)
+    ]).reshape(-1, encoder.dim))
+    if any(d.parent for d in encoder.domains.values()):  # no repeats
+        U = np.unique(U, axis=0)
+    return U
 
 def is_running(U, X_u):
     """Which rows of U coincide with a row of X_u."""
@@ -5139,7 +5353,7 @@ def grid_neighbors(encoder, u):
                 v[j:j + width] = 0
                 v[j + i] = 1
                 out.append(v)
-    return np.array(out).reshape(-1, encoder.dim)
+    return impute_inactive(encoder, np.array(out).reshape(-1, encoder.dim))
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
@@ -5201,7 +5415,8 @@ def maximize_acquisition(acq, encoder, rng, X_obs=None, exclude=None,
     points, vals = [U], [values(U)]
     starts = U[np.argsort(-vals[0])[:num_starts]]
     if encoder.continuous.any():
-        starts = polish_floats(acq, starts, encoder.continuous, maxiter)
+        starts = impute_inactive(encoder, polish_floats(
+            acq, starts, encoder.continuous, maxiter))
         points.append(starts)
         vals.append(values(starts))
     if not exhaustive and not encoder.continuous.all():
@@ -5943,6 +6158,8 @@ def fanova_parts(encoder, reference):
     not constant: `points` (values x width) are the encoded values of its
     members, None for a uniform measure on [0, 1]. `reference` is any
     configuration of the space."""
+    full = {n: d.grid(1)[0] for n, d in encoder.domains.items()}
+    full.update(reference)  # every name has a value, active or not
     parts = []
     for name, kind, j, width, _ in encoder.parts:
         if kind == 'fixed':
@@ -5952,10 +6169,20 @@ def fanova_parts(encoder, reference):
                                 < FANOVA_MAX_LEVELS):
             members = (range(domain.low, domain.high + 1) if kind == 'int'
                        else domain.choices)
-            points = np.array([encoder.encode({**reference, name: value})
-                               [j:j + width] for value in members])
+            points = np.array([encoder.encode(switched_on(
+                encoder.domains, dict(full, **{name: value}), name))
+                [j:j + width] for value in members])
         parts.append((name, j, width, points))
     return parts
+
+def switched_on(domains, config, name):
+    """`config` with the parents of `name` set so that it is active."""
+    while domains[name].parent is not None:
+        domain = domains[name]
+        if not d2lhpo.active(domain, config):
+            config[domain.parent] = domain.parent_values[0]
+        name = domain.parent
+    return config
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -5976,8 +6203,8 @@ def fanova_trials(trials, domains, metric='error', epoch=None):
             raise KeyError(f'the table has no column {metric!r} (the metric);'
                            f' it has {list(trials.columns)}')
         names = [name for name in domains if name in trials.columns]
-        pairs = [({name: row[name] for name in names}, row[metric])
-                 for row in trials.to_dict('records')]
+        pairs = [(d2lhpo.table_config({n: row[n] for n in names}, domains),
+                  row[metric]) for row in trials.to_dict('records')]
     elif isinstance(trials, (list, tuple)):
         pairs = list(trials)
     else:
@@ -6275,8 +6502,9 @@ class HPOSearchCV(sk_base.MetaEstimatorMixin, sk_base.BaseEstimator):
                                  'pass searcher=None, or the scheduler as a '
                                  'factory (e.g. the class d2lhpo.ASHAScheduler)')
             return d2lhpo.check_component('scheduler', copy.deepcopy(scheduler))
-        if searcher is None:
-            searcher = d2lhpo.RandomSearcher(self.config_space, seed=self.seed)
+        if searcher is None or isinstance(searcher, str):  # a name, as in tune
+            searcher = d2lhpo.make_searcher(searcher or 'random',
+                                            self.config_space, self.seed)
         elif isinstance(searcher, type) or not hasattr(
                 searcher, 'sample_configuration'):
             if not callable(searcher):
@@ -6351,9 +6579,11 @@ class HPOSearchCV(sk_base.MetaEstimatorMixin, sk_base.BaseEstimator):
             self.min_resources_ = self.min_resources
         scheduler = self.make_scheduler()
         levels = scheduler_levels(scheduler)
-        self.tuner_ = d2lhpo.HPOTuner(scheduler, self.make_objective(
-            X, y_array, splits, levels), metric='score', mode='max')
-        self.tuner_.run(self.n_trials)
+        self.tuner_ = d2lhpo.HPOTuner(TrialLimit(scheduler, self.n_trials),
+                                      self.make_objective(X, y_array, splits,
+                                                          levels),
+                                      metric='score', mode='max')
+        self.tuner_.run(self.n_trials + 1)  # TrialLimit ends it after resumes
         self.cv_results_ = self.results_of(self.tuner_)
         self.best_index_ = int(np.argmin(self.cv_results_['rank_test_score']))
         self.best_params_ = self.cv_results_['params'][self.best_index_]
@@ -6430,6 +6660,23 @@ class HPOSearchCV(sk_base.MetaEstimatorMixin, sk_base.BaseEstimator):
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+class TrialLimit(d2lhpo.SchedulerWrapper):
+    """Starts at most `n` new trials; after them, only resumes."""
+    def __init__(self, scheduler, n):
+        super().__init__(scheduler)
+        self.n, self.started = d2lhpo.check_integer('n', n, minimum=1), 0
+
+    def suggest(self, trial_id):
+        suggestion = self.scheduler.suggest(trial_id)
+        if isinstance(suggestion, d2lhpo.Resume):
+            return suggestion
+        if suggestion is None or self.started == self.n:
+            return None  # the run ends (a configuration drawn is dropped)
+        self.started += 1
+        return suggestion
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
 def rank_by_resources_then_score(resources, scores):
     """Ranks (1 = best; ties share the best rank): more resources first,
     then the higher score; NaN scores last."""
@@ -6450,6 +6697,7 @@ __all__ = [
     'Budget',
     'CNN_SPACE',
     'CONTINUE',
+    'Conditional',
     'ConstrainedBayesOptSearcher',
     'ConstrainedTPESearcher',
     'ConvNet1d',
@@ -6465,6 +6713,7 @@ __all__ = [
     'FinalEpochBenchmark',
     'GaussianProcess',
     'GridSearcher',
+    'GridTree',
     'HARTMANN3',
     'HARTMANN6',
     'HPOScheduler',
@@ -6524,11 +6773,15 @@ __all__ = [
     'TabularBenchmark',
     'TracedScheduler',
     'TreeANOVA',
+    'TreeParzenEstimator',
     'TrialEvent',
+    'TrialLimit',
     'TrialLog',
     'TrialRecord',
     'TrialRunner',
     'WorkerBackend',
+    'active',
+    'active_mask',
     'add_to_class',
     'anytime_band',
     'as_error',
@@ -6595,6 +6848,7 @@ __all__ = [
     'hyperband_brackets',
     'hypervolume',
     'hypervolume_trajectory',
+    'impute_inactive',
     'in_notebook',
     'incumbent_at',
     'is_running',
@@ -6687,6 +6941,8 @@ __all__ = [
     'subsample',
     'subsampled_splits',
     'successive_halving_rungs',
+    'switched_on',
+    'table_config',
     'time_to_hypervolume',
     'time_to_reach',
     'toy_function',

@@ -207,3 +207,21 @@ def test_bad_arguments():
     fanova = d2lhpo.Fanova(tuner, UNIT_CUBE, num_trees=4)
     with pytest.raises(ValueError, match="'lr' is not a hyperparameter"):
         fanova.marginal('lr')
+
+
+def test_a_conditional_space_works_from_a_tuner_and_from_its_table():
+    space = {'depth': [1, 2, 3],
+             'width3': d2lhpo.Conditional(stats.uniform(0, 1), parent='depth',
+                                          values=[3]),
+             'lr': stats.loguniform(1e-3, 1)}
+
+    def f(depth, lr, width3=0.0):
+        return 0.1 * depth + width3 + abs(np.log10(lr) + 2)
+    tuner = d2lhpo.HPOTuner(d2lhpo.BasicScheduler(
+        d2lhpo.RandomSearcher(space, seed=0)), f)
+    tuner.run(number_of_trials=150, verbose=False)
+    from_tuner = d2lhpo.fanova_importances(tuner, space, seed=0)
+    from_table = d2lhpo.fanova_importances(tuner.records_table(), space,
+                                           seed=0)
+    assert list(from_tuner.index[:2]) == ['lr', 'width3']
+    assert np.allclose(from_tuner.sort_index(), from_table.sort_index())

@@ -206,6 +206,7 @@ def test_failed_trials(digits):
     (dict(min_resources=0), ValueError, 'min_resources'),
     (dict(scoring=['accuracy', 'f1']), ValueError, 'one metric'),
     (dict(searcher=42), TypeError, 'searcher must be a searcher'),
+    (dict(searcher='bayes'), ValueError, "unknown searcher 'bayes'"),
     (dict(scheduler='asha'), TypeError, 'scheduler must be a scheduler'),
     (dict(searcher=d2lhpo.RandomSearcher, scheduler=d2lhpo.BasicScheduler(
         d2lhpo.RandomSearcher({'C': [1.0]}))), ValueError,
@@ -219,3 +220,33 @@ def test_bad_input(digits, kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         HPOSearchCV(**args).fit(*digits)
+
+
+def test_synchronous_brackets_are_finished_after_the_last_new_trial(digits):
+    # one bracket of successive halving: 9 trials on a ninth of the
+    # samples, the best 3 resumed on a third, the best 1 on all; n_trials=9
+    # counts configurations, so the resumes run after the 9th new trial
+    X, y = digits
+    search = HPOSearchCV(SVC(), SVC_SPACE, n_trials=9, cv=3, seed=0,
+                         min_resources=1, scheduler=functools.partial(
+                             d2lhpo.SuccessiveHalvingScheduler, eta=3,
+                             r_max=9)).fit(X, y)
+    resources = search.cv_results_['n_resources']
+    assert len(resources) == 9
+    assert sorted(resources.tolist()) == [33] * 6 + [100] * 2 + [300]
+    assert search.best_index_ == int(np.argmax(resources))
+    limit = d2lhpo.TrialLimit(d2lhpo.BasicScheduler(d2lhpo.RandomSearcher(
+        SVC_SPACE, seed=0)), 2)
+    assert limit.suggest(0) is not None and limit.suggest(1) is not None
+    assert limit.suggest(2) is None
+
+
+def test_a_searcher_by_name_is_the_searcher_tune_builds(digits):
+    X, y = digits
+    by_name = small_search(searcher='tpe').fit(X, y)
+    by_class = small_search(searcher=d2lhpo.TPESearcher).fit(X, y)
+    scheduler = by_name.tuner_.scheduler
+    while not hasattr(scheduler, 'searcher'):  # through wrappers
+        scheduler = scheduler.scheduler
+    assert isinstance(scheduler.searcher, d2lhpo.TPESearcher)
+    assert by_name.cv_results_['params'] == by_class.cv_results_['params']
