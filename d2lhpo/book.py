@@ -2630,6 +2630,15 @@ import numpy as np
 
 
 # Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+def check_factors(factors):
+    """The perturbation factors: a non-empty list of positive numbers."""
+    if not isinstance(factors, (list, tuple)) or not factors:
+        raise ValueError('perturbation_factors must be a non-empty list of '
+                         f'positive numbers, got {factors!r}')
+    return [d2lhpo.check_positive('perturbation_factors', f) for f in factors]
+
+
+# Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
 class PBTScheduler(d2lhpo.BasicScheduler):
     """Population based training on trials that save checkpoints."""
     def __init__(self, searcher_or_space, population_size,
@@ -2650,8 +2659,7 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             raise ValueError('quantile_fraction must be in (0, 0.5], got 0')
         self.resample_probability = d2lhpo.check_number(
             'resample_probability', resample_probability, 0, 1)
-        self.factors = [d2lhpo.check_positive('perturbation_factors', f)
-                        for f in perturbation_factors]
+        self.factors = check_factors(perturbation_factors)
         self.max_t = (None if max_t is None
                       else d2lhpo.check_integer('max_t', max_t, 1))
         self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
@@ -2754,7 +2762,10 @@ class PBTScheduler(d2lhpo.BasicScheduler):
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def on_trial_complete(self, trial, result):
-        self.inform_searcher(trial, result or {'error': trial.error})
+        if result is None and math.isfinite(trial.error):  # ended after a pause
+            result = {'error': trial.error, 'epoch': trial.epochs}
+        if result is not None:  # a child that trained nothing tells nothing
+            self.inform_searcher(trial, result)
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def schedule(self, trial_id):
@@ -6175,6 +6186,8 @@ def fanova_parts(encoder, reference):
         parts.append((name, j, width, points))
     return parts
 
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
 def switched_on(domains, config, name):
     """`config` with the parents of `name` set so that it is active."""
     while domains[name].parent is not None:
@@ -6799,6 +6812,7 @@ __all__ = [
     'check_config',
     'check_constraints',
     'check_event',
+    'check_factors',
     'check_fidelity',
     'check_fields',
     'check_flag',

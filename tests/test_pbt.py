@@ -145,6 +145,8 @@ def test_explore_perturbs_within_bounds_and_picks_neighbours():
     (dict(quantile_fraction=-0.1), 'quantile_fraction'),
     (dict(resample_probability=1.5), 'resample_probability'),
     (dict(perturbation_factors=(0.8, -1)), 'perturbation_factors'),
+    (dict(perturbation_factors=()), 'perturbation_factors'),
+    (dict(perturbation_factors=1.2), 'perturbation_factors'),
     (dict(max_t=0), 'max_t'),
 ])
 def test_bad_arguments_are_refused(options, message):
@@ -275,3 +277,19 @@ def test_a_copied_torch_model_continues_with_the_same_weights():
             compared += 1
             assert mine == theirs
     assert compared >= 1
+
+
+def test_a_child_that_trains_nothing_tells_the_searcher_nothing():
+    """Without max_t, a selection at the last epoch makes children with no
+    epochs left; the searcher must not learn a NaN error from them."""
+    told = []
+
+    class Recording(RandomSearcher):
+        def update(self, trial_id, config, error, result=None):
+            told.append(error)
+
+    searcher = Recording(SPACE, seed=0, points_to_evaluate=STARTS)
+    scheduler = PBTScheduler(searcher, 2, 3, seed=0)  # no max_t
+    tuner = HPOTuner(scheduler, toy, metric='Q', mode='max')
+    tuner.run(max_epochs=1000, verbose=False)
+    assert told and all(np.isfinite(told))
