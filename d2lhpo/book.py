@@ -3244,12 +3244,15 @@ import copy
 import inspect
 import math
 import numbers
+import sys
+import threading
 import time
 
 import numpy as np
 import torch
 from matplotlib import pyplot as plt, ticker
 from scipy import stats
+from tqdm import tqdm
 
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -3612,7 +3615,7 @@ class Budget:
         self.start_time, self.first_result = now, len(self.tuner.results)
         if self.max_time is not None:
             self.deadline = now + self.max_time
-        if self.verbose and not in_notebook():
+        if self.verbose and draws_text_bar():
             self.bar = RunProgress(self)
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -3663,16 +3666,27 @@ def in_notebook():
         return False
     return getattr(get_ipython(), 'kernel', None) is not None
 
+def draws_text_bar():
+    """Whether a run draws a text bar: on a terminal, outside Jupyter."""
+    return sys.stderr.isatty() and not in_notebook()
+
+class TextBar(tqdm):
+    """tqdm with a lock of this process only, and no monitor thread."""
+    monitor_interval = 0
+
+TextBar.set_lock(threading.RLock())
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 class RunProgress:
     """A tqdm bar of a run's budget, redrawn at most every `interval` s
     and only once the run has taken `delay` s."""
     def __init__(self, budget, interval=0.25, delay=2.0):
-        from tqdm import tqdm  # only outside Jupyter
         self.budget, self.interval = budget, interval
         self.metric = metric_names(budget.tuner.metric)[0]
         self.next_draw = time.perf_counter() + delay
         self.drawn = False
-        self.bar = tqdm(total=1.0, delay=delay, bar_format=(
+        self.bar = TextBar(total=1.0, delay=delay, bar_format=(
             '{desc}: {percentage:3.0f}%|{bar}| {elapsed}{postfix}'),
             desc='budget', dynamic_ncols=True)
 
@@ -6784,6 +6798,7 @@ __all__ = [
     'TABLE_ARRAYS',
     'TPESearcher',
     'TabularBenchmark',
+    'TextBar',
     'TracedScheduler',
     'TreeANOVA',
     'TreeParzenEstimator',
@@ -6845,6 +6860,7 @@ __all__ = [
     'die_with_parent',
     'digits_model',
     'dominance',
+    'draws_text_bar',
     'encode_line',
     'error_rate',
     'expected_improvement',

@@ -306,6 +306,7 @@ def test_the_progress_bar_shows_a_long_run_outside_jupyter(capsys,
                                                            monkeypatch):
     monkeypatch.setattr(d2lhpo.book, 'RunProgress', functools.partial(
         d2lhpo.RunProgress, delay=0.3, interval=0.05))  # (2 s, 0.25 s)
+    monkeypatch.setattr(d2lhpo.book, 'draws_text_bar', lambda: True)
 
     def slow(x):
         time.sleep(0.05)
@@ -322,6 +323,20 @@ def test_the_progress_bar_shows_a_long_run_outside_jupyter(capsys,
 def test_a_short_run_draws_no_bar(capsys):
     make_tuner('async').run(max_epochs=200)  # milliseconds
     assert capsys.readouterr().err == ''
+
+
+def test_no_bar_when_standard_error_is_not_a_terminal(monkeypatch):
+    monkeypatch.setattr(d2lhpo.book.sys.stderr, 'isatty', lambda: False,
+                        raising=False)
+    tuner = make_tuner('async')
+    tuner.run(max_epochs=5)
+    assert tuner.budget.bar is None
+
+
+def test_the_bar_has_a_lock_of_its_own_and_no_monitor_thread():
+    import tqdm
+    assert d2lhpo.TextBar.monitor_interval == 0
+    assert d2lhpo.TextBar.get_lock() is not tqdm.tqdm.get_lock()
 
 
 def test_no_bar_in_a_notebook(monkeypatch):
