@@ -1542,7 +1542,10 @@ def readme_parallel_script_with_guard(ctx):
 
 
 TUNER_SCRIPT = '''
-import sys
+import signal, sys
+# Ctrl-C as a terminal gives it: a shell that runs this in the background
+# without job control (as CI may) has set SIGINT to be ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {bench!r})
 import d2lhpo
 import fault_cases as fc

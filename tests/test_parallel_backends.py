@@ -150,10 +150,14 @@ def test_keyboard_interrupt_ends_every_worker_and_keeps_results(backends):
 def test_ctrl_c_in_a_real_process_leaves_no_orphans(tmp_path):
     script = tmp_path / 'run.py'
     script.write_text(textwrap.dedent(f'''
-        import json, sys, time
+        import json, signal, sys, time
         sys.path.insert(0, {REPO!r})
         from scipy import stats
         import d2lhpo
+
+        # Ctrl-C as a terminal gives it, even where a background shell
+        # without job control (as CI may be) has set SIGINT to be ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
         def objective(x):
             time.sleep(0.3)
