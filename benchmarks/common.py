@@ -44,3 +44,12 @@ def suggestion_seconds(searcher, tell, configs, repeats=20, model=None):
         seconds.append(time.perf_counter() - tic)
         tell(trial_id, config)
     return float(np.median(seconds)), max(seconds)
+
+
+def report_checks(checks, check, tic):
+    """Print the wall-clock since `tic` and PASS/FAIL per (ok, text) check;
+    the exit code: 1 if `check` and a check failed, else 0."""
+    print(f'\n({time.perf_counter() - tic:.0f} s of wall-clock)')
+    for ok, text in checks:
+        print(('PASS: ' if ok else 'FAIL: ') + text)
+    return 1 if check and not all(ok for ok, _ in checks) else 0

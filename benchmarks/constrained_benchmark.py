@@ -67,7 +67,8 @@ from scipy import optimize, stats
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import d2lhpo  # noqa: E402
-from common import machine_line, suggestion_seconds  # noqa: E402
+from common import (machine_line, report_checks,  # noqa: E402
+                    suggestion_seconds)
 
 BRANIN = d2lhpo.BRANIN
 CENTER, RADIUS2 = np.array([2.5, 7.5]), 50.0
@@ -265,10 +266,7 @@ def main(argv=None):
     if 'time' in parts:
         print()
         checks += suggestion_times()
-    print(f'\n({time.perf_counter() - tic:.0f} s of wall-clock)')
-    for ok, text in checks:
-        print(('PASS: ' if ok else 'FAIL: ') + text)
-    return 1 if args.check and not all(ok for ok, _ in checks) else 0
+    return report_checks(checks, args.check, tic)
 
 
 if __name__ == '__main__':

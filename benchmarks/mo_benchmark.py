@@ -56,7 +56,8 @@ import numpy as np
 from scipy import stats
 
 import d2lhpo
-from common import machine_line  # noqa: E402
+from common import (machine_line, report_checks,  # noqa: E402
+                    suggestion_seconds)
 
 DIM, NUM_EVALS = 6, 100
 REFERENCE = np.array([1.1, 11.0])
@@ -187,19 +188,12 @@ def suggestion_times(num_obs=100, repeats=20, seed=0):
             f1, f2 = zdt('ZDT1', [config[n] for n in NAMES])
             searcher.update(trial_id, config, f2 if base is searcher else f1,
                             {'error': f1, 'objectives': [f1, f2]})
-        for trial_id in range(num_obs):  # observations it never suggested
-            tell(trial_id, dict(zip(NAMES, map(float, X[trial_id]))))
-        base.num_suggested = base.num_init  # past the initial design
-        seconds = []
-        for trial_id in range(num_obs, num_obs + repeats):
-            tic = time.perf_counter()
-            config = searcher.sample_configuration(trial_id)
-            seconds.append(time.perf_counter() - tic)
-            tell(trial_id, config)
-        times[name] = float(np.median(seconds))
+        configs = [dict(zip(NAMES, map(float, x))) for x in X[:num_obs]]
+        times[name], longest = suggestion_seconds(searcher, tell, configs,
+                                                  repeats, model=base)
         print(f'{name:>16}, {num_obs} observations in {DIM}-D: '
               f'{1000 * times[name]:.0f} ms per suggestion (median of '
-              f'{repeats}; max {1000 * max(seconds):.0f} ms)')
+              f'{repeats}; max {1000 * longest:.0f} ms)')
     ratio = times['ParEGO-BO'] / times['BayesOptSearcher']
     return [(ratio <= 2, f'ParEGO-BO suggestion time {ratio:.2f} x '
              'BayesOptSearcher <= 2 x')]
@@ -322,10 +316,7 @@ def main(argv=None):
     if 'asha' in parts:
         checks += asha_part(list(range(args.asha_seeds)),
                             [float(b) for b in args.budgets.split(',')])
-    print(f'\n({time.perf_counter() - tic:.0f} s of wall-clock)')
-    for ok, text in checks:
-        print(('PASS: ' if ok else 'FAIL: ') + text)
-    return 1 if args.check and not all(ok for ok, _ in checks) else 0
+    return report_checks(checks, args.check, tic)
 
 
 if __name__ == '__main__':
