@@ -385,6 +385,10 @@ class HPOScheduler:
     def on_trial_error(self, trial, message):
         """`trial` failed; no more results will come from it."""
 
+    def retired_trials(self):
+        """Ids of paused trials that will never be resumed."""
+        return ()
+
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class BasicScheduler(HPOScheduler):
@@ -427,6 +431,9 @@ class SchedulerWrapper(HPOScheduler):
 
     def on_trial_error(self, trial, message):
         self.scheduler.on_trial_error(trial, message)
+
+    def retired_trials(self):
+        return self.scheduler.retired_trials()
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -557,6 +564,8 @@ class HPOTuner:
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def run_trial(self, trial, now):
         """Run `trial` until it completes, fails, pauses or is stopped."""
+        for trial_id in set(self.scheduler.retired_trials()) & set(self.paused):
+            self.paused.pop(trial_id).close()  # never resumed: free its state
         steps = self.paused.pop(trial.trial_id, None)
         if steps is None:
             steps = d2lhpo.trial_steps(self, trial)  # with its checkpoint
@@ -2750,7 +2759,7 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         """The asynchronous rule: PAUSE `trial` for a child if it is in the
         bottom quantile of the running members' latest results."""
         live = [t for t in self.members.values() if t.status == 'running'
-                and t.epochs and t.trial_id not in self.retired]
+                and math.isfinite(t.error) and t.trial_id not in self.retired]
         ranked, k = ranked_quantiles(live, self.quantile)
         if trial.trial_id not in [t.trial_id for t in ranked[len(ranked) - k:]]:
             return d2lhpo.CONTINUE
@@ -2794,6 +2803,10 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             result = {'error': trial.error, 'epoch': trial.epochs}
         if result is not None:  # a child that trained nothing tells nothing
             self.inform_searcher(trial, result)
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def retired_trials(self):
+        return self.retired  # the tuner frees their paused state
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def on_trial_error(self, trial, message):

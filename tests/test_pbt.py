@@ -447,3 +447,146 @@ def test_a_copied_torch_model_continues_on_worker_processes():
         n = min(len(mine), len(theirs))  # the epochs both trained
         assert mine[:n] == theirs[:n]
         assert mine[0][0] == epoch + 1
+
+
+def fragile_toy(h0, h1, checkpoint=None):
+    """`slow_toy` that fails at its second epoch for h0 = 0.5."""
+    for epoch, result in enumerate(slow_toy(h0, h1, checkpoint), 1):
+        if h0 == 0.5 and epoch == 2:
+            raise RuntimeError('diverged (pretend)')
+        yield result
+
+
+def test_a_failed_member_starts_afresh_on_worker_processes():
+    backend = LocalBackend(fragile_toy, num_workers=2)
+    try:
+        scheduler, tuner = run_async(backend)
+    finally:
+        backend.close()
+    failed = [t for t in tuner.records if t.status == 'failed']
+    assert [(t.trial_id, t.config['h0']) for t in failed] == [(1, 0.5)]
+    assert 'diverged' in failed[0].message
+    fresh = [t for t, (m, source, epoch) in scheduler.lineage.items()
+             if m == 1 and source is None and t > 1]
+    assert len(fresh) == 1  # member 1, sampled anew from the searcher
+    assert len(scheduler.members) == 2 and not scheduler.vacant
+    for trial in scheduler.members.values():  # both train to the end
+        assert (trial.status, trial.epochs) == ('stopped', 12)
+    check_children_continue_their_sources(scheduler, tuner)  # asserts
+
+
+class Model:
+    """Stands for the model that a paused generator holds."""
+
+
+ALIVE = weakref.WeakSet()
+
+
+def toy_with_model(h0, h1, checkpoint=None):
+    model = Model()
+    ALIVE.add(model)
+    for result in toy(h0, h1, checkpoint=checkpoint):
+        yield dict(result, model_id=id(model))
+
+
+def test_retired_trials_release_their_generators():
+    """The sequential tuner closes the paused generator of a retired
+    trial (the next time it runs a trial), so its model is freed."""
+    scheduler, tuner = run(objective=toy_with_model)
+    assert scheduler.retired
+    assert not set(tuner.paused) & scheduler.retired
+    gc.collect()
+    assert len(ALIVE) == 0  # the members' last trials stopped at max_t
+    assert scheduler.retired_trials() == scheduler.retired
+    wrapped = d2lhpo.SchedulerWrapper(scheduler)
+    assert wrapped.retired_trials() is scheduler.retired
+    assert BasicScheduler(RandomSearcher(SPACE)).retired_trials() == ()
+
+
+def test_copies_are_atomic(tmp_path):
+    target = tmp_path / 'trial_0.pt.epoch3'
+    target.write_text('the old state')
+    folder = tmp_path / 'a_folder'
+    folder.mkdir()
+    with pytest.raises(OSError):  # a copy that fails half-way...
+        d2lhpo.copy_atomically(str(folder), str(target))
+    assert target.read_text() == 'the old state'  # ...leaves it whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'a_folder', 'trial_0.pt.epoch3']  # and no temporary file
+    source = tmp_path / 'source'
+    source.write_text('the new state')
+    d2lhpo.copy_atomically(str(source), str(target))
+    assert target.read_text() == 'the new state'
+
+
+def test_synchronous_must_be_a_flag():
+    with pytest.raises(ValueError, match='synchronous'):
+        PBTScheduler(SPACE, 2, 2, synchronous='yes')
+
+
+def plain(h0, h1):
+    for step in range(4):
+        yield h0 + h1
+
+
+def test_an_objective_without_checkpoint_is_refused_on_every_backend():
+    simulated = AsyncTuner(PBTScheduler(SPACE, 2, 2, synchronous=False),
+                           d2lhpo.SimulatedBackend(None))
+    with pytest.raises(ValueError, match='`checkpoint` parameter'):
+        simulated.run(max_epochs=10, verbose=False)
+    backend = LocalBackend(plain, num_workers=1)
+    try:
+        tuner = AsyncTuner(PBTScheduler(SPACE, 2, 2), backend)
+        with pytest.raises(ValueError, match='`checkpoint` parameter'):
+            tuner.run(max_epochs=10, verbose=False)
+    finally:
+        backend.close()
+
+
+@pytest.mark.xdist_group('ray')  # one Ray at a time
+def test_asynchronous_pbt_on_ray_actors():
+    ray = pytest.importorskip('ray')
+    pytest.importorskip('pydantic')
+    from d2lhpo import RayBackend
+
+    def ray_toy(h0, h1, checkpoint=None):  # local: shipped by value
+        import json
+        import os
+        import time
+        theta, done = [0.9, 0.9], 0
+        if os.path.exists(checkpoint):
+            with open(checkpoint) as f:
+                theta, done = json.load(f)
+        loaded = list(theta)
+        folder = os.path.dirname(checkpoint)
+        founders = [os.path.join(folder, f'trial_{i}.pt') for i in (0, 1)]
+        deadline = time.time() + 20
+        for step in range(done + 1, 13):
+            theta = [theta[0] * (1 - 0.1 * h0), theta[1] * (1 - 0.1 * h1)]
+            with open(checkpoint + '.tmp', 'w') as f:
+                json.dump([theta, step], f)
+            os.replace(checkpoint + '.tmp', checkpoint)
+            while (time.time() < deadline and  # the founders side by side
+                   not all(os.path.exists(f) for f in founders)):
+                time.sleep(0.005)
+            time.sleep(0.03)
+            yield {'Q': 1.2 - theta[0] ** 2 - theta[1] ** 2,
+                   'theta0': theta[0], 'theta1': theta[1],
+                   'loaded0': loaded[0], 'loaded1': loaded[1]}
+
+    try:
+        backend = RayBackend(ray_toy, num_workers=2)
+        scheduler, tuner = run_async(backend)
+        backend.close()
+        assert not [t.message for t in tuner.records if t.status == 'failed']
+        assert check_children_continue_their_sources(scheduler, tuner) >= 1
+        assert scheduler.lineage[2][:2] == (1, 0)
+        for trial in scheduler.members.values():
+            assert (trial.status, trial.epochs) == ('stopped', 12)
+        refused = RayBackend(plain, num_workers=1)
+        with pytest.raises(ValueError, match='`checkpoint` parameter'):
+            AsyncTuner(PBTScheduler(SPACE, 2, 2, synchronous=False),
+                       refused).run(max_epochs=10, verbose=False)
+        refused.close()
+    finally:
+        ray.shutdown()
