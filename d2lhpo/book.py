@@ -2701,10 +2701,11 @@ class PBTScheduler(d2lhpo.BasicScheduler):
                     member, self.founded = self.founded, self.founded + 1
                 self.pending[trial_id] = (member, None, 0)
             return config
-        paused = [t for t in self.members.values()
-                  if t.status == 'paused' and t.trial_id not in self.retired]
-        if not paused:
-            return None
+        live = [t for t in self.members.values() if t.trial_id not in self.retired]
+        paused = [t for t in live if t.status == 'paused']
+        behind = [t.epochs for t in live if t.status == 'running']
+        if not paused or min(behind + [math.inf]) < min(t.epochs for t in paused):
+            return None  # (on workers, wait for the running members to catch up)
         return d2lhpo.Resume(min(paused, key=lambda t: (t.epochs, t.trial_id))
                              .trial_id)
 
@@ -5875,6 +5876,8 @@ def failing_steps(error):
     raise error
     yield
 
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
 def trial_steps(tuner, trial):
     """The generator of `trial`'s results on the sequential `tuner`."""
     config = trial.config
@@ -5948,6 +5951,55 @@ def print_medians(runs, times):
         print(f'{name:>18}: median error at',
               ', '.join(f'{x:g}' for x in times), 's:',
               ', '.join(f'{v:.4f}' for v in at))
+
+
+# Defined in chapter_appendix/pbt_tools.md (:numref:`sec_appendix_pbt_tools`)
+from matplotlib import pyplot as plt
+
+
+# Defined in chapter_appendix/pbt_tools.md (:numref:`sec_appendix_pbt_tools`)
+def plot_lineage(scheduler, ax=None):
+    """Draw the trials of a `PBTScheduler`'s run over epochs, one row per
+    member, with an arrow for each exploit; return the axes."""
+    ax = ax if ax is not None else plt.subplots(figsize=(5, 2.8))[1]
+    for trial_id, (member, source, epoch) in scheduler.lineage.items():
+        trial, color = scheduler.trials[trial_id], f'C{member % 10}'
+        retired = trial_id in scheduler.retired
+        ax.plot([epoch, trial.epochs], [member, member], color=color,
+                lw=5, alpha=0.4 if retired else 1, solid_capstyle='butt')
+        ax.plot(epoch, member, '|', color='k', ms=9)  # where it started
+        ax.text((epoch + trial.epochs) / 2, member + 0.12, str(trial_id),
+                ha='center', va='bottom', fontsize=7)
+        if source is not None and scheduler.lineage[source][0] != member:
+            ax.annotate('', xy=(epoch, member), color=color,
+                        xytext=(epoch, scheduler.lineage[source][0]),
+                        arrowprops=dict(arrowstyle='->', color=color))
+        if trial.status == 'failed':
+            ax.plot(trial.epochs, member, 'kx')
+    members = sorted({m for m, _, _ in scheduler.lineage.values()})
+    ax.set(xlabel='epoch', ylabel='member', yticks=members,
+           ylim=(members[0] - 0.5, members[-1] + 0.6))
+    return ax
+
+
+# Defined in chapter_appendix/pbt_tools.md (:numref:`sec_appendix_pbt_tools`)
+def plot_schedules(scheduler, name, ax=None):
+    """Draw each member's schedule of hyperparameter `name`; return the
+    axes."""
+    ax = ax if ax is not None else plt.subplots(figsize=(4, 2.8))[1]
+    members = sorted(scheduler.members.items())
+    for i, (member, trial) in enumerate(members):
+        values = [config[name] for config in scheduler.schedule(trial.trial_id)]
+        if values:  # the first members drawn widest: equal lines show
+            ax.step(range(len(values) + 1), values + values[-1:],
+                    where='post', color=f'C{member % 10}',
+                    lw=1 + 2 * (len(members) - i) / len(members),
+                    label=f'member {member}')
+    domain = scheduler.searcher.domains.get(name)
+    if domain is not None and getattr(domain, 'log', False):
+        ax.set_yscale('log')
+    ax.set(xlabel='epoch', ylabel=name)
+    return ax
 
 
 # Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
@@ -7017,8 +7069,10 @@ __all__ = [
     'plot_hypervolume_band',
     'plot_importances',
     'plot_learning_curves',
+    'plot_lineage',
     'plot_marginal',
     'plot_regret_curves',
+    'plot_schedules',
     'plot_timeline',
     'plot_tpe_step',
     'point_key',

@@ -590,3 +590,44 @@ def test_asynchronous_pbt_on_ray_actors():
         refused.close()
     finally:
         ray.shutdown()
+
+
+def test_lineage_and_schedule_plots():
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    scheduler, tuner = run(Vanishing)  # exploits, and a failed child
+    ax = d2lhpo.plot_lineage(scheduler)
+    crossings = [t for t, (m, s, e) in scheduler.lineage.items()
+                 if s is not None and scheduler.lineage[s][0] != m]
+    arrows = [t for t in ax.texts if isinstance(t, matplotlib.text.Annotation)]
+    labels = [t.get_text() for t in ax.texts if t not in arrows]
+    assert sorted(labels, key=int) == [str(t.trial_id) for t in tuner.records]
+    assert len(arrows) == len(crossings) > 0
+    crosses = [line for line in ax.lines if line.get_marker() == 'x']
+    assert len(crosses) == 1  # the child whose source vanished
+    ax = d2lhpo.plot_schedules(scheduler, 'h1')
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    for line, trial in zip(lines, scheduler.members.values()):
+        assert list(line.get_ydata()[:-1]) == [
+            c['h1'] for c in scheduler.schedule(trial.trial_id)]
+    plt.close('all')
+
+
+def test_the_synchronous_mode_on_workers_matches_the_sequential_tuner(
+        local_backend):
+    """Generations on worker processes: paused members resume from their
+    snapshots, and the run makes the same trials, lineage and results as
+    on the sequential tuner."""
+    sequential, expected = run()
+    searcher = RandomSearcher(SPACE, seed=0, points_to_evaluate=STARTS)
+    scheduler = PBTScheduler(searcher, 2, 3, max_t=12, seed=0)
+    tuner = AsyncTuner(scheduler, local_backend, metric='Q', mode='max')
+    tuner.run(max_epochs=1000, verbose=False)
+    assert scheduler.lineage == sequential.lineage
+    booked = lambda t: sorted((r['trial_id'], r['epoch'], r['Q'])
+                              for r in t.results)
+    assert booked(tuner) == booked(expected)
+    assert [r.status for r in tuner.records] == [
+        r.status for r in expected.records]
