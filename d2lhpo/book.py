@@ -1067,23 +1067,35 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 self.end_trial(self.records[trial_id], 'stopped', self.clock,
                                message, self.last_results.pop(trial_id, None))
             self.running.clear()
-            if self.log is not None:
-                self.log.close()
+            if self.log is not None:  # (see the appendix on logs)
+                self.release_log()
         return copy.deepcopy(self.incumbent)
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-    def write_log(self, event):
+    def write_log(self, event=None):
         """Append `event` as a JSON line to the log (if there is one)."""
         if self.log is None:
             return
         try:
-            self.log.append((encode_line(event) + '\n').encode())
+            if event is None:
+                self.log.flush()
+            else:
+                self.log.append(event)
         except (TypeError, ValueError, OSError, RecursionError) as err:
-            warnings.warn(f'{self.log.path}: logging stops at a {event["event"]}'
-                          f' of trial {event["trial_id"]} ({err}); the run '
-                          'goes on, and a run resumed from this log continues '
-                          'the trials that it does not show as ended')
+            event = getattr(err, 'event', event) or {}  # the one that failed
+            warnings.warn(f'{self.log.path}: logging stops at a '
+                          f'{event.get("event", "write")} of trial '
+                          f'{event.get("trial_id")} ({err}); the run goes on, '
+                          'and a run resumed from this log continues the trials '
+                          'that it does not show as ended')
             self.close_log()
+
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+    def release_log(self):
+        """Write what is queued and unlock the log until the next run."""
+        self.write_log()
+        if self.log is not None:
+            self.log.close()
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def close_log(self):
@@ -1140,8 +1152,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
             self.backend.checkpoint_dir = os.path.abspath(path) + '.checkpoints'
         try:
             if not data:  # a new log: its first line names metric and mode
-                log.append(LOG_ENCODER.encode(run_line(
-                    self.metric, self.mode, self.constraints)).encode() + b'\n')
+                log.append(run_line(self.metric, self.mode, self.constraints))
                 log.flush()
             undone = self.replay(read_events(data, log.path, self.metric,
                                              self.mode, self.constraints),
@@ -4913,7 +4924,7 @@ class TrialLog:
     `open` locks it and cuts a torn last line, `close` unlocks it."""
     def __init__(self, path, batch=1):
         self.path, self.file, self.size = os.fspath(path), None, None
-        self.batch, self.pending = batch, []  # lines per system call
+        self.batch, self.pending = batch, []  # events per system call
 
     def open(self):
         """Lock the file; return its complete lines as bytes."""
@@ -4941,27 +4952,25 @@ class TrialLog:
         return data[:end]
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-    def append(self, line):
-        self.pending.append(line)
+    def append(self, event):
+        self.pending.append(event)
         if len(self.pending) >= self.batch:
             self.flush()
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def flush(self):
         # one system call: the OS has the lines, and a kill cannot lose them
-        data = b''.join(self.pending)
-        self.pending.clear()
+        events, self.pending = self.pending, []
+        data, error = encode_lines(events)
         if self.file.write(data) != len(data):
             raise OSError(f'{self.path}: lines were written in part')
         self.size += len(data)
+        if error is not None:
+            raise error
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def close(self):
         if self.file is not None:
-            try:
-                self.flush()
-            except OSError as err:
-                warnings.warn(f'{self.path}: the last lines were lost ({err})')
             self.file.close()  # and the lock with it
             self.file = None
 
@@ -4989,6 +4998,27 @@ def line_encoder():
     return lambda event: ''.join(encode(event, 0))
 
 encode_line = line_encoder()
+
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+def encode_lines(events):
+    """The JSON lines of `events` (dicts whose first key is 'event') as
+    bytes, and the error of the first event that JSON cannot write (the
+    lines stop before it), or None."""
+    try:  # one call of the encoder for the whole batch
+        pieces = encode_line(events)[1:-1].split('}, {"event": ')
+    except (TypeError, ValueError, RecursionError):
+        pieces = []
+    if events and len(pieces) == len(events):
+        return ('}\n{"event": '.join(pieces) + '\n').encode(), None
+    lines = []
+    for event in events:  # one at a time: stop at the first that fails
+        try:
+            lines.append(encode_line(event) + '\n')
+        except (TypeError, ValueError, RecursionError) as err:
+            err.event = event
+            return ''.join(lines).encode(), err
+    return ''.join(lines).encode(), None
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -6862,6 +6892,7 @@ __all__ = [
     'dominance',
     'draws_text_bar',
     'encode_line',
+    'encode_lines',
     'error_rate',
     'expected_improvement',
     'failing_steps',
