@@ -3385,10 +3385,19 @@ def grid_sizes(domains, num_points, default=5):
         sizes = dict.fromkeys(domains, num_points)
     sizes = {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
              for name, n in sizes.items()}
-    total = math.prod(
-        d.num_values() if d.kind in ('constant', 'categorical') else
-        min(n, d.num_values()) for d, n in zip(domains.values(),
-                                               sizes.values()))
+    lengths = {name: d.num_values() if d.kind in ('constant', 'categorical')
+               else min(sizes[name], d.num_values())
+               for name, d in domains.items()}
+    for name, length in lengths.items():
+        if length > MAX_GRID_POINTS:  # too long to lay out
+            raise ValueError(f'the grid would have {length} values of '
+                             f'{name!r} alone (sizes {sizes}); at most '
+                             f'{MAX_GRID_POINTS} points are allowed: lower '
+                             'num_points or use random search')
+    total = math.prod(lengths.values())  # at least the tree's leaves
+    if total > MAX_GRID_POINTS:  # count the leaves
+        total = d2lhpo.GridTree(domains, {
+            name: d.grid(sizes[name]) for name, d in domains.items()}).size
     if total > MAX_GRID_POINTS:
         raise ValueError(f'the grid would have {total} points (sizes '
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
@@ -3417,11 +3426,14 @@ class GridTree:
         if key not in self.cache:
             name = self.names[k]
             config = {p: self.axes[p][i] for p, i in digits.items()}
-            self.cache[key] = (
-                sum(self.count(k + 1, {**digits, name: i})
-                    for i in range(len(self.axes[name])))
-                if d2lhpo.active(self.domains[name], config)
-                else self.count(k + 1, digits))
+            if not d2lhpo.active(self.domains[name], config):
+                self.cache[key] = self.count(k + 1, digits)
+            elif name in self.parents[k + 1]:  # its value decides the rest
+                self.cache[key] = sum(self.count(k + 1, {**digits, name: i})
+                                      for i in range(len(self.axes[name])))
+            else:  # a mixed-radix digit
+                self.cache[key] = len(self.axes[name]) * self.count(k + 1,
+                                                                    digits)
         return self.cache[key]
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
