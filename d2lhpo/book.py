@@ -3388,16 +3388,13 @@ def grid_sizes(domains, num_points, default=5):
     lengths = {name: d.num_values() if d.kind in ('constant', 'categorical')
                else min(sizes[name], d.num_values())
                for name, d in domains.items()}
-    for name, length in lengths.items():
-        if length > MAX_GRID_POINTS:  # too long to lay out
-            raise ValueError(f'the grid would have {length} values of '
-                             f'{name!r} alone (sizes {sizes}); at most '
-                             f'{MAX_GRID_POINTS} points are allowed: lower '
-                             'num_points or use random search')
-    total = math.prod(lengths.values())  # at least the tree's leaves
-    if total > MAX_GRID_POINTS:  # count the leaves
-        total = d2lhpo.GridTree(domains, {
-            name: d.grid(sizes[name]) for name, d in domains.items()}).size
+    longest = max(lengths, key=lengths.get)
+    if lengths[longest] > MAX_GRID_POINTS:  # too long to lay out
+        raise ValueError(f'{longest!r} alone would have {lengths[longest]} '
+                         f'grid values (sizes {sizes}); at most '
+                         f'{MAX_GRID_POINTS} points are allowed')
+    total = d2lhpo.GridTree(domains, {  # the tree's leaves
+        name: d.grid(sizes[name]) for name, d in domains.items()}).size
     if total > MAX_GRID_POINTS:
         raise ValueError(f'the grid would have {total} points (sizes '
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
@@ -6522,6 +6519,16 @@ def axis_positions(domain, configs):
     return np.array([position(c[domain.name]) if domain.name in c
                      else np.nan for c in configs])
 
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def parallel_coordinates(domains, configs, values):
+    """trials x axes: the positions on each hyperparameter's axis, then
+    the value scaled from the lowest (0) to the highest (1)."""
+    low, high = values.min(), values.max()
+    scaled = (values - low) / (high - low) if high > low else 0 * values + .5
+    return np.column_stack([axis_positions(d, configs)
+                            for d in domains.values()] + [scaled])
+
 def axis_ticks(domain, num_ticks=3):
     """(positions, labels) of an axis: every choice, or `num_ticks` values
     from the low to the high end on the domain's scale."""
@@ -6546,21 +6553,17 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
     the axis's label."""
     domains, configs, values, metric, mode = run_trials(
         trials, config_space, metric, mode, epoch)
-    low, high = values.min(), values.max()
-    scaled = (values - low) / (high - low) if high > low else 0 * values + .5
-    Y = np.column_stack([axis_positions(d, configs)
-                         for d in domains.values()] + [scaled])
+    Y = parallel_coordinates(domains, configs, values)
     x = np.arange(Y.shape[1])
-    worst_first = np.argsort(-values if mode == 'min' else values,
-                             kind='stable')
+    worst_first = np.argsort(-values if mode == 'min' else values)
     lines = LineCollection([np.column_stack([x, Y[i]]) for i in worst_first],
                            array=values[worst_first], linewidths=1, alpha=0.7,
                            cmap='viridis' if mode == 'min' else 'viridis_r')
     if ax is None:
         ax = plt.subplots(figsize=(1.4 * len(x) + 1.5, 3.2))[1]
     ax.add_collection(lines)
-    ticks = [axis_ticks(d) for d in domains.values()] + [(
-        np.linspace(0, 1, 3), [f'{v:.3g}' for v in np.linspace(low, high, 3)])]
+    ticks = [axis_ticks(d) for d in domains.values()] + [axis_ticks(
+        d2lhpo.Domain(metric, 'float', values.min(), values.max()))]
     for j, (positions, labels) in enumerate(ticks):
         ax.axvline(j, color='black', linewidth=0.8)
         for y, label in zip(positions, labels):
@@ -7090,6 +7093,7 @@ __all__ = [
     'objective_steps',
     'off_grid_error',
     'paired_comparison',
+    'parallel_coordinates',
     'pareto_front',
     'parse_config_space',
     'part_cells',
