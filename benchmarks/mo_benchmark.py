@@ -44,7 +44,7 @@ of the budget.
 Usage (from the repository root; Optuna from ``pip install -e '.[compare]'``)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/mo_benchmark.py
-        [--part zdt,asha] [--seeds 10] [--asha-seeds 20] [--budgets 100,300]
+        [--part zdt,time,asha] [--seeds 10] [--asha-seeds 20] [--budgets 100,300]
         [--methods NAME,...] [--jobs 1] [--check]
 
 Always exits 0 (a report); with ``--check`` it exits 1 if a target fails.
