@@ -2647,6 +2647,7 @@ def range_check(tuner, config_space, top=5, margin=0.1):
 
 # Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
 import copy
+import glob
 import math
 import os
 import shutil
@@ -2694,8 +2695,12 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         self.pending = {}     # suggested trial id -> (member, source, epoch)
         self.children = []    # (member, config, source, epoch) to start
         self.vacant = []      # members whose trial failed: sampled anew
-        self.retired = set()  # trials that a child replaced (stay paused)
+        self.retired = set()  # trials that a child replaced
+        self.released = set()  # retired trials whose files are deleted
         self.lineage = {}     # trial id -> (member, source id, epoch)
+        self.scores = {}      # trial id -> error at its last perturbation
+        self.generation = 0   # epoch of the last synchronous selection
+        self.copy_errors = {}  # child's trial id -> why its copy failed
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def suggest(self, trial_id):
@@ -2711,7 +2716,11 @@ class PBTScheduler(d2lhpo.BasicScheduler):
                 else:
                     member, self.founded = self.founded, self.founded + 1
                 self.pending[trial_id] = (member, None, 0)
-            return config
+                return config
+            self.population_size, self.vacant = self.founded, []  # no more
+            if self.synchronous and self.end_generation():
+                return self.suggest(trial_id)  # a child, if the selection made one
+        self.release_retired()
         live = [t for t in self.members.values() if t.trial_id not in self.retired]
         paused = [t for t in live if t.status == 'paused']
         behind = [t.epochs for t in live if t.status == 'running']
@@ -2737,46 +2746,71 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             trial.epochs = epoch  # it continues after the source's epochs
             state = (source.checkpoint if self.synchronous  # paused there
                      else f'{source.checkpoint}.epoch{epoch}')  # its snapshot
+            target = f'{trial.checkpoint}.epoch{epoch}'
             try:
-                d2lhpo.copy_atomically(state, f'{trial.checkpoint}.epoch{epoch}')
-            except OSError:  # the child fails alone: no snapshot to start from
-                pass
+                if os.path.lexists(target):  # a stale file in a reused folder
+                    os.remove(target)
+                d2lhpo.copy_atomically(state, target)
+            except OSError as err:  # the child fails alone, and says why
+                self.copy_errors[trial.trial_id] = f'{type(err).__name__}: {err}'
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def on_trial_result(self, trial, result):
+        if not self.synchronous and len(self.trials) == 1 < self.population_size:
+            raise ValueError('PBTScheduler(synchronous=False) ranks members that '
+                             'train side by side: run it on AsyncTuner with a '
+                             'worker per member (on HPOTuner, use synchronous=True)')
         epoch = result['epoch']
         if self.max_t is not None and epoch >= self.max_t:
             return d2lhpo.STOP  # trained to the end
-        if epoch % self.interval:
-            return d2lhpo.CONTINUE
+        if (epoch - self.lineage[trial.trial_id][2]) % self.interval:
+            return d2lhpo.CONTINUE  # (counted from the epoch the trial started at)
+        self.scores[trial.trial_id] = trial.error
         if not self.synchronous:
             return self.select_one(trial)
+        self.end_generation(trial)
+        return d2lhpo.PAUSE
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def end_generation(self, trial=None):
+        """`select` once all live members stand paused at one epoch (`trial`,
+        which reports, counts as paused); return whether it did."""
         live = [t for t in self.members.values() if t.trial_id not in
                 self.retired and t.status in ('running', 'paused')]
-        if (self.founded == self.population_size and not self.pending and
-                not self.children and not self.vacant and all(t is trial or (
-                    t.status == 'paused' and t.epochs == epoch) for t in live)):
-            self.select(live, epoch)
-        return d2lhpo.PAUSE
+        epochs = {t.epochs for t in live}
+        if (self.founded < self.population_size or self.pending or self.children
+                or self.vacant or len(epochs) != 1 or epochs == {self.generation}
+                or any(t is not trial and t.status != 'paused' for t in live)):
+            return False
+        self.generation = epochs.pop()
+        self.select(live, self.generation)
+        return True
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def ranked(self, trials):
+        """`trials` best score first, and the size of a quantile."""
+        ranked = sorted(trials, key=lambda t: (self.scores[t.trial_id], t.trial_id))
+        return ranked, min(math.ceil(len(ranked) * self.quantile), len(ranked) // 2)
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def select(self, live, epoch):
         """Truncation selection among the `live` trials, all at `epoch`."""
-        ranked, k = ranked_quantiles(live, self.quantile)
+        ranked, k = self.ranked(live)
         for trial in ranked[len(ranked) - k:]:
             self.replace(trial, self.exploit(trial, ranked[:k]))
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def select_one(self, trial):
-        """The asynchronous rule: PAUSE `trial` for a child if it is in the
-        bottom quantile of the running members' latest results."""
-        live = [t for t in self.members.values() if t.status == 'running'
-                and math.isfinite(t.error) and t.trial_id not in self.retired]
-        ranked, k = ranked_quantiles(live, self.quantile)
+        """The asynchronous rule: STOP `trial` for a child if its score is in
+        the bottom quantile of the running members' scores."""
+        live = [t for t in self.members.values() if t.status == 'running' and
+                t.trial_id not in self.retired and t.trial_id in self.scores and
+                math.isfinite(self.scores[t.trial_id])]
+        ranked, k = self.ranked(live)
         if trial.trial_id not in [t.trial_id for t in ranked[len(ranked) - k:]]:
             return d2lhpo.CONTINUE
         self.replace(trial, self.exploit(trial, ranked[:k]))
-        return d2lhpo.PAUSE
+        return d2lhpo.STOP
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def replace(self, trial, source):
@@ -2807,6 +2841,9 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             else:
                 factor = self.factors[int(self.rng.integers(len(self.factors)))]
                 new[name] = domain.snap(value * factor)
+                step = domain.step or (domain.kind == 'int')  # a grid's step
+                if new[name] == value and step and factor != 1:  # move a step
+                    new[name] = domain.snap(value + math.copysign(step, factor - 1))
         return new
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
@@ -2818,10 +2855,24 @@ class PBTScheduler(d2lhpo.BasicScheduler):
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def retired_trials(self):
-        return self.retired  # the tuner frees their paused state
+        return frozenset(self.retired)  # the tuner frees their paused state
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def release_retired(self):
+        """Delete the checkpoint files of the retired trials that no child
+        still has to copy."""
+        sources = {s.trial_id for _, _, s, _ in self.children} | {
+            s.trial_id for _, s, _ in self.pending.values() if s is not None}
+        for trial_id in self.retired - self.released - sources:
+            path = self.trials[trial_id].checkpoint
+            for name in glob.glob(glob.escape(path) + '*'):
+                os.remove(name)
+            self.released.add(trial_id)
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def on_trial_error(self, trial, message):
+        if trial.trial_id in self.copy_errors:  # it had no state to start from
+            trial.message += f' (copy failed: {self.copy_errors[trial.trial_id]})'
         member = self.lineage.get(trial.trial_id, (None,))[0]
         if member is not None and self.members[member] is trial:
             self.vacant.append(member)  # it starts afresh from the searcher
@@ -2835,13 +2886,6 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         head = [] if source is None else self.schedule(source)[:epoch]
         trial = self.trials[trial_id]
         return head + [trial.config] * (trial.epochs - epoch)
-
-
-# Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
-def ranked_quantiles(trials, quantile):
-    """`trials` best first, and the size of the top and bottom quantile."""
-    ranked = sorted(trials, key=lambda t: (t.error, t.trial_id))
-    return ranked, min(math.ceil(len(ranked) * quantile), len(ranked) // 2)
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -7294,7 +7338,6 @@ __all__ = [
     'random_local_search',
     'range_check',
     'rank_by_resources_then_score',
-    'ranked_quantiles',
     'rbf',
     'read_events',
     'read_idx',
