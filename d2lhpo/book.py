@@ -6084,12 +6084,15 @@ def plot_lineage(scheduler, ax=None):
         ax.plot([epoch, trial.epochs], [member, member], color=color,
                 lw=5, alpha=0.4 if retired else 1, solid_capstyle='butt')
         ax.plot(epoch, member, '|', color='k', ms=9)  # where it started
-        ax.text((epoch + trial.epochs) / 2, member + 0.12, str(trial_id),
-                ha='center', va='bottom', fontsize=7)
-        if source is not None and scheduler.lineage[source][0] != member:
-            ax.annotate('', xy=(epoch, member), color=color,
-                        xytext=(epoch, scheduler.lineage[source][0]),
-                        arrowprops=dict(arrowstyle='->', color=color))
+        ax.text(epoch + 0.15, member + 0.12, str(trial_id), ha='left',
+                va='bottom', fontsize=8)
+        row = scheduler.lineage[source][0] if source is not None else member
+        if row != member:  # an exploit: from the state copied to the child
+            ax.plot(epoch, row, 'o', color=color, ms=4, mec='k', mew=0.5)
+            ax.annotate('', xy=(epoch, member), xytext=(epoch, row),
+                        arrowprops=dict(arrowstyle='->', color=color,
+                                        shrinkA=3, shrinkB=4,
+                                        connectionstyle='arc3,rad=0.3'))
         if trial.status == 'failed':
             ax.plot(trial.epochs, member, 'kx')
     members = sorted({m for m, _, _ in scheduler.lineage.values()})

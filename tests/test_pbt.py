@@ -618,9 +618,19 @@ def test_lineage_and_schedule_plots():
     crossings = [t for t, (m, s, e) in scheduler.lineage.items()
                  if s is not None and scheduler.lineage[s][0] != m]
     arrows = [t for t in ax.texts if isinstance(t, matplotlib.text.Annotation)]
-    labels = [t.get_text() for t in ax.texts if t not in arrows]
-    assert sorted(labels, key=int) == [str(t.trial_id) for t in tuner.records]
+    labels = {int(t.get_text()): t.get_position() for t in ax.texts
+              if t not in arrows}
+    assert sorted(labels) == [t.trial_id for t in tuner.records]
+    for trial_id, (x, y) in labels.items():  # at the start of its bar
+        member, source, epoch = scheduler.lineage[trial_id]
+        assert epoch < x < epoch + 0.5 and member < y < member + 0.5
     assert len(arrows) == len(crossings) > 0
+    drawn = sorted((a.xyann, a.xy) for a in arrows)  # from the source's row
+    assert drawn == sorted(((e, scheduler.lineage[s][0]), (e, m)) for t, (
+        m, s, e) in scheduler.lineage.items() if t in crossings)
+    dots = sorted((line.get_xdata()[0], line.get_ydata()[0])
+                  for line in ax.lines if line.get_marker() == 'o')
+    assert dots == sorted(start for start, end in drawn)
     crosses = [line for line in ax.lines if line.get_marker() == 'x']
     assert len(crosses) == 1  # the child whose source vanished
     ax = d2lhpo.plot_schedules(scheduler, 'h1')
