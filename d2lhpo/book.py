@@ -3403,11 +3403,16 @@ def grid_sizes(domains, num_points, default=5):
     if lengths[longest] > MAX_GRID_POINTS:  # too long to lay out
         raise ValueError(f'{longest!r} alone would have {lengths[longest]} '
                          f'grid values (sizes {sizes}); at most '
-                         f'{MAX_GRID_POINTS} points are allowed')
-    total = d2lhpo.GridTree(domains, {  # the tree's leaves
-        name: d.grid(sizes[name]) for name, d in domains.items()}).size
-    if total > MAX_GRID_POINTS:
-        raise ValueError(f'the grid would have {total} points (sizes '
+                         f'{MAX_GRID_POINTS} points are allowed: lower '
+                         'num_points or use random search')
+    tree = d2lhpo.GridTree(domains, {  # counts its leaves up to the limit
+        name: d.grid(sizes[name]) for name, d in domains.items()},
+        limit=MAX_GRID_POINTS)
+    if tree.size > MAX_GRID_POINTS:  # exact without conditions
+        many = (math.prod(lengths.values()) if all(
+            d.parent is None for d in domains.values())
+            else f'more than {MAX_GRID_POINTS}')
+        raise ValueError(f'the grid would have {many} points (sizes '
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
                          'lower num_points or use random search')
     return sizes
@@ -3416,33 +3421,45 @@ def grid_sizes(domains, num_points, default=5):
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 class GridTree:
     """The points of a grid over parsed `domains` with the values
-    `axes[name]` per hyperparameter, inactive hyperparameters left out."""
-    def __init__(self, domains, axes):
+    `axes[name]` per hyperparameter, inactive hyperparameters left out;
+    with a `limit`, `size` is limit + 1 for a grid of more points."""
+    def __init__(self, domains, axes, limit=math.inf):
         self.domains, self.axes, self.names = domains, axes, list(domains)
         self.parents = [  # the parents that decide activity from k on
             sorted({d.parent for d in list(domains.values())[k:]
                     if d.parent is not None})
             for k in range(len(domains) + 1)]
+        self.decided = [  # from k on, those whose parent comes before k
+            [d for d in list(domains.values())[k:] if d.parent is not None
+             and self.names.index(d.parent) < k]
+            for k in range(len(domains) + 1)]
         self.cache = {}
-        self.size = self.count(0, {})
+        self.size = self.count(0, {}, limit)
 
-    def count(self, k, digits):
-        """How many points complete the choices `digits` of the first k."""
+    def count(self, k, digits, limit=math.inf):
+        """How many points complete the choices `digits` of the first k;
+        limit + 1 as soon as they are more than `limit`."""
         if k == len(self.names):
             return 1
-        key = (k, tuple(digits.get(p) for p in self.parents[k]))
+        config = {p: self.axes[p][i] for p, i in digits.items()}
+        key = (k, tuple(d2lhpo.active(d, config) for d in self.decided[k]))
         if key not in self.cache:
-            name = self.names[k]
-            config = {p: self.axes[p][i] for p, i in digits.items()}
+            name, n = self.names[k], len(self.axes[self.names[k]])
             if not d2lhpo.active(self.domains[name], config):
-                self.cache[key] = self.count(k + 1, digits)
+                total = self.count(k + 1, digits, limit)
             elif name in self.parents[k + 1]:  # its value decides the rest
-                self.cache[key] = sum(self.count(k + 1, {**digits, name: i})
-                                      for i in range(len(self.axes[name])))
+                total = 0
+                for i in range(n):  # each adds at least one point
+                    total += self.count(k + 1, {**digits, name: i},
+                                        limit - total)
+                    if total > limit:
+                        return limit + 1  # not cached: a partial sum
             else:  # a mixed-radix digit
-                self.cache[key] = len(self.axes[name]) * self.count(k + 1,
-                                                                    digits)
-        return self.cache[key]
+                total = n * self.count(k + 1, digits, limit / n)
+            if total > limit:
+                return limit + 1
+            self.cache[key] = total
+        return min(self.cache[key], limit + 1)
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def point(self, index):
