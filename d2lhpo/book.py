@@ -6305,7 +6305,11 @@ def switched_on(domains, config, name):
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
 def fanova_trials(trials, domains, metric='error', epoch=None):
     """(list of checked configurations, array of finite values, metric
-    name) of a tuner, a table or a list of (config, value) pairs."""
+    name, positions of those trials among all) of a tuner, a table or a
+    list of (config, value) pairs."""
+    if epoch is not None and not isinstance(trials, d2lhpo.HPOTuner):
+        raise ValueError('epoch selects the results of a tuner; a table or '
+                         f'a list has none by epoch (got epoch={epoch!r})')
     if isinstance(trials, d2lhpo.HPOTuner):
         sign, metric = trials.sign, d2lhpo.metric_names(trials.metric)[0]
         if epoch is None:
@@ -6328,13 +6332,14 @@ def fanova_trials(trials, domains, metric='error', epoch=None):
         raise TypeError('trials must be a tuner, a table (DataFrame) or a '
                         'list of (config, value) pairs, got '
                         f'{type(trials).__name__}')
-    configs, values = [], []
-    for config, value in pairs:
+    configs, values, kept = [], [], []
+    for i, (config, value) in enumerate(pairs):
         value = d2lhpo.as_error(value)
         if math.isfinite(value):
             configs.append(d2lhpo.check_config(domains, config))
             values.append(value)
-    return configs, np.array(values), metric
+            kept.append(i)
+    return configs, np.array(values), metric, kept
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -6427,8 +6432,8 @@ class Fanova:
     def __init__(self, trials, config_space, metric='error', epoch=None,
                  num_trees=64, max_depth=64, seed=None):
         self.domains = d2lhpo.parse_config_space(config_space)
-        configs, y, self.metric = fanova_trials(trials, self.domains, metric,
-                                                epoch)
+        configs, y, self.metric, _ = fanova_trials(trials, self.domains,
+                                                   metric, epoch)
         if len(configs) < 2 or np.ptp(y) == 0:
             raise ValueError(f'fANOVA needs at least two trials with '
                              f'different finite values of {self.metric!r}, '
@@ -6527,23 +6532,34 @@ def plot_marginal(fanova, name, ax=None, num_points=50):
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
-def run_trials(trials, config_space, metric='error', mode='min',
-               epoch=None):
+def plotted_trials(trials, config_space, metric='error', mode='min',
+                   epoch=None):
     """(domains of the hyperparameters that are not constant, checked
-    configurations, array of finite values as reported, metric, mode) of a
-    tuner, a table, a list of TrialRecords or of (config, value) pairs."""
+    configurations, array of finite values as reported, array of trial ids
+    or None, metric, mode) of a tuner, a table, a list of TrialRecords or
+    of (config, value) pairs."""
     domains = d2lhpo.parse_config_space(config_space)
-    sign = d2lhpo.metric_sign(metric, mode)
+    shown = {n: d for n, d in domains.items() if d.kind != 'constant'}
+    if not shown:
+        raise ValueError('every hyperparameter of the space is a constant: '
+                         'there is nothing to plot the metric against')
+    sign, ids = d2lhpo.metric_sign(metric, mode), None
     if isinstance(trials, d2lhpo.HPOTuner):  # its own metric and mode
         sign = trials.sign
+        ids = [r.trial_id for r in trials.records] if epoch is None else [
+            r['trial_id'] for r in trials.results if r['epoch'] == epoch]
+    elif isinstance(trials, pd.DataFrame) and 'trial_id' in trials.columns:
+        ids = list(trials['trial_id'])
     elif isinstance(trials, (list, tuple)) and trials and all(
             isinstance(t, d2lhpo.TrialRecord) for t in trials):
+        ids = [t.trial_id for t in trials]
         trials = [(t.config, sign * t.error) for t in trials]
-    configs, values, metric = fanova_trials(trials, domains, metric, epoch)
+    configs, values, metric, kept = fanova_trials(trials, domains, metric,
+                                                  epoch)
     if not configs:
         raise ValueError(f'no trial has a finite value of {metric!r}')
-    shown = {n: d for n, d in domains.items() if d.kind != 'constant'}
-    return shown, configs, values, metric, 'min' if sign == 1 else 'max'
+    ids = None if ids is None else np.asarray(ids)[kept]
+    return shown, configs, values, ids, metric, 'min' if sign == 1 else 'max'
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -6568,7 +6584,7 @@ def axis_positions(domain, configs):
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
-def parallel_coordinates(domains, configs, values):
+def coordinate_matrix(domains, configs, values):
     """trials x axes: the positions on each hyperparameter's axis, then
     the value scaled from the lowest (0) to the highest (1)."""
     low, high = values.min(), values.max()
@@ -6577,18 +6593,21 @@ def parallel_coordinates(domains, configs, values):
                             for d in domains.values()] + [scaled])
 
 def axis_ticks(domain, num_ticks=3):
-    """(positions, labels) of an axis: every choice, or `num_ticks` values
-    from the low to the high end on the domain's scale."""
+    """(positions, labels) of an axis: every choice, or up to `num_ticks`
+    distinct values from the low to the high end on the domain's scale."""
     if domain.kind == 'categorical':
         k = len(domain.choices)
         positions = np.linspace(0, 1, k) if k > 1 else np.array([0.5])
         return positions, [str(c) for c in domain.choices]
+    if not domain.high > domain.low:  # one value, in the middle
+        return np.array([0.5]), [f'{domain.low:.3g}']
     values = (np.geomspace if domain.log else np.linspace)(
         domain.low, domain.high, num_ticks)
-    if domain.kind == 'int':  # labels that are integers, where they are
-        positions = axis_positions(domain, [{domain.name: int(v)} for v in
-                                            np.round(values)])
-        return positions, [str(int(v)) for v in np.round(values)]
+    if domain.kind == 'int':  # integers, each once (1..2 has two)
+        values = np.unique(np.round(values)).astype(int)
+        positions = axis_positions(domain, [{domain.name: int(v)}
+                                            for v in values])
+        return positions, [str(v) for v in values]
     return np.linspace(0, 1, num_ticks), [f'{v:.3g}' for v in values]
 
 
@@ -6598,9 +6617,9 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
     """A line per trial through an axis per hyperparameter and one for the
     metric, coloured by the metric; inactive values are gaps, counted in
     the axis's label."""
-    domains, configs, values, metric, mode = run_trials(
+    domains, configs, values, _, metric, mode = plotted_trials(
         trials, config_space, metric, mode, epoch)
-    Y = parallel_coordinates(domains, configs, values)
+    Y = coordinate_matrix(domains, configs, values)
     x = np.arange(Y.shape[1])
     worst_first = np.argsort(-values if mode == 'min' else values)
     lines = LineCollection([np.column_stack([x, Y[i]]) for i in worst_first],
@@ -6614,7 +6633,7 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
     for j, (positions, labels) in enumerate(ticks):
         ax.axvline(j, color='black', linewidth=0.8)
         for y, label in zip(positions, labels):
-            ax.text(j - 0.03, y, label, ha='right', va='center', fontsize=7,
+            ax.text(j - 0.03, y, label, ha='right', va='center', fontsize=8,
                     bbox=dict(facecolor='white', edgecolor='none', pad=0.5))
     inactive = np.isnan(Y).sum(axis=0)
     ax.set(xlim=(-0.45, x[-1] + 0.1), ylim=(-0.05, 1.05), yticks=[],
@@ -6626,34 +6645,49 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def slice_limits(domain, margin=0.03):
+    """The x-limits of a numeric domain's slice: from its low to its high
+    end, `margin` of the range wider on each side, on its scale."""
+    if domain.log:
+        wider = (domain.high / domain.low) ** margin
+        return domain.low / wider, domain.high * wider
+    wider = margin * (domain.high - domain.low) or 0.5
+    return domain.low - wider, domain.high + wider
+
 def plot_slices(trials, config_space, metric='error', mode='min',
                 epoch=None, axes=None):
-    """The metric against each hyperparameter, a panel each, the points
-    coloured by the trial's place in the run; inactive values left out."""
-    domains, configs, values, metric, mode = run_trials(
+    """The metric against each hyperparameter over its whole domain, a
+    panel each, the points coloured by trial id; inactive values left out."""
+    domains, configs, values, ids, metric, mode = plotted_trials(
         trials, config_space, metric, mode, epoch)
     if axes is None:
         axes = plt.subplots(1, len(domains), sharey=True, squeeze=False,
-                            figsize=(2.4 * len(domains) + 1.2, 2.8))[1][0]
+                            figsize=(2.4 * len(domains) + 1.2, 2.8))[1]
+    axes = np.ravel(np.atleast_1d(axes))  # one Axes, a row or a grid
     if len(axes) != len(domains):
         raise ValueError(f'{len(domains)} panels are needed, for '
                          f'{list(domains)}; got {len(axes)} axes')
+    colour = np.arange(len(configs)) if ids is None else ids
     for ax, (name, domain) in zip(axes, domains.items()):
         on = np.array([name in c for c in configs])
         x = [c[name] for c in configs if name in c]
         if domain.kind == 'categorical':
             x = [choice_index(domain, v) for v in x]
             ax.set_xticks(range(len(domain.choices)),
-                          [str(c) for c in domain.choices])
+                          [str(c) for c in domain.choices], fontsize=8,
+                          rotation=45 if len(domain.choices) > 4 else 0)
             ax.set_xlim(-0.5, len(domain.choices) - 0.5)
-        elif domain.log:
-            ax.set_xscale('log')
-        points = ax.scatter(x, values[on], c=np.flatnonzero(on), s=12,
-                            cmap='cividis', vmin=0, vmax=len(configs) - 1)
+        else:  # the whole domain, a little wider
+            ax.set_xscale('log' if domain.log else 'linear')
+            ax.set_xlim(*slice_limits(domain))
+        points = ax.scatter(x, values[on], c=colour[on], s=12,
+                            cmap='cividis', vmin=colour.min(),
+                            vmax=colour.max())
         ax.set_xlabel(name if on.all() else f'{name} ({sum(~on)} inactive)')
     better = 'lower' if mode == 'min' else 'higher'
     axes[0].set_ylabel(f'{metric} ({better} is better)')
-    axes[0].figure.colorbar(points, ax=axes, label='trial')
+    axes[0].figure.colorbar(points, ax=axes, label='trial id' if ids is not
+                            None else 'position in the list')
     return axes
 
 
@@ -7076,6 +7110,7 @@ __all__ = [
     'cnn_objective',
     'compare_on_functions',
     'compare_on_table',
+    'coordinate_matrix',
     'cost_curves',
     'count_macs',
     'covers',
@@ -7141,7 +7176,6 @@ __all__ = [
     'objective_steps',
     'off_grid_error',
     'paired_comparison',
-    'parallel_coordinates',
     'pareto_front',
     'parse_config_space',
     'part_cells',
@@ -7164,6 +7198,7 @@ __all__ = [
     'plot_slices',
     'plot_timeline',
     'plot_tpe_step',
+    'plotted_trials',
     'point_key',
     'polish_floats',
     'print_medians',
@@ -7183,7 +7218,6 @@ __all__ = [
     'run_constrained',
     'run_line',
     'run_to_cost',
-    'run_trials',
     'rung_levels',
     'sample_config',
     'scalarize',
@@ -7191,6 +7225,7 @@ __all__ = [
     'scheduler_levels',
     'simulate',
     'simulate_hypervolume',
+    'slice_limits',
     'softmax_objective',
     'softmax_regression',
     'space_of',
