@@ -6255,7 +6255,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
+from matplotlib import pyplot as plt, ticker
 from matplotlib.collections import LineCollection
 from scipy import stats
 from sklearn import base as sk_base
@@ -6654,8 +6654,10 @@ def slice_limits(domain, margin=0.03):
     wider = margin * (domain.high - domain.low) or 0.5
     return domain.low - wider, domain.high + wider
 
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
 def plot_slices(trials, config_space, metric='error', mode='min',
-                epoch=None, axes=None):
+                epoch=None, axes=None, yscale='linear'):
     """The metric against each hyperparameter over its whole domain, a
     panel each, the points coloured by trial id; inactive values left out."""
     domains, configs, values, ids, metric, mode = plotted_trials(
@@ -6684,6 +6686,9 @@ def plot_slices(trials, config_space, metric='error', mode='min',
                             cmap='cividis', vmin=colour.min(),
                             vmax=colour.max())
         ax.set_xlabel(name if on.all() else f'{name} ({sum(~on)} inactive)')
+        ax.set_yscale(yscale)
+        if yscale == 'logit':
+            ax.yaxis.set_major_formatter(ticker.StrMethodFormatter('{x:g}'))
     better = 'lower' if mode == 'min' else 'higher'
     axes[0].set_ylabel(f'{metric} ({better} is better)')
     axes[0].figure.colorbar(points, ax=axes, label='trial id' if ids is not
