@@ -205,6 +205,10 @@ def test_slices_accept_one_axes_or_a_grid_and_span_the_domain(tuner):
     assert grid[0, 0].figure.axes[-1].get_ylabel() == 'trial id'
     plot_slices(trials, space)
     assert plt.gcf().axes[-1].get_ylabel() == 'position in the list'
+    # an accuracy near 1 on a logit scale, labelled in plain decimals
+    axes = plot_slices(tuner, SPACE, yscale='logit')
+    assert {ax.get_yscale() for ax in axes} == {'logit'}
+    assert axes[0].yaxis.get_major_formatter()(0.99) == '0.99'
 
 
 def test_slices_colour_by_trial_id_and_rotate_many_choices(tuner):
