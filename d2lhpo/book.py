@@ -4397,6 +4397,7 @@ import glob
 import inspect
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -4491,6 +4492,11 @@ class TrialRunner:
             self.steps.close()
             self.steps = None
         os.chdir(self.cwd)
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def ready(self):
+        """Answer a ping: the runner has started up."""
+        return True
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
@@ -4860,14 +4866,19 @@ class RayBackend(WorkerBackend):
     on that cluster; otherwise on a local Ray instance that listens on
     127.0.0.1 only. Each actor holds a `TrialRunner` and reserves
     `num_cpus` CPUs. On a cluster, `checkpoint_dir` must be a folder that
-    every node sees (a shared file system).
+    every node sees (a shared file system). `wait_until_ready` waits at
+    most `startup_timeout` seconds for the actors to start (None: for
+    ever).
     """
     def __init__(self, objective, num_workers=2, trial_timeout=None,
-                 num_cpus=1, address=None, checkpoint_dir=None):
+                 num_cpus=1, address=None, checkpoint_dir=None,
+                 startup_timeout=300.0):
         import ray  # an optional dependency: pip install -e '.[ray]'
         super().__init__(num_workers, trial_timeout, checkpoint_dir)
         d2lhpo.check_component('objective', objective)
         d2lhpo.check_positive('num_cpus', num_cpus)
+        self.startup_timeout = d2lhpo.check_positive(
+            'startup_timeout', startup_timeout, allow_none=True)
         self.ray = ray
         if address is not None and ray.is_initialized():
             raise RuntimeError('Ray is already initialized; pass address '
@@ -4891,12 +4902,12 @@ class RayBackend(WorkerBackend):
         actor = self.actor_class.remote(self.objective_bytes,
                                         self.num_threads)
         self.actors[worker] = actor
-        self.pings[actor.__ray_ready__.remote()] = worker
+        self.pings[actor.ready.remote()] = worker
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-    def wait_until_ready(self, startup_timeout=300.0):
+    def wait_until_ready(self):
         """Block until every idle actor has started up (its ping came back),
-        or `startup_timeout` seconds have passed."""
+        or `startup_timeout` seconds have passed; warn of actors that died."""
         for worker in range(self.num_workers):
             if worker not in self.trial_of and self.actors[worker] is None:
                 self._launch(worker)  # ended by `close`
@@ -4905,18 +4916,27 @@ class RayBackend(WorkerBackend):
         if not waiting:
             return
         done, _ = self.ray.wait(list(waiting), num_returns=len(waiting),
-                                timeout=startup_timeout)
+                                timeout=self.startup_timeout)
+        died = []
         for ref in done:
             worker = self.pings.pop(ref)
             try:
                 self.ray.get(ref)
                 self.ready.add(worker)
-            except self.ray.exceptions.RayError:  # it died starting up
+            except self.ray.exceptions.RayError as err:  # it died starting up
+                self.deaths[worker] = ray_error_line(err)
+                died.append(worker)
                 self._kill(worker)  # `_send` launches a new one
+        if died:
+            why = (f'{len(died)} Ray actors died starting up: '
+                   f'{self.deaths[died[0]]}')
+            if len(died) == self.num_workers:
+                raise RuntimeError(why)
+            warnings.warn(why + '; they are replaced when a trial needs them')
         if len(done) < len(waiting):
             warnings.warn(f'{len(waiting) - len(done)} Ray actors did not start '
-                          f'within {startup_timeout:g} s (not enough CPUs?); '
-                          'their start-up counts against the time budget')
+                          f'within {self.startup_timeout:g} s (not enough CPUs?);'
+                          ' their start-up counts against the time budget')
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _send(self, worker, message):
@@ -4942,7 +4962,7 @@ class RayBackend(WorkerBackend):
                 message = self.ray.get(ref)
                 arrived.append((worker, ('ready', None) if ping else message))
             except self.ray.exceptions.RayError as err:
-                why = str(err).splitlines()[0]
+                why = ray_error_line(err)
                 if ping or isinstance(err, self.ray.exceptions.RayActorError):
                     self.deaths[worker] = why  # the actor died
                     arrived.append((worker, None))
@@ -4963,6 +4983,12 @@ class RayBackend(WorkerBackend):
         if self.actors[worker] is not None:
             self.ray.kill(self.actors[worker])
             self.actors[worker] = None
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+def ray_error_line(err):
+    """The first line of a Ray error's message, without colour codes."""
+    return re.sub(r'\x1b\[[0-9;]*m', '', str(err)).strip().split('\n')[0]
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -7212,6 +7238,7 @@ __all__ = [
     'random_local_search',
     'range_check',
     'rank_by_resources_then_score',
+    'ray_error_line',
     'rbf',
     'read_events',
     'read_idx',
