@@ -4924,7 +4924,7 @@ class RayBackend(WorkerBackend):
                 self.ray.get(ref)
                 self.ready.add(worker)
             except self.ray.exceptions.RayError as err:  # it died starting up
-                self.deaths[worker] = ray_error_line(err)
+                self.deaths[worker] = ray_error_reason(err)
                 died.append(worker)
                 self._kill(worker)  # `_send` launches a new one
         if died:
@@ -4962,7 +4962,7 @@ class RayBackend(WorkerBackend):
                 message = self.ray.get(ref)
                 arrived.append((worker, ('ready', None) if ping else message))
             except self.ray.exceptions.RayError as err:
-                why = ray_error_line(err)
+                why = ray_error_reason(err)
                 if ping or isinstance(err, self.ray.exceptions.RayActorError):
                     self.deaths[worker] = why  # the actor died
                     arrived.append((worker, None))
@@ -4986,9 +4986,12 @@ class RayBackend(WorkerBackend):
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-def ray_error_line(err):
-    """The first line of a Ray error's message, without colour codes."""
-    return re.sub(r'\x1b\[[0-9;]*m', '', str(err)).strip().split('\n')[0]
+def ray_error_reason(err):
+    """The first and the last line of a Ray error's message (what died,
+    and the exception that killed it), without colour codes."""
+    lines = [line.strip() for line in re.sub(
+        r'\x1b\[[0-9;]*m', '', str(err)).splitlines() if line.strip()]
+    return ' ... '.join(lines[:1] + lines[1:][-1:]) or type(err).__name__
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -7238,7 +7241,7 @@ __all__ = [
     'random_local_search',
     'range_check',
     'rank_by_resources_then_score',
-    'ray_error_line',
+    'ray_error_reason',
     'rbf',
     'read_events',
     'read_idx',
