@@ -304,7 +304,8 @@ def test_grid_cap_counts_the_tree_not_the_product_of_all_axes():
     axes = {name: d.grid(400_000) for name, d in domains.items()}
     assert d2lhpo.GridTree(domains, axes).size == 1_200_000
     with pytest.raises(ValueError, match=r'would have more than 1000000 '
-                       r'points .*; at most .*lower num_points or use random search'):
+                       r'points .*; at most .*lower num_points or use '
+                       r'random search'):
         d2lhpo.grid_sizes(domains, 400_000)
     # a dict of sizes: the cap is on the tree with those sizes
     assert d2lhpo.grid_sizes(domains, {'x': 10 ** 6 - 2, 'y': 1}, default=1)[

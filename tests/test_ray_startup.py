@@ -47,7 +47,8 @@ def slow_to_load(folder, failures):
 def test_ray_error_reason_is_plain_text():
     from d2lhpo import ray_error_reason
     err = RuntimeError('The actor died, \x1b[36mray::A.__init__()\x1b[39m\n'
-                       '   ^^^^\n  File "x.py"\nValueError: \x1b[31mno\x1b[0m\n')
+                       '   ^^^^\n  File "x.py"\n'
+                       'ValueError: \x1b[31mno\x1b[0m\n')
     assert ray_error_reason(err) == ('The actor died, ray::A.__init__() ... '
                                      'ValueError: no')
     assert ray_error_reason(RuntimeError('one line')) == 'one line'
