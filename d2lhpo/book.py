@@ -385,6 +385,10 @@ class HPOScheduler:
     def on_trial_error(self, trial, message):
         """`trial` failed; no more results will come from it."""
 
+    def retired_trials(self):
+        """Ids of paused trials that will never be resumed."""
+        return ()
+
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class BasicScheduler(HPOScheduler):
@@ -427,6 +431,9 @@ class SchedulerWrapper(HPOScheduler):
 
     def on_trial_error(self, trial, message):
         self.scheduler.on_trial_error(trial, message)
+
+    def retired_trials(self):
+        return self.scheduler.retired_trials()
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -557,6 +564,8 @@ class HPOTuner:
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def run_trial(self, trial, now):
         """Run `trial` until it completes, fails, pauses or is stopped."""
+        for trial_id in set(self.scheduler.retired_trials()) & set(self.paused):
+            self.paused.pop(trial_id).close()  # never resumed: free its state
         steps = self.paused.pop(trial.trial_id, None)
         if steps is None:
             steps = d2lhpo.trial_steps(self, trial)  # with its checkpoint
@@ -833,6 +842,11 @@ class Backend:
     def start_trial(self, trial):
         """Start `trial` on `trial.worker`, after `trial.epochs` epochs."""
         raise NotImplementedError
+
+    def checkpoint_path(self, trial):
+        """The file where the new `trial` saves its state; None if it
+        saves none (simulated trials do not)."""
+        return None
 
     def stop_trial(self, trial_id):
         """Stop or pause a trial (if it runs); its worker is free at once."""
@@ -2655,7 +2669,7 @@ class PBTScheduler(d2lhpo.BasicScheduler):
     def __init__(self, searcher_or_space, population_size,
                  perturbation_interval, quantile_fraction=0.25,
                  resample_probability=0.25, perturbation_factors=(0.8, 1.2),
-                 max_t=None, seed=None):
+                 max_t=None, synchronous=True, seed=None):
         searcher = searcher_or_space  # or a config space: random search
         if isinstance(searcher, dict):
             searcher = d2lhpo.RandomSearcher(searcher, seed=seed)
@@ -2673,10 +2687,13 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         self.factors = check_factors(perturbation_factors)
         self.max_t = (None if max_t is None
                       else d2lhpo.check_integer('max_t', max_t, 1))
+        self.synchronous = d2lhpo.check_flag('synchronous', synchronous)
         self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
         self.members, self.trials = {}, {}  # member -> trial; id -> trial
+        self.founded = 0      # members sampled from the searcher so far
         self.pending = {}     # suggested trial id -> (member, source, epoch)
         self.children = []    # (member, config, source, epoch) to start
+        self.vacant = []      # members whose trial failed: sampled anew
         self.retired = set()  # trials that a child replaced (stay paused)
         self.lineage = {}     # trial id -> (member, source id, epoch)
 
@@ -2686,16 +2703,20 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             member, config, source, epoch = self.children.pop(0)
             self.pending[trial_id] = (member, source, epoch)
             return config
-        if len(self.members) + len(self.pending) < self.population_size:
+        if self.vacant or self.founded < self.population_size:
             config = self.searcher.sample_configuration(trial_id)
             if config is not None:
-                member = len(self.members) + len(self.pending)
+                if self.vacant:
+                    member = self.vacant.pop(0)
+                else:
+                    member, self.founded = self.founded, self.founded + 1
                 self.pending[trial_id] = (member, None, 0)
             return config
-        paused = [t for t in self.members.values()
-                  if t.status == 'paused' and t.trial_id not in self.retired]
-        if not paused:
-            return None
+        live = [t for t in self.members.values() if t.trial_id not in self.retired]
+        paused = [t for t in live if t.status == 'paused']
+        behind = [t.epochs for t in live if t.status == 'running']
+        if not paused or min(behind + [math.inf]) < min(t.epochs for t in paused):
+            return None  # (on workers, wait for the running members to catch up)
         return d2lhpo.Resume(min(paused, key=lambda t: (t.epochs, t.trial_id))
                              .trial_id)
 
@@ -2705,19 +2726,19 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             return
         if trial.checkpoint is None:
             raise ValueError('PBTScheduler needs an objective with a '
-                             '`checkpoint` parameter, on the sequential '
-                             'HPOTuner: a member that exploits continues '
-                             "from another member's checkpoint file")
+                             '`checkpoint` parameter (and a tuner or backend '
+                             'that gives it a file): a member that exploits '
+                             "continues from another member's checkpoint")
         member, source, epoch = self.pending.pop(trial.trial_id)
         self.members[member] = self.trials[trial.trial_id] = trial
         self.lineage[trial.trial_id] = (
             member, None if source is None else source.trial_id, epoch)
         if source is not None:
             trial.epochs = epoch  # it continues after the source's epochs
-            snapshot = f'{trial.checkpoint}.epoch{epoch}'
+            state = (source.checkpoint if self.synchronous  # paused there
+                     else f'{source.checkpoint}.epoch{epoch}')  # its snapshot
             try:
-                shutil.copyfile(source.checkpoint, snapshot + '.part')
-                os.replace(snapshot + '.part', snapshot)  # whole or absent
+                d2lhpo.copy_atomically(state, f'{trial.checkpoint}.epoch{epoch}')
             except OSError:  # the child fails alone: no snapshot to start from
                 pass
 
@@ -2728,10 +2749,12 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             return d2lhpo.STOP  # trained to the end
         if epoch % self.interval:
             return d2lhpo.CONTINUE
+        if not self.synchronous:
+            return self.select_one(trial)
         live = [t for t in self.members.values() if t.trial_id not in
                 self.retired and t.status in ('running', 'paused')]
-        if (len(self.members) == self.population_size and not self.pending
-                and not self.children and all(t is trial or (
+        if (self.founded == self.population_size and not self.pending and
+                not self.children and not self.vacant and all(t is trial or (
                     t.status == 'paused' and t.epochs == epoch) for t in live)):
             self.select(live, epoch)
         return d2lhpo.PAUSE
@@ -2739,13 +2762,28 @@ class PBTScheduler(d2lhpo.BasicScheduler):
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def select(self, live, epoch):
         """Truncation selection among the `live` trials, all at `epoch`."""
-        ranked = sorted(live, key=lambda t: (t.error, t.trial_id))
-        k = min(math.ceil(len(ranked) * self.quantile), len(ranked) // 2)
+        ranked, k = ranked_quantiles(live, self.quantile)
         for trial in ranked[len(ranked) - k:]:
-            source = self.exploit(trial, ranked[:k])
-            self.retired.add(trial.trial_id)
-            self.children.append((self.lineage[trial.trial_id][0],
-                                  self.explore(source.config), source, epoch))
+            self.replace(trial, self.exploit(trial, ranked[:k]))
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def select_one(self, trial):
+        """The asynchronous rule: PAUSE `trial` for a child if it is in the
+        bottom quantile of the running members' latest results."""
+        live = [t for t in self.members.values() if t.status == 'running'
+                and math.isfinite(t.error) and t.trial_id not in self.retired]
+        ranked, k = ranked_quantiles(live, self.quantile)
+        if trial.trial_id not in [t.trial_id for t in ranked[len(ranked) - k:]]:
+            return d2lhpo.CONTINUE
+        self.replace(trial, self.exploit(trial, ranked[:k]))
+        return d2lhpo.PAUSE
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def replace(self, trial, source):
+        """Retire `trial`; its member continues as a child of `source`."""
+        self.retired.add(trial.trial_id)
+        self.children.append((self.lineage[trial.trial_id][0],
+                              self.explore(source.config), source, source.epochs))
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def exploit(self, trial, top):
@@ -2779,6 +2817,17 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             self.inform_searcher(trial, result)
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def retired_trials(self):
+        return self.retired  # the tuner frees their paused state
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def on_trial_error(self, trial, message):
+        member = self.lineage.get(trial.trial_id, (None,))[0]
+        if member is not None and self.members[member] is trial:
+            self.vacant.append(member)  # it starts afresh from the searcher
+        self.inform_searcher(trial, None)
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def schedule(self, trial_id):
         """The configuration in force at each epoch of `trial_id` (a list,
         epoch 1 first), the epochs it inherited included."""
@@ -2786,6 +2835,13 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         head = [] if source is None else self.schedule(source)[:epoch]
         trial = self.trials[trial_id]
         return head + [trial.config] * (trial.epochs - epoch)
+
+
+# Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+def ranked_quantiles(trials, quantile):
+    """`trials` best first, and the size of the top and bottom quantile."""
+    ranked = sorted(trials, key=lambda t: (t.error, t.trial_id))
+    return ranked, min(math.ceil(len(ranked) * quantile), len(ranked) // 2)
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -4428,7 +4484,7 @@ class TrialRunner:
     def start(self, config, checkpoint=None, epochs=0):
         """Start a trial, or continue one after the `epochs` it booked."""
         self.stop()
-        takes = 'checkpoint' in inspect.signature(self.objective).parameters
+        takes = d2lhpo.takes_checkpoint(self.objective)
         self.checkpoint = checkpoint if takes else None
         self.epochs = epochs
         if epochs and self.checkpoint is None:
@@ -4441,7 +4497,7 @@ class TrialRunner:
                 return 'failed', (f'cannot continue after epoch {epochs}: '
                                   f'its checkpoint {snapshot} is missing')
             try:
-                shutil.copyfile(snapshot, checkpoint)
+                d2lhpo.copy_atomically(snapshot, checkpoint)
             except OSError as err:
                 return 'failed', f'cannot restore {snapshot}: {err}'
         if self.checkpoint is not None:
@@ -4480,8 +4536,7 @@ class TrialRunner:
         if self.checkpoint is None or not os.path.exists(self.checkpoint):
             return
         path = f'{self.checkpoint}.epoch{self.epochs}'
-        shutil.copyfile(self.checkpoint, path + '.part')
-        os.replace(path + '.part', path)  # a snapshot is whole or absent
+        d2lhpo.copy_atomically(self.checkpoint, path)  # whole or absent
         old = f'{self.checkpoint}.epoch{self.epochs - 2}'
         if os.path.exists(old):
             os.remove(old)
@@ -4520,6 +4575,7 @@ class WorkerBackend(d2lhpo.Backend):
         self.inbox = collections.deque()  # (worker, message) not yet seen
         self.checkpoint_dir = (None if checkpoint_dir is None  # a temporary one
                                else os.fspath(checkpoint_dir))
+        self.saves_checkpoints = False  # set by a subclass that knows
 
     def time(self):
         return self.offset + time.perf_counter() - self.started
@@ -4531,13 +4587,23 @@ class WorkerBackend(d2lhpo.Backend):
         return self.free[0] if self.free else None
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-    def start_trial(self, trial):
+    def checkpoint_file(self, trial_id):
+        """The path of trial `trial_id`'s checkpoint; makes its folder."""
         if self.checkpoint_dir is None:  # deleted when the backend is
             self.temporary_dir = tempfile.TemporaryDirectory(  # garbage-collected
                 prefix='d2lhpo-checkpoints-')
             self.checkpoint_dir = self.temporary_dir.name
         os.makedirs(self.checkpoint_dir, exist_ok=True)
-        path = os.path.join(self.checkpoint_dir, f'trial_{trial.trial_id}.pt')
+        return os.path.join(self.checkpoint_dir, f'trial_{trial_id}.pt')
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def checkpoint_path(self, trial):
+        return (self.checkpoint_file(trial.trial_id) if self.saves_checkpoints
+                else None)
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def start_trial(self, trial):
+        path = self.checkpoint_file(trial.trial_id)
         if not trial.epochs:  # this trial starts afresh: remove old files
             for old in glob.glob(glob.escape(path) + '*'):
                 if os.path.isdir(old):  # a checkpoint must be a file
@@ -4729,6 +4795,7 @@ class LocalBackend(WorkerBackend):
         with open(self.objective_file, 'wb') as f:  # each worker reads it
             f.write(cloudpickle.dumps(
                 d2lhpo.check_component('objective', objective)))
+        self.saves_checkpoints = d2lhpo.takes_checkpoint(objective)
         self.num_threads = (max(1, usable_cores() // self.num_workers)
                             if num_threads is None else d2lhpo.check_integer(
                                 'num_threads', num_threads, minimum=1))
@@ -4879,6 +4946,7 @@ class RayBackend(WorkerBackend):
         d2lhpo.check_positive('num_cpus', num_cpus)
         self.startup_timeout = d2lhpo.check_positive(
             'startup_timeout', startup_timeout, allow_none=True)
+        self.saves_checkpoints = d2lhpo.takes_checkpoint(objective)
         self.ray = ray
         if address is not None and ray.is_initialized():
             raise RuntimeError('Ray is already initialized; pass address '
@@ -5888,11 +5956,28 @@ def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
 
 
 # Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def copy_atomically(source, target):
+    """Copy the file `source` to `target`, which is whole or untouched."""
+    part = f'{target}.part{os.getpid()}'
+    try:
+        shutil.copyfile(source, part)
+        os.replace(part, target)
+    finally:
+        if os.path.exists(part):  # the copy failed half-way
+            os.remove(part)
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def takes_checkpoint(objective):
+    """Whether `objective` has a `checkpoint` parameter."""
+    return 'checkpoint' in inspect.signature(objective).parameters
+
 def checkpoint_path(tuner, trial):
-    """The checkpoint file of the new `trial` of the sequential `tuner`,
-    or None if the objective has no `checkpoint` parameter."""
-    if (tuner.objective is None or 'checkpoint' not in
-            inspect.signature(tuner.objective).parameters):
+    """The checkpoint file of the new `trial` of `tuner`, or None if the
+    objective has no `checkpoint` parameter."""
+    if getattr(tuner, 'backend', None) is not None:  # AsyncTuner
+        return tuner.backend.checkpoint_path(trial)
+    if tuner.objective is None or not takes_checkpoint(tuner.objective):
         return None
     if tuner.checkpoint_dir is None:  # deleted with the tuner
         tuner.temporary_dir = tempfile.TemporaryDirectory(
@@ -5909,6 +5994,8 @@ def failing_steps(error):
     raise error
     yield
 
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
 def trial_steps(tuner, trial):
     """The generator of `trial`'s results on the sequential `tuner`."""
     config = trial.config
@@ -5917,7 +6004,7 @@ def trial_steps(tuner, trial):
         if trial.epochs:  # it continues a copied state
             snapshot = f'{trial.checkpoint}.epoch{trial.epochs}'
             try:
-                shutil.copyfile(snapshot, trial.checkpoint)
+                copy_atomically(snapshot, trial.checkpoint)
             except OSError as err:  # missing: the trial fails alone
                 return failing_steps(OSError(
                     f'cannot continue after epoch {trial.epochs}: {err}'))
@@ -5982,6 +6069,55 @@ def print_medians(runs, times):
         print(f'{name:>18}: median error at',
               ', '.join(f'{x:g}' for x in times), 's:',
               ', '.join(f'{v:.4f}' for v in at))
+
+
+# Defined in chapter_appendix/pbt_tools.md (:numref:`sec_appendix_pbt_tools`)
+from matplotlib import pyplot as plt
+
+
+# Defined in chapter_appendix/pbt_tools.md (:numref:`sec_appendix_pbt_tools`)
+def plot_lineage(scheduler, ax=None):
+    """Draw the trials of a `PBTScheduler`'s run over epochs, one row per
+    member, with an arrow for each exploit; return the axes."""
+    ax = ax if ax is not None else plt.subplots(figsize=(5, 2.8))[1]
+    for trial_id, (member, source, epoch) in scheduler.lineage.items():
+        trial, color = scheduler.trials[trial_id], f'C{member % 10}'
+        retired = trial_id in scheduler.retired
+        ax.plot([epoch, trial.epochs], [member, member], color=color,
+                lw=5, alpha=0.4 if retired else 1, solid_capstyle='butt')
+        ax.plot(epoch, member, '|', color='k', ms=9)  # where it started
+        ax.text((epoch + trial.epochs) / 2, member + 0.12, str(trial_id),
+                ha='center', va='bottom', fontsize=7)
+        if source is not None and scheduler.lineage[source][0] != member:
+            ax.annotate('', xy=(epoch, member), color=color,
+                        xytext=(epoch, scheduler.lineage[source][0]),
+                        arrowprops=dict(arrowstyle='->', color=color))
+        if trial.status == 'failed':
+            ax.plot(trial.epochs, member, 'kx')
+    members = sorted({m for m, _, _ in scheduler.lineage.values()})
+    ax.set(xlabel='epoch', ylabel='member', yticks=members,
+           ylim=(members[0] - 0.5, members[-1] + 0.6))
+    return ax
+
+
+# Defined in chapter_appendix/pbt_tools.md (:numref:`sec_appendix_pbt_tools`)
+def plot_schedules(scheduler, name, ax=None):
+    """Draw each member's schedule of hyperparameter `name`; return the
+    axes."""
+    ax = ax if ax is not None else plt.subplots(figsize=(4, 2.8))[1]
+    members = sorted(scheduler.members.items())
+    for i, (member, trial) in enumerate(members):
+        values = [config[name] for config in scheduler.schedule(trial.trial_id)]
+        if values:  # the first members drawn widest: equal lines show
+            ax.step(range(len(values) + 1), values + values[-1:],
+                    where='post', color=f'C{member % 10}',
+                    lw=1 + 2 * (len(members) - i) / len(members),
+                    label=f'member {member}')
+    domain = scheduler.searcher.domains.get(name)
+    if domain is not None and getattr(domain, 'log', False):
+        ax.set_yscale('log')
+    ax.set(xlabel='epoch', ylabel=name)
+    return ax
 
 
 # Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
@@ -7145,6 +7281,7 @@ __all__ = [
     'compare_on_functions',
     'compare_on_table',
     'coordinate_matrix',
+    'copy_atomically',
     'cost_curves',
     'count_macs',
     'covers',
@@ -7226,9 +7363,11 @@ __all__ = [
     'plot_hypervolume_band',
     'plot_importances',
     'plot_learning_curves',
+    'plot_lineage',
     'plot_marginal',
     'plot_parallel_coordinates',
     'plot_regret_curves',
+    'plot_schedules',
     'plot_slices',
     'plot_timeline',
     'plot_tpe_step',
@@ -7241,6 +7380,7 @@ __all__ = [
     'random_local_search',
     'range_check',
     'rank_by_resources_then_score',
+    'ranked_quantiles',
     'ray_error_reason',
     'rbf',
     'read_events',
@@ -7272,6 +7412,7 @@ __all__ = [
     'successive_halving_rungs',
     'switched_on',
     'table_config',
+    'takes_checkpoint',
     'time_to_hypervolume',
     'time_to_reach',
     'toy_function',
