@@ -3503,11 +3503,16 @@ def grid_sizes(domains, num_points, default=5):
     if lengths[longest] > MAX_GRID_POINTS:  # too long to lay out
         raise ValueError(f'{longest!r} alone would have {lengths[longest]} '
                          f'grid values (sizes {sizes}); at most '
-                         f'{MAX_GRID_POINTS} points are allowed')
-    total = d2lhpo.GridTree(domains, {  # the tree's leaves
-        name: d.grid(sizes[name]) for name, d in domains.items()}).size
-    if total > MAX_GRID_POINTS:
-        raise ValueError(f'the grid would have {total} points (sizes '
+                         f'{MAX_GRID_POINTS} points are allowed: lower '
+                         'num_points or use random search')
+    tree = d2lhpo.GridTree(domains, {  # counts its leaves up to the limit
+        name: d.grid(sizes[name]) for name, d in domains.items()},
+        limit=MAX_GRID_POINTS)
+    if tree.size > MAX_GRID_POINTS:  # exact without conditions
+        many = (math.prod(lengths.values()) if all(
+            d.parent is None for d in domains.values())
+            else f'more than {MAX_GRID_POINTS}')
+        raise ValueError(f'the grid would have {many} points (sizes '
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
                          'lower num_points or use random search')
     return sizes
@@ -3516,33 +3521,45 @@ def grid_sizes(domains, num_points, default=5):
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 class GridTree:
     """The points of a grid over parsed `domains` with the values
-    `axes[name]` per hyperparameter, inactive hyperparameters left out."""
-    def __init__(self, domains, axes):
+    `axes[name]` per hyperparameter, inactive hyperparameters left out;
+    with a `limit`, `size` is limit + 1 for a grid of more points."""
+    def __init__(self, domains, axes, limit=math.inf):
         self.domains, self.axes, self.names = domains, axes, list(domains)
         self.parents = [  # the parents that decide activity from k on
             sorted({d.parent for d in list(domains.values())[k:]
                     if d.parent is not None})
             for k in range(len(domains) + 1)]
+        self.decided = [  # from k on, those whose parent comes before k
+            [d for d in list(domains.values())[k:] if d.parent is not None
+             and self.names.index(d.parent) < k]
+            for k in range(len(domains) + 1)]
         self.cache = {}
-        self.size = self.count(0, {})
+        self.size = self.count(0, {}, limit)
 
-    def count(self, k, digits):
-        """How many points complete the choices `digits` of the first k."""
+    def count(self, k, digits, limit=math.inf):
+        """How many points complete the choices `digits` of the first k;
+        limit + 1 as soon as they are more than `limit`."""
         if k == len(self.names):
             return 1
-        key = (k, tuple(digits.get(p) for p in self.parents[k]))
+        config = {p: self.axes[p][i] for p, i in digits.items()}
+        key = (k, tuple(d2lhpo.active(d, config) for d in self.decided[k]))
         if key not in self.cache:
-            name = self.names[k]
-            config = {p: self.axes[p][i] for p, i in digits.items()}
+            name, n = self.names[k], len(self.axes[self.names[k]])
             if not d2lhpo.active(self.domains[name], config):
-                self.cache[key] = self.count(k + 1, digits)
+                total = self.count(k + 1, digits, limit)
             elif name in self.parents[k + 1]:  # its value decides the rest
-                self.cache[key] = sum(self.count(k + 1, {**digits, name: i})
-                                      for i in range(len(self.axes[name])))
+                total = 0
+                for i in range(n):  # each adds at least one point
+                    total += self.count(k + 1, {**digits, name: i},
+                                        limit - total)
+                    if total > limit:
+                        return limit + 1  # not cached: a partial sum
             else:  # a mixed-radix digit
-                self.cache[key] = len(self.axes[name]) * self.count(k + 1,
-                                                                    digits)
-        return self.cache[key]
+                total = n * self.count(k + 1, digits, limit / n)
+            if total > limit:
+                return limit + 1
+            self.cache[key] = total
+        return min(self.cache[key], limit + 1)
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def point(self, index):
@@ -4480,6 +4497,7 @@ import glob
 import inspect
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -4573,6 +4591,11 @@ class TrialRunner:
             self.steps.close()
             self.steps = None
         os.chdir(self.cwd)
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def ready(self):
+        """Answer a ping: the runner has started up."""
+        return True
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
@@ -4954,14 +4977,19 @@ class RayBackend(WorkerBackend):
     on that cluster; otherwise on a local Ray instance that listens on
     127.0.0.1 only. Each actor holds a `TrialRunner` and reserves
     `num_cpus` CPUs. On a cluster, `checkpoint_dir` must be a folder that
-    every node sees (a shared file system).
+    every node sees (a shared file system). `wait_until_ready` waits at
+    most `startup_timeout` seconds for the actors to start (None: for
+    ever).
     """
     def __init__(self, objective, num_workers=2, trial_timeout=None,
-                 num_cpus=1, address=None, checkpoint_dir=None):
+                 num_cpus=1, address=None, checkpoint_dir=None,
+                 startup_timeout=300.0):
         import ray  # an optional dependency: pip install -e '.[ray]'
         super().__init__(num_workers, trial_timeout, checkpoint_dir)
         d2lhpo.check_component('objective', objective)
         d2lhpo.check_positive('num_cpus', num_cpus)
+        self.startup_timeout = d2lhpo.check_positive(
+            'startup_timeout', startup_timeout, allow_none=True)
         self.saves_checkpoints = d2lhpo.takes_checkpoint(objective)
         self.ray = ray
         if address is not None and ray.is_initialized():
@@ -4986,12 +5014,12 @@ class RayBackend(WorkerBackend):
         actor = self.actor_class.remote(self.objective_bytes,
                                         self.num_threads)
         self.actors[worker] = actor
-        self.pings[actor.__ray_ready__.remote()] = worker
+        self.pings[actor.ready.remote()] = worker
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-    def wait_until_ready(self, startup_timeout=300.0):
+    def wait_until_ready(self):
         """Block until every idle actor has started up (its ping came back),
-        or `startup_timeout` seconds have passed."""
+        or `startup_timeout` seconds have passed; warn of actors that died."""
         for worker in range(self.num_workers):
             if worker not in self.trial_of and self.actors[worker] is None:
                 self._launch(worker)  # ended by `close`
@@ -5000,18 +5028,27 @@ class RayBackend(WorkerBackend):
         if not waiting:
             return
         done, _ = self.ray.wait(list(waiting), num_returns=len(waiting),
-                                timeout=startup_timeout)
+                                timeout=self.startup_timeout)
+        died = []
         for ref in done:
             worker = self.pings.pop(ref)
             try:
                 self.ray.get(ref)
                 self.ready.add(worker)
-            except self.ray.exceptions.RayError:  # it died starting up
+            except self.ray.exceptions.RayError as err:  # it died starting up
+                self.deaths[worker] = ray_error_reason(err)
+                died.append(worker)
                 self._kill(worker)  # `_send` launches a new one
+        if died:
+            why = (f'{len(died)} Ray actors died starting up: '
+                   f'{self.deaths[died[0]]}')
+            if len(died) == self.num_workers:
+                raise RuntimeError(why)
+            warnings.warn(why + '; they are replaced when a trial needs them')
         if len(done) < len(waiting):
             warnings.warn(f'{len(waiting) - len(done)} Ray actors did not start '
-                          f'within {startup_timeout:g} s (not enough CPUs?); '
-                          'their start-up counts against the time budget')
+                          f'within {self.startup_timeout:g} s (not enough CPUs?);'
+                          ' their start-up counts against the time budget')
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _send(self, worker, message):
@@ -5037,7 +5074,7 @@ class RayBackend(WorkerBackend):
                 message = self.ray.get(ref)
                 arrived.append((worker, ('ready', None) if ping else message))
             except self.ray.exceptions.RayError as err:
-                why = str(err).splitlines()[0]
+                why = ray_error_reason(err)
                 if ping or isinstance(err, self.ray.exceptions.RayActorError):
                     self.deaths[worker] = why  # the actor died
                     arrived.append((worker, None))
@@ -5058,6 +5095,15 @@ class RayBackend(WorkerBackend):
         if self.actors[worker] is not None:
             self.ray.kill(self.actors[worker])
             self.actors[worker] = None
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+def ray_error_reason(err):
+    """The first and the last line of a Ray error's message (what died,
+    and the exception that killed it), without colour codes."""
+    lines = [line.strip() for line in re.sub(
+        r'\x1b\[[0-9;]*m', '', str(err)).splitlines() if line.strip()]
+    return ' ... '.join(lines[:1] + lines[1:][-1:]) or type(err).__name__
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -6421,7 +6467,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
+from matplotlib import pyplot as plt, ticker
 from matplotlib.collections import LineCollection
 from scipy import stats
 from sklearn import base as sk_base
@@ -6471,7 +6517,11 @@ def switched_on(domains, config, name):
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
 def fanova_trials(trials, domains, metric='error', epoch=None):
     """(list of checked configurations, array of finite values, metric
-    name) of a tuner, a table or a list of (config, value) pairs."""
+    name, positions of those trials among all) of a tuner, a table or a
+    list of (config, value) pairs."""
+    if epoch is not None and not isinstance(trials, d2lhpo.HPOTuner):
+        raise ValueError('epoch selects the results of a tuner; a table or '
+                         f'a list has none by epoch (got epoch={epoch!r})')
     if isinstance(trials, d2lhpo.HPOTuner):
         sign, metric = trials.sign, d2lhpo.metric_names(trials.metric)[0]
         if epoch is None:
@@ -6494,13 +6544,14 @@ def fanova_trials(trials, domains, metric='error', epoch=None):
         raise TypeError('trials must be a tuner, a table (DataFrame) or a '
                         'list of (config, value) pairs, got '
                         f'{type(trials).__name__}')
-    configs, values = [], []
-    for config, value in pairs:
+    configs, values, kept = [], [], []
+    for i, (config, value) in enumerate(pairs):
         value = d2lhpo.as_error(value)
         if math.isfinite(value):
             configs.append(d2lhpo.check_config(domains, config))
             values.append(value)
-    return configs, np.array(values), metric
+            kept.append(i)
+    return configs, np.array(values), metric, kept
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -6593,8 +6644,8 @@ class Fanova:
     def __init__(self, trials, config_space, metric='error', epoch=None,
                  num_trees=64, max_depth=64, seed=None):
         self.domains = d2lhpo.parse_config_space(config_space)
-        configs, y, self.metric = fanova_trials(trials, self.domains, metric,
-                                                epoch)
+        configs, y, self.metric, _ = fanova_trials(trials, self.domains,
+                                                   metric, epoch)
         if len(configs) < 2 or np.ptp(y) == 0:
             raise ValueError(f'fANOVA needs at least two trials with '
                              f'different finite values of {self.metric!r}, '
@@ -6693,23 +6744,34 @@ def plot_marginal(fanova, name, ax=None, num_points=50):
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
-def run_trials(trials, config_space, metric='error', mode='min',
-               epoch=None):
+def plotted_trials(trials, config_space, metric='error', mode='min',
+                   epoch=None):
     """(domains of the hyperparameters that are not constant, checked
-    configurations, array of finite values as reported, metric, mode) of a
-    tuner, a table, a list of TrialRecords or of (config, value) pairs."""
+    configurations, array of finite values as reported, array of trial ids
+    or None, metric, mode) of a tuner, a table, a list of TrialRecords or
+    of (config, value) pairs."""
     domains = d2lhpo.parse_config_space(config_space)
-    sign = d2lhpo.metric_sign(metric, mode)
+    shown = {n: d for n, d in domains.items() if d.kind != 'constant'}
+    if not shown:
+        raise ValueError('every hyperparameter of the space is a constant: '
+                         'there is nothing to plot the metric against')
+    sign, ids = d2lhpo.metric_sign(metric, mode), None
     if isinstance(trials, d2lhpo.HPOTuner):  # its own metric and mode
         sign = trials.sign
+        ids = [r.trial_id for r in trials.records] if epoch is None else [
+            r['trial_id'] for r in trials.results if r['epoch'] == epoch]
+    elif isinstance(trials, pd.DataFrame) and 'trial_id' in trials.columns:
+        ids = list(trials['trial_id'])
     elif isinstance(trials, (list, tuple)) and trials and all(
             isinstance(t, d2lhpo.TrialRecord) for t in trials):
+        ids = [t.trial_id for t in trials]
         trials = [(t.config, sign * t.error) for t in trials]
-    configs, values, metric = fanova_trials(trials, domains, metric, epoch)
+    configs, values, metric, kept = fanova_trials(trials, domains, metric,
+                                                  epoch)
     if not configs:
         raise ValueError(f'no trial has a finite value of {metric!r}')
-    shown = {n: d for n, d in domains.items() if d.kind != 'constant'}
-    return shown, configs, values, metric, 'min' if sign == 1 else 'max'
+    ids = None if ids is None else np.asarray(ids)[kept]
+    return shown, configs, values, ids, metric, 'min' if sign == 1 else 'max'
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -6734,7 +6796,7 @@ def axis_positions(domain, configs):
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
-def parallel_coordinates(domains, configs, values):
+def coordinate_matrix(domains, configs, values):
     """trials x axes: the positions on each hyperparameter's axis, then
     the value scaled from the lowest (0) to the highest (1)."""
     low, high = values.min(), values.max()
@@ -6743,18 +6805,21 @@ def parallel_coordinates(domains, configs, values):
                             for d in domains.values()] + [scaled])
 
 def axis_ticks(domain, num_ticks=3):
-    """(positions, labels) of an axis: every choice, or `num_ticks` values
-    from the low to the high end on the domain's scale."""
+    """(positions, labels) of an axis: every choice, or up to `num_ticks`
+    distinct values from the low to the high end on the domain's scale."""
     if domain.kind == 'categorical':
         k = len(domain.choices)
         positions = np.linspace(0, 1, k) if k > 1 else np.array([0.5])
         return positions, [str(c) for c in domain.choices]
+    if not domain.high > domain.low:  # one value, in the middle
+        return np.array([0.5]), [f'{domain.low:.3g}']
     values = (np.geomspace if domain.log else np.linspace)(
         domain.low, domain.high, num_ticks)
-    if domain.kind == 'int':  # labels that are integers, where they are
-        positions = axis_positions(domain, [{domain.name: int(v)} for v in
-                                            np.round(values)])
-        return positions, [str(int(v)) for v in np.round(values)]
+    if domain.kind == 'int':  # integers, each once (1..2 has two)
+        values = np.unique(np.round(values)).astype(int)
+        positions = axis_positions(domain, [{domain.name: int(v)}
+                                            for v in values])
+        return positions, [str(v) for v in values]
     return np.linspace(0, 1, num_ticks), [f'{v:.3g}' for v in values]
 
 
@@ -6764,9 +6829,9 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
     """A line per trial through an axis per hyperparameter and one for the
     metric, coloured by the metric; inactive values are gaps, counted in
     the axis's label."""
-    domains, configs, values, metric, mode = run_trials(
+    domains, configs, values, _, metric, mode = plotted_trials(
         trials, config_space, metric, mode, epoch)
-    Y = parallel_coordinates(domains, configs, values)
+    Y = coordinate_matrix(domains, configs, values)
     x = np.arange(Y.shape[1])
     worst_first = np.argsort(-values if mode == 'min' else values)
     lines = LineCollection([np.column_stack([x, Y[i]]) for i in worst_first],
@@ -6780,7 +6845,7 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
     for j, (positions, labels) in enumerate(ticks):
         ax.axvline(j, color='black', linewidth=0.8)
         for y, label in zip(positions, labels):
-            ax.text(j - 0.03, y, label, ha='right', va='center', fontsize=7,
+            ax.text(j - 0.03, y, label, ha='right', va='center', fontsize=8,
                     bbox=dict(facecolor='white', edgecolor='none', pad=0.5))
     inactive = np.isnan(Y).sum(axis=0)
     ax.set(xlim=(-0.45, x[-1] + 0.1), ylim=(-0.05, 1.05), yticks=[],
@@ -6792,34 +6857,54 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def slice_limits(domain, margin=0.03):
+    """The x-limits of a numeric domain's slice: from its low to its high
+    end, `margin` of the range wider on each side, on its scale."""
+    if domain.log:
+        wider = (domain.high / domain.low) ** margin
+        return domain.low / wider, domain.high * wider
+    wider = margin * (domain.high - domain.low) or 0.5
+    return domain.low - wider, domain.high + wider
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
 def plot_slices(trials, config_space, metric='error', mode='min',
-                epoch=None, axes=None):
-    """The metric against each hyperparameter, a panel each, the points
-    coloured by the trial's place in the run; inactive values left out."""
-    domains, configs, values, metric, mode = run_trials(
+                epoch=None, axes=None, yscale='linear'):
+    """The metric against each hyperparameter over its whole domain, a
+    panel each, the points coloured by trial id; inactive values left out."""
+    domains, configs, values, ids, metric, mode = plotted_trials(
         trials, config_space, metric, mode, epoch)
     if axes is None:
         axes = plt.subplots(1, len(domains), sharey=True, squeeze=False,
-                            figsize=(2.4 * len(domains) + 1.2, 2.8))[1][0]
+                            figsize=(2.4 * len(domains) + 1.2, 2.8))[1]
+    axes = np.ravel(np.atleast_1d(axes))  # one Axes, a row or a grid
     if len(axes) != len(domains):
         raise ValueError(f'{len(domains)} panels are needed, for '
                          f'{list(domains)}; got {len(axes)} axes')
+    colour = np.arange(len(configs)) if ids is None else ids
     for ax, (name, domain) in zip(axes, domains.items()):
         on = np.array([name in c for c in configs])
         x = [c[name] for c in configs if name in c]
         if domain.kind == 'categorical':
             x = [choice_index(domain, v) for v in x]
             ax.set_xticks(range(len(domain.choices)),
-                          [str(c) for c in domain.choices])
+                          [str(c) for c in domain.choices], fontsize=8,
+                          rotation=45 if len(domain.choices) > 4 else 0)
             ax.set_xlim(-0.5, len(domain.choices) - 0.5)
-        elif domain.log:
-            ax.set_xscale('log')
-        points = ax.scatter(x, values[on], c=np.flatnonzero(on), s=12,
-                            cmap='cividis', vmin=0, vmax=len(configs) - 1)
+        else:  # the whole domain, a little wider
+            ax.set_xscale('log' if domain.log else 'linear')
+            ax.set_xlim(*slice_limits(domain))
+        points = ax.scatter(x, values[on], c=colour[on], s=12,
+                            cmap='cividis', vmin=colour.min(),
+                            vmax=colour.max())
         ax.set_xlabel(name if on.all() else f'{name} ({sum(~on)} inactive)')
+        ax.set_yscale(yscale)
+        if yscale == 'logit':
+            ax.yaxis.set_major_formatter(ticker.StrMethodFormatter('{x:g}'))
     better = 'lower' if mode == 'min' else 'higher'
     axes[0].set_ylabel(f'{metric} ({better} is better)')
-    axes[0].figure.colorbar(points, ax=axes, label='trial')
+    axes[0].figure.colorbar(points, ax=axes, label='trial id' if ids is not
+                            None else 'position in the list')
     return axes
 
 
@@ -7242,6 +7327,7 @@ __all__ = [
     'cnn_objective',
     'compare_on_functions',
     'compare_on_table',
+    'coordinate_matrix',
     'copy_atomically',
     'cost_curves',
     'count_macs',
@@ -7308,7 +7394,6 @@ __all__ = [
     'objective_steps',
     'off_grid_error',
     'paired_comparison',
-    'parallel_coordinates',
     'pareto_front',
     'parse_config_space',
     'part_cells',
@@ -7333,6 +7418,7 @@ __all__ = [
     'plot_slices',
     'plot_timeline',
     'plot_tpe_step',
+    'plotted_trials',
     'point_key',
     'polish_floats',
     'print_medians',
@@ -7341,6 +7427,7 @@ __all__ = [
     'random_local_search',
     'range_check',
     'rank_by_resources_then_score',
+    'ray_error_reason',
     'rbf',
     'read_events',
     'read_idx',
@@ -7352,7 +7439,6 @@ __all__ = [
     'run_constrained',
     'run_line',
     'run_to_cost',
-    'run_trials',
     'rung_levels',
     'sample_config',
     'scalarize',
@@ -7360,6 +7446,7 @@ __all__ = [
     'scheduler_levels',
     'simulate',
     'simulate_hypervolume',
+    'slice_limits',
     'softmax_objective',
     'softmax_regression',
     'space_of',
