@@ -3483,7 +3483,7 @@ def warm_start_data(data, domains, metric='error', mode='min'):
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 MAX_GRID_POINTS = 10 ** 6
 
-def grid_sizes(domains, num_points, default=5):
+def points_per_axis(domains, num_points, default=5):
     """Grid points per hyperparameter from an int or a dict by name (names
     left out of a dict get `default`); a ValueError if one is not valid."""
     if isinstance(num_points, dict):
@@ -3494,8 +3494,15 @@ def grid_sizes(domains, num_points, default=5):
         sizes = {name: num_points.get(name, default) for name in domains}
     else:
         sizes = dict.fromkeys(domains, num_points)
-    sizes = {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
-             for name, n in sizes.items()}
+    return {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
+            for name, n in sizes.items()}
+
+
+# Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
+def grid_sizes(domains, num_points, default=5):
+    """`points_per_axis`, checked: a ValueError for a grid of more than
+    `MAX_GRID_POINTS` points."""
+    sizes = points_per_axis(domains, num_points, default)
     lengths = {name: d.num_values() if d.kind in ('constant', 'categorical')
                else min(sizes[name], d.num_values())
                for name, d in domains.items()}
@@ -3536,6 +3543,7 @@ class GridTree:
         self.cache = {}
         self.size = self.count(0, {}, limit)
 
+    # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def count(self, k, digits, limit=math.inf):
         """How many points complete the choices `digits` of the first k;
         limit + 1 as soon as they are more than `limit`."""
@@ -5009,12 +5017,27 @@ class RayBackend(WorkerBackend):
         for worker in range(self.num_workers):
             self._launch(worker)
 
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _launch(self, worker):
         self.ready.discard(worker)  # until its ping comes back
-        actor = self.actor_class.remote(self.objective_bytes,
-                                        self.num_threads)
+        actor = self.actor_class.remote(self.objective_bytes, self.num_threads)
         self.actors[worker] = actor
         self.pings[actor.ready.remote()] = worker
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def _started(self, refs):
+        """Book the answered pings `refs`; the workers whose actor died."""
+        died = []
+        for ref in refs:
+            worker = self.pings.pop(ref)
+            try:
+                self.ray.get(ref)
+                self.ready.add(worker)
+            except self.ray.exceptions.RayError as err:  # it died starting up
+                self.deaths[worker] = ray_error_reason(err)
+                died.append(worker)
+                self._kill(worker)  # `_send` launches a new one
+        return died
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def wait_until_ready(self):
@@ -5029,16 +5052,7 @@ class RayBackend(WorkerBackend):
             return
         done, _ = self.ray.wait(list(waiting), num_returns=len(waiting),
                                 timeout=self.startup_timeout)
-        died = []
-        for ref in done:
-            worker = self.pings.pop(ref)
-            try:
-                self.ray.get(ref)
-                self.ready.add(worker)
-            except self.ray.exceptions.RayError as err:  # it died starting up
-                self.deaths[worker] = ray_error_reason(err)
-                died.append(worker)
-                self._kill(worker)  # `_send` launches a new one
+        died = self._started(done)
         if died:
             why = (f'{len(died)} Ray actors died starting up: '
                    f'{self.deaths[died[0]]}')
@@ -7420,6 +7434,7 @@ __all__ = [
     'plot_tpe_step',
     'plotted_trials',
     'point_key',
+    'points_per_axis',
     'polish_floats',
     'print_medians',
     'propose_or_random',
