@@ -26,8 +26,12 @@ def test_toy_part_runs_without_ray_and_saves_its_results(tmp_path, capsys):
     assert toy['best_q']['d2lhpo'] == again  # seeded: reproducible
     # no run reaches the best fixed weights h = (1, 1) in 40 steps
     assert all(q < toy['best_fixed_q'] for q in again)
-    assert saved['checks'] == [{'pass': True, 'text': saved['checks'][0][
-        'text']}]
+    assert [c['pass'] for c in toy['checks']] == [True]
+    assert toy['command'].endswith('--check') and set(saved) == {'toy'}
+    path.write_text(json.dumps({'toy': {}, 'mnist1d': {'kept': 1}}))
+    bench.save(str(path), {'toy': toy})  # the other part is kept
+    assert json.loads(path.read_text()) == {'toy': toy,
+                                            'mnist1d': {'kept': 1}}
 
 
 def test_toy_objective_continues_from_its_checkpoint(tmp_path):
