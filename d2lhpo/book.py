@@ -385,6 +385,10 @@ class HPOScheduler:
     def on_trial_error(self, trial, message):
         """`trial` failed; no more results will come from it."""
 
+    def retired_trials(self):
+        """Ids of paused trials that will never be resumed."""
+        return ()
+
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
 class BasicScheduler(HPOScheduler):
@@ -427,6 +431,9 @@ class SchedulerWrapper(HPOScheduler):
 
     def on_trial_error(self, trial, message):
         self.scheduler.on_trial_error(trial, message)
+
+    def retired_trials(self):
+        return self.scheduler.retired_trials()
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
@@ -557,6 +564,8 @@ class HPOTuner:
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def run_trial(self, trial, now):
         """Run `trial` until it completes, fails, pauses or is stopped."""
+        for trial_id in set(self.scheduler.retired_trials()) & set(self.paused):
+            self.paused.pop(trial_id).close()  # never resumed: free its state
         steps = self.paused.pop(trial.trial_id, None)
         if steps is None:
             steps = d2lhpo.trial_steps(self, trial)  # with its checkpoint
@@ -834,6 +843,11 @@ class Backend:
         """Start `trial` on `trial.worker`, after `trial.epochs` epochs."""
         raise NotImplementedError
 
+    def checkpoint_path(self, trial):
+        """The file where the new `trial` saves its state; None if it
+        saves none (simulated trials do not)."""
+        return None
+
     def stop_trial(self, trial_id):
         """Stop or pause a trial (if it runs); its worker is free at once."""
         raise NotImplementedError
@@ -1067,23 +1081,35 @@ class AsyncTuner(d2lhpo.HPOTuner):
                 self.end_trial(self.records[trial_id], 'stopped', self.clock,
                                message, self.last_results.pop(trial_id, None))
             self.running.clear()
-            if self.log is not None:
-                self.log.close()
+            if self.log is not None:  # (see the appendix on logs)
+                self.release_log()
         return copy.deepcopy(self.incumbent)
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-    def write_log(self, event):
+    def write_log(self, event=None):
         """Append `event` as a JSON line to the log (if there is one)."""
         if self.log is None:
             return
         try:
-            self.log.append((encode_line(event) + '\n').encode())
+            if event is None:
+                self.log.flush()
+            else:
+                self.log.append(event)
         except (TypeError, ValueError, OSError, RecursionError) as err:
-            warnings.warn(f'{self.log.path}: logging stops at a {event["event"]}'
-                          f' of trial {event["trial_id"]} ({err}); the run '
-                          'goes on, and a run resumed from this log continues '
-                          'the trials that it does not show as ended')
+            event = getattr(err, 'event', event) or {}  # the one that failed
+            warnings.warn(f'{self.log.path}: logging stops at a '
+                          f'{event.get("event", "write")} of trial '
+                          f'{event.get("trial_id")} ({err}); the run goes on, '
+                          'and a run resumed from this log continues the trials '
+                          'that it does not show as ended')
             self.close_log()
+
+    # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+    def release_log(self):
+        """Write what is queued and unlock the log until the next run."""
+        self.write_log()
+        if self.log is not None:
+            self.log.close()
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def close_log(self):
@@ -1140,8 +1166,7 @@ class AsyncTuner(d2lhpo.HPOTuner):
             self.backend.checkpoint_dir = os.path.abspath(path) + '.checkpoints'
         try:
             if not data:  # a new log: its first line names metric and mode
-                log.append(LOG_ENCODER.encode(run_line(
-                    self.metric, self.mode, self.constraints)).encode() + b'\n')
+                log.append(run_line(self.metric, self.mode, self.constraints))
                 log.flush()
             undone = self.replay(read_events(data, log.path, self.metric,
                                              self.mode, self.constraints),
@@ -2644,7 +2669,7 @@ class PBTScheduler(d2lhpo.BasicScheduler):
     def __init__(self, searcher_or_space, population_size,
                  perturbation_interval, quantile_fraction=0.25,
                  resample_probability=0.25, perturbation_factors=(0.8, 1.2),
-                 max_t=None, seed=None):
+                 max_t=None, synchronous=True, seed=None):
         searcher = searcher_or_space  # or a config space: random search
         if isinstance(searcher, dict):
             searcher = d2lhpo.RandomSearcher(searcher, seed=seed)
@@ -2662,10 +2687,13 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         self.factors = check_factors(perturbation_factors)
         self.max_t = (None if max_t is None
                       else d2lhpo.check_integer('max_t', max_t, 1))
+        self.synchronous = d2lhpo.check_flag('synchronous', synchronous)
         self.rng = np.random.default_rng(d2lhpo.check_seed('seed', seed))
         self.members, self.trials = {}, {}  # member -> trial; id -> trial
+        self.founded = 0      # members sampled from the searcher so far
         self.pending = {}     # suggested trial id -> (member, source, epoch)
         self.children = []    # (member, config, source, epoch) to start
+        self.vacant = []      # members whose trial failed: sampled anew
         self.retired = set()  # trials that a child replaced (stay paused)
         self.lineage = {}     # trial id -> (member, source id, epoch)
 
@@ -2675,10 +2703,13 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             member, config, source, epoch = self.children.pop(0)
             self.pending[trial_id] = (member, source, epoch)
             return config
-        if len(self.members) + len(self.pending) < self.population_size:
+        if self.vacant or self.founded < self.population_size:
             config = self.searcher.sample_configuration(trial_id)
             if config is not None:
-                member = len(self.members) + len(self.pending)
+                if self.vacant:
+                    member = self.vacant.pop(0)
+                else:
+                    member, self.founded = self.founded, self.founded + 1
                 self.pending[trial_id] = (member, None, 0)
             return config
         paused = [t for t in self.members.values()
@@ -2694,19 +2725,19 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             return
         if trial.checkpoint is None:
             raise ValueError('PBTScheduler needs an objective with a '
-                             '`checkpoint` parameter, on the sequential '
-                             'HPOTuner: a member that exploits continues '
-                             "from another member's checkpoint file")
+                             '`checkpoint` parameter (and a tuner or backend '
+                             'that gives it a file): a member that exploits '
+                             "continues from another member's checkpoint")
         member, source, epoch = self.pending.pop(trial.trial_id)
         self.members[member] = self.trials[trial.trial_id] = trial
         self.lineage[trial.trial_id] = (
             member, None if source is None else source.trial_id, epoch)
         if source is not None:
             trial.epochs = epoch  # it continues after the source's epochs
-            snapshot = f'{trial.checkpoint}.epoch{epoch}'
+            state = (source.checkpoint if self.synchronous  # paused there
+                     else f'{source.checkpoint}.epoch{epoch}')  # its snapshot
             try:
-                shutil.copyfile(source.checkpoint, snapshot + '.part')
-                os.replace(snapshot + '.part', snapshot)  # whole or absent
+                d2lhpo.copy_atomically(state, f'{trial.checkpoint}.epoch{epoch}')
             except OSError:  # the child fails alone: no snapshot to start from
                 pass
 
@@ -2717,10 +2748,12 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             return d2lhpo.STOP  # trained to the end
         if epoch % self.interval:
             return d2lhpo.CONTINUE
+        if not self.synchronous:
+            return self.select_one(trial)
         live = [t for t in self.members.values() if t.trial_id not in
                 self.retired and t.status in ('running', 'paused')]
-        if (len(self.members) == self.population_size and not self.pending
-                and not self.children and all(t is trial or (
+        if (self.founded == self.population_size and not self.pending and
+                not self.children and not self.vacant and all(t is trial or (
                     t.status == 'paused' and t.epochs == epoch) for t in live)):
             self.select(live, epoch)
         return d2lhpo.PAUSE
@@ -2728,13 +2761,28 @@ class PBTScheduler(d2lhpo.BasicScheduler):
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def select(self, live, epoch):
         """Truncation selection among the `live` trials, all at `epoch`."""
-        ranked = sorted(live, key=lambda t: (t.error, t.trial_id))
-        k = min(math.ceil(len(ranked) * self.quantile), len(ranked) // 2)
+        ranked, k = ranked_quantiles(live, self.quantile)
         for trial in ranked[len(ranked) - k:]:
-            source = self.exploit(trial, ranked[:k])
-            self.retired.add(trial.trial_id)
-            self.children.append((self.lineage[trial.trial_id][0],
-                                  self.explore(source.config), source, epoch))
+            self.replace(trial, self.exploit(trial, ranked[:k]))
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def select_one(self, trial):
+        """The asynchronous rule: PAUSE `trial` for a child if it is in the
+        bottom quantile of the running members' latest results."""
+        live = [t for t in self.members.values() if t.status == 'running'
+                and math.isfinite(t.error) and t.trial_id not in self.retired]
+        ranked, k = ranked_quantiles(live, self.quantile)
+        if trial.trial_id not in [t.trial_id for t in ranked[len(ranked) - k:]]:
+            return d2lhpo.CONTINUE
+        self.replace(trial, self.exploit(trial, ranked[:k]))
+        return d2lhpo.PAUSE
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def replace(self, trial, source):
+        """Retire `trial`; its member continues as a child of `source`."""
+        self.retired.add(trial.trial_id)
+        self.children.append((self.lineage[trial.trial_id][0],
+                              self.explore(source.config), source, source.epochs))
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def exploit(self, trial, top):
@@ -2768,6 +2816,17 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             self.inform_searcher(trial, result)
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def retired_trials(self):
+        return self.retired  # the tuner frees their paused state
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def on_trial_error(self, trial, message):
+        member = self.lineage.get(trial.trial_id, (None,))[0]
+        if member is not None and self.members[member] is trial:
+            self.vacant.append(member)  # it starts afresh from the searcher
+        self.inform_searcher(trial, None)
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def schedule(self, trial_id):
         """The configuration in force at each epoch of `trial_id` (a list,
         epoch 1 first), the epochs it inherited included."""
@@ -2775,6 +2834,13 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         head = [] if source is None else self.schedule(source)[:epoch]
         trial = self.trials[trial_id]
         return head + [trial.config] * (trial.epochs - epoch)
+
+
+# Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+def ranked_quantiles(trials, quantile):
+    """`trials` best first, and the size of the top and bottom quantile."""
+    ranked = sorted(trials, key=lambda t: (t.error, t.trial_id))
+    return ranked, min(math.ceil(len(ranked) * quantile), len(ranked) // 2)
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -3385,10 +3451,16 @@ def grid_sizes(domains, num_points, default=5):
         sizes = dict.fromkeys(domains, num_points)
     sizes = {name: d2lhpo.check_integer(f'num_points of {name!r}', n, 1)
              for name, n in sizes.items()}
-    total = math.prod(
-        d.num_values() if d.kind in ('constant', 'categorical') else
-        min(n, d.num_values()) for d, n in zip(domains.values(),
-                                               sizes.values()))
+    lengths = {name: d.num_values() if d.kind in ('constant', 'categorical')
+               else min(sizes[name], d.num_values())
+               for name, d in domains.items()}
+    longest = max(lengths, key=lengths.get)
+    if lengths[longest] > MAX_GRID_POINTS:  # too long to lay out
+        raise ValueError(f'{longest!r} alone would have {lengths[longest]} '
+                         f'grid values (sizes {sizes}); at most '
+                         f'{MAX_GRID_POINTS} points are allowed')
+    total = d2lhpo.GridTree(domains, {  # the tree's leaves
+        name: d.grid(sizes[name]) for name, d in domains.items()}).size
     if total > MAX_GRID_POINTS:
         raise ValueError(f'the grid would have {total} points (sizes '
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
@@ -3417,11 +3489,14 @@ class GridTree:
         if key not in self.cache:
             name = self.names[k]
             config = {p: self.axes[p][i] for p, i in digits.items()}
-            self.cache[key] = (
-                sum(self.count(k + 1, {**digits, name: i})
-                    for i in range(len(self.axes[name])))
-                if d2lhpo.active(self.domains[name], config)
-                else self.count(k + 1, digits))
+            if not d2lhpo.active(self.domains[name], config):
+                self.cache[key] = self.count(k + 1, digits)
+            elif name in self.parents[k + 1]:  # its value decides the rest
+                self.cache[key] = sum(self.count(k + 1, {**digits, name: i})
+                                      for i in range(len(self.axes[name])))
+            else:  # a mixed-radix digit
+                self.cache[key] = len(self.axes[name]) * self.count(k + 1,
+                                                                    digits)
         return self.cache[key]
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
@@ -4367,6 +4442,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from multiprocessing import connection
 
 import cloudpickle
@@ -4389,7 +4465,7 @@ class TrialRunner:
     def start(self, config, checkpoint=None, epochs=0):
         """Start a trial, or continue one after the `epochs` it booked."""
         self.stop()
-        takes = 'checkpoint' in inspect.signature(self.objective).parameters
+        takes = d2lhpo.takes_checkpoint(self.objective)
         self.checkpoint = checkpoint if takes else None
         self.epochs = epochs
         if epochs and self.checkpoint is None:
@@ -4402,7 +4478,7 @@ class TrialRunner:
                 return 'failed', (f'cannot continue after epoch {epochs}: '
                                   f'its checkpoint {snapshot} is missing')
             try:
-                shutil.copyfile(snapshot, checkpoint)
+                d2lhpo.copy_atomically(snapshot, checkpoint)
             except OSError as err:
                 return 'failed', f'cannot restore {snapshot}: {err}'
         if self.checkpoint is not None:
@@ -4441,8 +4517,7 @@ class TrialRunner:
         if self.checkpoint is None or not os.path.exists(self.checkpoint):
             return
         path = f'{self.checkpoint}.epoch{self.epochs}'
-        shutil.copyfile(self.checkpoint, path + '.part')
-        os.replace(path + '.part', path)  # a snapshot is whole or absent
+        d2lhpo.copy_atomically(self.checkpoint, path)  # whole or absent
         old = f'{self.checkpoint}.epoch{self.epochs - 2}'
         if os.path.exists(old):
             os.remove(old)
@@ -4476,6 +4551,7 @@ class WorkerBackend(d2lhpo.Backend):
         self.inbox = collections.deque()  # (worker, message) not yet seen
         self.checkpoint_dir = (None if checkpoint_dir is None  # a temporary one
                                else os.fspath(checkpoint_dir))
+        self.saves_checkpoints = False  # set by a subclass that knows
 
     def time(self):
         return self.offset + time.perf_counter() - self.started
@@ -4487,13 +4563,23 @@ class WorkerBackend(d2lhpo.Backend):
         return self.free[0] if self.free else None
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-    def start_trial(self, trial):
+    def checkpoint_file(self, trial_id):
+        """The path of trial `trial_id`'s checkpoint; makes its folder."""
         if self.checkpoint_dir is None:  # deleted when the backend is
             self.temporary_dir = tempfile.TemporaryDirectory(  # garbage-collected
                 prefix='d2lhpo-checkpoints-')
             self.checkpoint_dir = self.temporary_dir.name
         os.makedirs(self.checkpoint_dir, exist_ok=True)
-        path = os.path.join(self.checkpoint_dir, f'trial_{trial.trial_id}.pt')
+        return os.path.join(self.checkpoint_dir, f'trial_{trial_id}.pt')
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def checkpoint_path(self, trial):
+        return (self.checkpoint_file(trial.trial_id) if self.saves_checkpoints
+                else None)
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def start_trial(self, trial):
+        path = self.checkpoint_file(trial.trial_id)
         if not trial.epochs:  # this trial starts afresh: remove old files
             for old in glob.glob(glob.escape(path) + '*'):
                 if os.path.isdir(old):  # a checkpoint must be a file
@@ -4685,6 +4771,7 @@ class LocalBackend(WorkerBackend):
         with open(self.objective_file, 'wb') as f:  # each worker reads it
             f.write(cloudpickle.dumps(
                 d2lhpo.check_component('objective', objective)))
+        self.saves_checkpoints = d2lhpo.takes_checkpoint(objective)
         self.num_threads = (max(1, usable_cores() // self.num_workers)
                             if num_threads is None else d2lhpo.check_integer(
                                 'num_threads', num_threads, minimum=1))
@@ -4830,6 +4917,7 @@ class RayBackend(WorkerBackend):
         super().__init__(num_workers, trial_timeout, checkpoint_dir)
         d2lhpo.check_component('objective', objective)
         d2lhpo.check_positive('num_cpus', num_cpus)
+        self.saves_checkpoints = d2lhpo.takes_checkpoint(objective)
         self.ray = ray
         if address is not None and ray.is_initialized():
             raise RuntimeError('Ray is already initialized; pass address '
@@ -4843,16 +4931,42 @@ class RayBackend(WorkerBackend):
         self.num_threads = max(1, int(num_cpus))
         self.actors = [None] * self.num_workers
         self.pending = {}  # ObjectRef of a step -> worker
+        self.pings = {}    # ObjectRef of a ping of a starting actor -> worker
         self.deaths = {}   # worker -> why its actor died
         for worker in range(self.num_workers):
             self._launch(worker)
 
     def _launch(self, worker):
-        self.actors[worker] = self.actor_class.remote(self.objective_bytes,
-                                                      self.num_threads)
-        # Ray queues calls until the actor is up, so a Ray worker is ready
-        # at once: for Ray actors, start-up counts against trial_timeout
-        self.ready.add(worker)
+        self.ready.discard(worker)  # until its ping comes back
+        actor = self.actor_class.remote(self.objective_bytes,
+                                        self.num_threads)
+        self.actors[worker] = actor
+        self.pings[actor.__ray_ready__.remote()] = worker
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def wait_until_ready(self, startup_timeout=300.0):
+        """Block until every idle actor has started up (its ping came back),
+        or `startup_timeout` seconds have passed."""
+        for worker in range(self.num_workers):
+            if worker not in self.trial_of and self.actors[worker] is None:
+                self._launch(worker)  # ended by `close`
+        waiting = {ref: w for ref, w in self.pings.items()
+                   if w not in self.trial_of}
+        if not waiting:
+            return
+        done, _ = self.ray.wait(list(waiting), num_returns=len(waiting),
+                                timeout=startup_timeout)
+        for ref in done:
+            worker = self.pings.pop(ref)
+            try:
+                self.ray.get(ref)
+                self.ready.add(worker)
+            except self.ray.exceptions.RayError:  # it died starting up
+                self._kill(worker)  # `_send` launches a new one
+        if len(done) < len(waiting):
+            warnings.warn(f'{len(waiting) - len(done)} Ray actors did not start '
+                          f'within {startup_timeout:g} s (not enough CPUs?); '
+                          'their start-up counts against the time budget')
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _send(self, worker, message):
@@ -4868,18 +4982,22 @@ class RayBackend(WorkerBackend):
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _wait(self, timeout):
-        refs = list(self.pending)
+        refs = list(self.pings) + list(self.pending)  # 'ready' before results
         ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
         arrived = []
         for ref in ready:
-            worker = self.pending.pop(ref)
+            ping = ref in self.pings
+            worker = self.pings.pop(ref) if ping else self.pending.pop(ref)
             try:
-                arrived.append((worker, self.ray.get(ref)))
-            except self.ray.exceptions.RayActorError as err:
-                self.deaths[worker] = str(err).splitlines()[0]
-                arrived.append((worker, None))
-            except self.ray.exceptions.RayError as err:  # the call failed
-                arrived.append((worker, ('failed', str(err).splitlines()[0])))
+                message = self.ray.get(ref)
+                arrived.append((worker, ('ready', None) if ping else message))
+            except self.ray.exceptions.RayError as err:
+                why = str(err).splitlines()[0]
+                if ping or isinstance(err, self.ray.exceptions.RayActorError):
+                    self.deaths[worker] = why  # the actor died
+                    arrived.append((worker, None))
+                else:  # the call failed
+                    arrived.append((worker, ('failed', why)))
         return arrived
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
@@ -4888,8 +5006,10 @@ class RayBackend(WorkerBackend):
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _kill(self, worker):
-        for ref in [r for r, w in self.pending.items() if w == worker]:
-            del self.pending[ref]
+        for calls in (self.pending, self.pings):
+            for ref in [r for r, w in calls.items() if w == worker]:
+                del calls[ref]
+        self.ready.discard(worker)  # a new actor must start up first
         if self.actors[worker] is not None:
             self.ray.kill(self.actors[worker])
             self.actors[worker] = None
@@ -4913,7 +5033,7 @@ class TrialLog:
     `open` locks it and cuts a torn last line, `close` unlocks it."""
     def __init__(self, path, batch=1):
         self.path, self.file, self.size = os.fspath(path), None, None
-        self.batch, self.pending = batch, []  # lines per system call
+        self.batch, self.pending = batch, []  # events per system call
 
     def open(self):
         """Lock the file; return its complete lines as bytes."""
@@ -4941,27 +5061,25 @@ class TrialLog:
         return data[:end]
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-    def append(self, line):
-        self.pending.append(line)
+    def append(self, event):
+        self.pending.append(event)
         if len(self.pending) >= self.batch:
             self.flush()
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def flush(self):
         # one system call: the OS has the lines, and a kill cannot lose them
-        data = b''.join(self.pending)
-        self.pending.clear()
+        events, self.pending = self.pending, []
+        data, error = encode_lines(events)
         if self.file.write(data) != len(data):
             raise OSError(f'{self.path}: lines were written in part')
         self.size += len(data)
+        if error is not None:
+            raise error
 
     # Added in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
     def close(self):
         if self.file is not None:
-            try:
-                self.flush()
-            except OSError as err:
-                warnings.warn(f'{self.path}: the last lines were lost ({err})')
             self.file.close()  # and the lock with it
             self.file = None
 
@@ -4989,6 +5107,27 @@ def line_encoder():
     return lambda event: ''.join(encode(event, 0))
 
 encode_line = line_encoder()
+
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
+def encode_lines(events):
+    """The JSON lines of `events` (dicts whose first key is 'event') as
+    bytes, and the error of the first event that JSON cannot write (the
+    lines stop before it), or None."""
+    try:  # one call of the encoder for the whole batch
+        pieces = encode_line(events)[1:-1].split('}, {"event": ')
+    except (TypeError, ValueError, RecursionError):
+        pieces = []
+    if events and len(pieces) == len(events):
+        return ('}\n{"event": '.join(pieces) + '\n').encode(), None
+    lines = []
+    for event in events:  # one at a time: stop at the first that fails
+        try:
+            lines.append(encode_line(event) + '\n')
+        except (TypeError, ValueError, RecursionError) as err:
+            err.event = event
+            return ''.join(lines).encode(), err
+    return ''.join(lines).encode(), None
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -5770,11 +5909,28 @@ def cnn_checkpointed(lr, batch_size=32, channels=16, num_epochs=8, seed=0,
 
 
 # Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def copy_atomically(source, target):
+    """Copy the file `source` to `target`, which is whole or untouched."""
+    part = f'{target}.part{os.getpid()}'
+    try:
+        shutil.copyfile(source, part)
+        os.replace(part, target)
+    finally:
+        if os.path.exists(part):  # the copy failed half-way
+            os.remove(part)
+
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
+def takes_checkpoint(objective):
+    """Whether `objective` has a `checkpoint` parameter."""
+    return 'checkpoint' in inspect.signature(objective).parameters
+
 def checkpoint_path(tuner, trial):
-    """The checkpoint file of the new `trial` of the sequential `tuner`,
-    or None if the objective has no `checkpoint` parameter."""
-    if (tuner.objective is None or 'checkpoint' not in
-            inspect.signature(tuner.objective).parameters):
+    """The checkpoint file of the new `trial` of `tuner`, or None if the
+    objective has no `checkpoint` parameter."""
+    if getattr(tuner, 'backend', None) is not None:  # AsyncTuner
+        return tuner.backend.checkpoint_path(trial)
+    if tuner.objective is None or not takes_checkpoint(tuner.objective):
         return None
     if tuner.checkpoint_dir is None:  # deleted with the tuner
         tuner.temporary_dir = tempfile.TemporaryDirectory(
@@ -5799,7 +5955,7 @@ def trial_steps(tuner, trial):
         if trial.epochs:  # it continues a copied state
             snapshot = f'{trial.checkpoint}.epoch{trial.epochs}'
             try:
-                shutil.copyfile(snapshot, trial.checkpoint)
+                copy_atomically(snapshot, trial.checkpoint)
             except OSError as err:  # missing: the trial fails alone
                 return failing_steps(OSError(
                     f'cannot continue after epoch {trial.epochs}: {err}'))
@@ -6167,6 +6323,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
+from matplotlib.collections import LineCollection
 from scipy import stats
 from sklearn import base as sk_base
 from sklearn import metrics as sk_metrics
@@ -6434,6 +6591,137 @@ def plot_marginal(fanova, name, ax=None, num_points=50):
                     table['std'], fmt='o', capsize=3)
     ax.set(xlabel=name, ylabel=f'marginal {fanova.metric}')
     return ax
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def run_trials(trials, config_space, metric='error', mode='min',
+               epoch=None):
+    """(domains of the hyperparameters that are not constant, checked
+    configurations, array of finite values as reported, metric, mode) of a
+    tuner, a table, a list of TrialRecords or of (config, value) pairs."""
+    domains = d2lhpo.parse_config_space(config_space)
+    sign = d2lhpo.metric_sign(metric, mode)
+    if isinstance(trials, d2lhpo.HPOTuner):  # its own metric and mode
+        sign = trials.sign
+    elif isinstance(trials, (list, tuple)) and trials and all(
+            isinstance(t, d2lhpo.TrialRecord) for t in trials):
+        trials = [(t.config, sign * t.error) for t in trials]
+    configs, values, metric = fanova_trials(trials, domains, metric, epoch)
+    if not configs:
+        raise ValueError(f'no trial has a finite value of {metric!r}')
+    shown = {n: d for n, d in domains.items() if d.kind != 'constant'}
+    return shown, configs, values, metric, 'min' if sign == 1 else 'max'
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def choice_index(domain, value):
+    """The position of `value` among the choices of `domain`."""
+    return next(i for i, c in enumerate(domain.choices) if c == value
+                and isinstance(c, bool) == isinstance(value, bool))
+
+def axis_positions(domain, configs):
+    """Where each configuration's value of `domain` lies on its axis, from
+    0 (the low end, the first choice) to 1 (the high end, the last), on a
+    log scale where the domain has one; NaN where it is inactive."""
+    def position(value):
+        if domain.kind == 'categorical':
+            k = len(domain.choices)
+            return choice_index(domain, value) / (k - 1) if k > 1 else 0.5
+        scale = math.log if domain.log else float
+        low, high = scale(domain.low), scale(domain.high)
+        return (scale(value) - low) / (high - low) if high > low else 0.5
+    return np.array([position(c[domain.name]) if domain.name in c
+                     else np.nan for c in configs])
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def parallel_coordinates(domains, configs, values):
+    """trials x axes: the positions on each hyperparameter's axis, then
+    the value scaled from the lowest (0) to the highest (1)."""
+    low, high = values.min(), values.max()
+    scaled = (values - low) / (high - low) if high > low else 0 * values + .5
+    return np.column_stack([axis_positions(d, configs)
+                            for d in domains.values()] + [scaled])
+
+def axis_ticks(domain, num_ticks=3):
+    """(positions, labels) of an axis: every choice, or `num_ticks` values
+    from the low to the high end on the domain's scale."""
+    if domain.kind == 'categorical':
+        k = len(domain.choices)
+        positions = np.linspace(0, 1, k) if k > 1 else np.array([0.5])
+        return positions, [str(c) for c in domain.choices]
+    values = (np.geomspace if domain.log else np.linspace)(
+        domain.low, domain.high, num_ticks)
+    if domain.kind == 'int':  # labels that are integers, where they are
+        positions = axis_positions(domain, [{domain.name: int(v)} for v in
+                                            np.round(values)])
+        return positions, [str(int(v)) for v in np.round(values)]
+    return np.linspace(0, 1, num_ticks), [f'{v:.3g}' for v in values]
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def plot_parallel_coordinates(trials, config_space, metric='error',
+                              mode='min', epoch=None, ax=None):
+    """A line per trial through an axis per hyperparameter and one for the
+    metric, coloured by the metric; inactive values are gaps, counted in
+    the axis's label."""
+    domains, configs, values, metric, mode = run_trials(
+        trials, config_space, metric, mode, epoch)
+    Y = parallel_coordinates(domains, configs, values)
+    x = np.arange(Y.shape[1])
+    worst_first = np.argsort(-values if mode == 'min' else values)
+    lines = LineCollection([np.column_stack([x, Y[i]]) for i in worst_first],
+                           array=values[worst_first], linewidths=1, alpha=0.7,
+                           cmap='viridis' if mode == 'min' else 'viridis_r')
+    if ax is None:
+        ax = plt.subplots(figsize=(1.4 * len(x) + 1.5, 3.2))[1]
+    ax.add_collection(lines)
+    ticks = [axis_ticks(d) for d in domains.values()] + [axis_ticks(
+        d2lhpo.Domain(metric, 'float', values.min(), values.max()))]
+    for j, (positions, labels) in enumerate(ticks):
+        ax.axvline(j, color='black', linewidth=0.8)
+        for y, label in zip(positions, labels):
+            ax.text(j - 0.03, y, label, ha='right', va='center', fontsize=7,
+                    bbox=dict(facecolor='white', edgecolor='none', pad=0.5))
+    inactive = np.isnan(Y).sum(axis=0)
+    ax.set(xlim=(-0.45, x[-1] + 0.1), ylim=(-0.05, 1.05), yticks=[],
+           xticks=x, xticklabels=[f'{n}\n({k} inactive)' if k else n for n, k
+                                  in zip([*domains, metric], inactive)])
+    better = 'lower' if mode == 'min' else 'higher'
+    ax.figure.colorbar(lines, ax=ax, label=f'{metric} ({better} is better)')
+    return ax
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def plot_slices(trials, config_space, metric='error', mode='min',
+                epoch=None, axes=None):
+    """The metric against each hyperparameter, a panel each, the points
+    coloured by the trial's place in the run; inactive values left out."""
+    domains, configs, values, metric, mode = run_trials(
+        trials, config_space, metric, mode, epoch)
+    if axes is None:
+        axes = plt.subplots(1, len(domains), sharey=True, squeeze=False,
+                            figsize=(2.4 * len(domains) + 1.2, 2.8))[1][0]
+    if len(axes) != len(domains):
+        raise ValueError(f'{len(domains)} panels are needed, for '
+                         f'{list(domains)}; got {len(axes)} axes')
+    for ax, (name, domain) in zip(axes, domains.items()):
+        on = np.array([name in c for c in configs])
+        x = [c[name] for c in configs if name in c]
+        if domain.kind == 'categorical':
+            x = [choice_index(domain, v) for v in x]
+            ax.set_xticks(range(len(domain.choices)),
+                          [str(c) for c in domain.choices])
+            ax.set_xlim(-0.5, len(domain.choices) - 0.5)
+        elif domain.log:
+            ax.set_xscale('log')
+        points = ax.scatter(x, values[on], c=np.flatnonzero(on), s=12,
+                            cmap='cividis', vmin=0, vmax=len(configs) - 1)
+        ax.set_xlabel(name if on.all() else f'{name} ({sum(~on)} inactive)')
+    better = 'lower' if mode == 'min' else 'higher'
+    axes[0].set_ylabel(f'{metric} ({better} is better)')
+    axes[0].figure.colorbar(points, ax=axes, label='trial')
+    return axes
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -6817,6 +7105,8 @@ __all__ = [
     'as_objectives',
     'as_result',
     'average_ranks',
+    'axis_positions',
+    'axis_ticks',
     'best_feasible_curve',
     'best_not_running',
     'branin_function',
@@ -6845,6 +7135,7 @@ __all__ = [
     'check_table_values',
     'checked_event',
     'checkpoint_path',
+    'choice_index',
     'cholesky_with_jitter',
     'climb_neighbors',
     'cnn_checkpointed',
@@ -6852,6 +7143,7 @@ __all__ = [
     'cnn_objective',
     'compare_on_functions',
     'compare_on_table',
+    'copy_atomically',
     'cost_curves',
     'count_macs',
     'covers',
@@ -6862,6 +7154,7 @@ __all__ = [
     'dominance',
     'draws_text_bar',
     'encode_line',
+    'encode_lines',
     'error_rate',
     'expected_improvement',
     'failing_steps',
@@ -6916,6 +7209,7 @@ __all__ = [
     'objective_steps',
     'off_grid_error',
     'paired_comparison',
+    'parallel_coordinates',
     'pareto_front',
     'parse_config_space',
     'part_cells',
@@ -6933,7 +7227,9 @@ __all__ = [
     'plot_importances',
     'plot_learning_curves',
     'plot_marginal',
+    'plot_parallel_coordinates',
     'plot_regret_curves',
+    'plot_slices',
     'plot_timeline',
     'plot_tpe_step',
     'point_key',
@@ -6944,6 +7240,7 @@ __all__ = [
     'random_local_search',
     'range_check',
     'rank_by_resources_then_score',
+    'ranked_quantiles',
     'rbf',
     'read_events',
     'read_idx',
@@ -6955,6 +7252,7 @@ __all__ = [
     'run_constrained',
     'run_line',
     'run_to_cost',
+    'run_trials',
     'rung_levels',
     'sample_config',
     'scalarize',
@@ -6973,6 +7271,7 @@ __all__ = [
     'successive_halving_rungs',
     'switched_on',
     'table_config',
+    'takes_checkpoint',
     'time_to_hypervolume',
     'time_to_reach',
     'toy_function',

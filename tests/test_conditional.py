@@ -282,3 +282,49 @@ def test_tune_with_asha_keeps_inactive_values_out(searcher):
     assert len(tuner.records) == 10
     assert all(set(r.config) == expected_names(r.config)
                for r in tuner.records)
+
+
+# one float per branch: the product of all axes counts 3 * n**3 points, the
+# tree only 3 * n (the other branches' floats are inactive)
+BRANCHES = {'model': ['a', 'b', 'c'],
+            'x': Conditional(stats.uniform(0, 1), 'model', ['a']),
+            'y': Conditional(stats.uniform(0, 1), 'model', ['b']),
+            'z': Conditional(stats.loguniform(1e-3, 1), 'model', ['c'])}
+
+
+def test_grid_cap_counts_the_tree_not_the_product_of_all_axes():
+    domains = d2lhpo.parse_config_space(BRANCHES)
+    n = 1000  # the product, 3 * 10**9, is far over MAX_GRID_POINTS
+    assert 3 * n ** 3 > d2lhpo.MAX_GRID_POINTS >= 3 * n
+    assert d2lhpo.grid_sizes(domains, n) == dict.fromkeys(domains, n)
+    searcher = d2lhpo.GridSearcher(BRANCHES, num_points=n)
+    assert searcher.size == 3 * n
+    assert searcher.tree.point(3 * n - 1) == {'model': 'c', 'z': 1.0}
+    # over the cap, the message counts the tree's leaves, 3 * 400_000
+    with pytest.raises(ValueError, match=r'would have 1200000 points'):
+        d2lhpo.grid_sizes(domains, 400_000)
+    # a dict of sizes: the cap is on the tree with those sizes
+    assert d2lhpo.grid_sizes(domains, {'x': 10 ** 6 - 2, 'y': 1}, default=1)[
+        'x'] == 10 ** 6 - 2
+    with pytest.raises(ValueError, match=r'would have 1000002 points'):
+        d2lhpo.grid_sizes(domains, {'x': 10 ** 6, 'y': 1}, default=1)
+
+
+def test_grid_refuses_an_axis_too_long_to_lay_out():
+    domains = d2lhpo.parse_config_space(BRANCHES)
+    # refused before np.linspace would allocate 10**12 floats
+    with pytest.raises(ValueError,
+                       match=r"'x' alone would have 10{12} grid values"):
+        d2lhpo.grid_sizes(domains, {'x': 10 ** 12})
+
+
+def test_tree_count_of_a_nested_space_matches_its_points():
+    # SPACE with 10 points per axis: the count, computed without listing,
+    # equals the number of distinct points listed
+    searcher = d2lhpo.GridSearcher(SPACE, num_points=10)
+    grid = searcher.grid
+    assert len({repr(sorted(c.items())) for c in grid}) == searcher.size
+    # lr 10; depth 1: 1; depth 2: width2 10 (4..16 has 13 values); depth 3:
+    # width2 10 times width3's axis, where 8 and 64 carry act3's 2 choices
+    width3 = d2lhpo.parse_config_space(SPACE)['width3'].grid(10)
+    assert searcher.size == 10 * (1 + 10 + 10 * (len(width3) + 2))

@@ -311,3 +311,56 @@ def test_every_end_is_logged_with_the_trials_status(tmp_path):
     resumed = replayed(log)
     assert resumed.restarts == [] and books(resumed) == books(tuner)
     assert resumed.results == tuner.results
+
+
+def test_a_batch_of_events_is_encoded_as_one_line_each():
+    events = [{'event': 'result', 'trial_id': i,
+               'result': {'error': i / 3, 'epoch': 1, 'note': '}, {"event": '}}
+              for i in range(5)]
+    data, error = d2lhpo.encode_lines(events)
+    assert error is None
+    assert data == ''.join(d2lhpo.encode_line(e) + '\n'
+                           for e in events).encode()
+    assert [json.loads(line) for line in data.splitlines()] == events
+
+
+def test_an_event_that_looks_like_a_boundary_is_encoded_one_by_one():
+    # a list of dicts whose first key is "event" writes `}, {"event": `
+    events = [{'event': 'result', 'trial_id': 0,
+               'result': {'history': [{'event': 1}, {'event': 2}]}},
+              {'event': 'completed', 'trial_id': 0, 'time': 1.0}]
+    data, error = d2lhpo.encode_lines(events)
+    assert error is None
+    assert [json.loads(line) for line in data.splitlines()] == events
+
+
+def test_a_batch_stops_before_the_event_json_cannot_write():
+    events = [{'event': 'start', 'trial_id': 0}, {'event': 'result',
+               'trial_id': 0, 'result': {'model': object()}},
+              {'event': 'completed', 'trial_id': 0}]
+    data, error = d2lhpo.encode_lines(events)
+    assert data == b'{"event": "start", "trial_id": 0}\n'
+    assert isinstance(error, TypeError) and error.event is events[1]
+    assert d2lhpo.encode_lines([]) == (b'', None)
+
+
+def test_a_bad_result_in_a_full_batch_stops_the_log_at_that_event(tmp_path):
+    log = tmp_path / 'log.jsonl'
+    extra = lambda t, n: {'model': object()} if t == 40 else {}
+    tuner = d2lhpo.AsyncTuner(
+        d2lhpo.BasicScheduler(d2lhpo.GridSearcher(
+            SPACE, shuffle=True, seed=0)),
+        ExtraBackend(extra))
+    tuner.log_to(str(log))
+    with pytest.warns(UserWarning, match='logging stops at a result of '
+                                         'trial 40'):
+        tuner.run(max_epochs=2500)  # more than one batch of 1,000 lines
+    assert len(tuner.results) == 2500 and tuner.log is None
+    lines = [json.loads(line) for line in log.open()]
+    assert {'event': 'start', 'trial_id': 40} in [
+        {k: e.get(k) for k in ('event', 'trial_id')} for e in lines]
+    assert not any(e['event'] == 'result' and e['trial_id'] == 40
+                   for e in lines)  # the lines stop before its result
+    assert 1000 < len(lines) < len(tuner.results)  # after a full batch
+    resumed = replayed(log)  # a clean prefix of the run
+    assert resumed.results == tuner.results[:len(resumed.results)]

@@ -1,20 +1,24 @@
 """PBTScheduler: selection, exploit by checkpoint copies, explore, lineage
 and schedules, bad input; the sequential tuner's checkpoints."""
+import gc
 import json
 import os
+import time
+import weakref
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from d2lhpo import (BasicScheduler, HPOTuner, PBTScheduler, RandomSearcher,
-                    TrialRecord)
+import d2lhpo
+from d2lhpo import (AsyncTuner, BasicScheduler, HPOTuner, LocalBackend,
+                    PBTScheduler, RandomSearcher, TrialRecord)
 
 SPACE = {'h0': stats.uniform(0, 1), 'h1': stats.uniform(0, 1)}
 STARTS = [{'h0': 1.0, 'h1': 0.0}, {'h0': 0.0, 'h1': 1.0}]
 
 
-def toy(h0, h1, num_steps=12, lr=0.05, checkpoint=None):
+def toy(h0, h1, num_steps=12, lr=0.05, checkpoint=None, sleep=0.0):
     """The PBT paper's toy problem; reports Q, theta and the loaded state."""
     theta, done = [0.9, 0.9], 0
     if os.path.exists(checkpoint):
@@ -22,6 +26,7 @@ def toy(h0, h1, num_steps=12, lr=0.05, checkpoint=None):
             theta, done = json.load(f)
     loaded = list(theta)
     for step in range(done + 1, num_steps + 1):
+        time.sleep(sleep)  # on workers: members that run side by side
         theta = [theta[0] * (1 - 2 * lr * h0), theta[1] * (1 - 2 * lr * h1)]
         with open(checkpoint + '.tmp', 'w') as f:
             json.dump([theta, step], f)
@@ -174,15 +179,22 @@ class Vanishing(PBTScheduler):
             os.remove(self.children[0][2].checkpoint)
 
 
-def test_a_vanished_source_checkpoint_fails_the_copying_member_alone():
+def test_a_vanished_source_checkpoint_fails_the_child_which_starts_anew():
     scheduler, tuner = run(Vanishing)
     failed = [t for t in tuner.records if t.status == 'failed']
     assert len(failed) == 1
     assert 'cannot continue after epoch 3' in failed[0].message
     assert failed[0].trial_id == 2  # the first child
-    # the other member trains on to the end
-    assert max(r['epoch'] for r in tuner.results) == 12
-    assert len(tuner.results) == 12 + 3
+    # its member starts afresh from the searcher; the population keeps its
+    # size and both members train to the end
+    member = scheduler.lineage[2][0]
+    fresh = [t for t, (m, source, epoch) in scheduler.lineage.items()
+             if m == member and source is None and t > 2]
+    assert len(fresh) == 1 and tuner.records[fresh[0]].config not in [
+        t.config for t in tuner.records[:fresh[0]]]  # a new sample
+    assert [t.epochs for t in scheduler.members.values()] == [12, 12]
+    assert not scheduler.vacant
+    assert len(tuner.results) == 3 + 12 + 12  # its first trial's 3 epochs
 
 
 def test_sequential_tuner_gives_checkpoints_in_its_folder(tmp_path):
@@ -293,3 +305,288 @@ def test_a_child_that_trains_nothing_tells_the_searcher_nothing():
     tuner = HPOTuner(scheduler, toy, metric='Q', mode='max')
     tuner.run(max_epochs=1000, verbose=False)
     assert told and all(np.isfinite(told))
+
+
+# ------------------------------------------- the asynchronous mode, workers
+def side_by_side(objective, sleep):
+    """`objective` whose first result waits (up to 10 s) until both
+    founding members have saved a checkpoint, and which sleeps `sleep`
+    seconds per epoch: the members run side by side on two workers,
+    whichever starts up first."""
+    def slowed(checkpoint, **config):
+        folder = os.path.dirname(checkpoint)
+        founders = [os.path.join(folder, f'trial_{i}.pt') for i in (0, 1)]
+        deadline = time.time() + 10
+        for result in objective(checkpoint=checkpoint, **config):
+            while (time.time() < deadline and
+                   not all(os.path.exists(f) for f in founders)):
+                time.sleep(0.005)
+            time.sleep(sleep)
+            yield result
+    return slowed
+
+
+def slow_toy(h0, h1, checkpoint=None):
+    yield from side_by_side(toy, 0.03)(checkpoint, h0=h0, h1=h1)
+
+
+def run_async(backend, population_size=2, seed=0, **options):
+    # member 1 is behind member 0 at every epoch: it exploits at its first
+    # perturbation point (the paper's starts tie, up to rounding)
+    searcher = RandomSearcher(SPACE, seed=seed, points_to_evaluate=(
+        [{'h0': 1.0, 'h1': 0.0}, {'h0': 0.5, 'h1': 0.0}]
+        if population_size == 2 else None))
+    scheduler = PBTScheduler(searcher, population_size,
+                             options.pop('perturbation_interval', 3),
+                             max_t=12, synchronous=False, seed=seed, **options)
+    tuner = AsyncTuner(scheduler, backend, metric='Q', mode='max')
+    tuner.run(max_epochs=500, verbose=False)
+    return scheduler, tuner
+
+
+def check_children_continue_their_sources(scheduler, tuner):
+    """Each child starts after its source's epochs, from the state that
+    the source reported there; return the number of children."""
+    children = 0
+    for child, (member, source, epoch) in scheduler.lineage.items():
+        if source is None:
+            continue
+        children += 1
+        mine = results_of(tuner, child)
+        stood = next(r for r in results_of(tuner, source)
+                     if r['epoch'] == epoch)
+        assert mine[0]['epoch'] == epoch + 1
+        assert (mine[0]['loaded0'], mine[0]['loaded1']) == (
+            stood['theta0'], stood['theta1'])
+    return children
+
+
+def test_the_asynchronous_rule_ranks_against_the_latest_results():
+    scheduler = PBTScheduler(SPACE, 4, 2, quantile_fraction=0.25,
+                             synchronous=False, seed=0)
+    trials = []
+    for i in range(4):
+        config = scheduler.suggest(i)
+        trials.append(TrialRecord(i, config, checkpoint=f'/none/{i}.pt'))
+        scheduler.on_trial_start(trials[i])
+    for trial, (error, epochs) in zip(trials, [(0.1, 5), (0.2, 3), (0.3, 1),
+                                               (0.4, 4)]):
+        trial.error, trial.epochs = error, epochs
+    # a member between perturbation points goes on
+    assert scheduler.on_trial_result(trials[3], {'epoch': 3}) == 'continue'
+    # not in the bottom quantile (one of four): it goes on
+    assert scheduler.on_trial_result(trials[1], {'epoch': 4}) == 'continue'
+    assert not scheduler.children
+    # the worst latest result: it copies the best member, at its epoch
+    assert scheduler.on_trial_result(trials[3], {'epoch': 4}) == 'pause'
+    (member, config, source, epoch), = scheduler.children
+    assert (member, source, epoch) == (3, trials[0], 5)
+    assert scheduler.retired == {3}
+    assert scheduler.suggest(4) == config
+    # a retired member no longer counts: trial 2 is now the worst
+    assert scheduler.on_trial_result(trials[2], {'epoch': 2}) == 'pause'
+    # members that do not run (finished, or paused) are not ranked
+    trials[0].status = trials[2].status = 'stopped'
+    assert scheduler.on_trial_result(trials[1], {'epoch': 4}) == 'continue'
+
+
+@pytest.fixture
+def local_backend():
+    backend = LocalBackend(slow_toy, num_workers=2)
+    yield backend
+    backend.close()
+
+
+def test_asynchronous_pbt_on_worker_processes(local_backend):
+    scheduler, tuner = run_async(local_backend)
+    assert tuner.stop_reason == 'searcher exhausted'
+    assert not [t.message for t in tuner.records if t.status == 'failed']
+    assert check_children_continue_their_sources(scheduler, tuner) >= 1
+    assert scheduler.lineage[2][:2] == (1, 0)  # member 1 copies member 0
+    assert {t.worker for t in tuner.records} == {0, 1}
+    for trial in scheduler.members.values():  # each member to the end
+        assert (trial.status, trial.epochs) == ('stopped', 12)
+    for trial_id in scheduler.retired:  # each retiree exploited at a
+        assert tuner.records[trial_id].epochs % 3 == 0  # perturbation point
+        assert tuner.records[trial_id].status == 'paused'
+    for trial in tuner.records:  # every epoch once, in order
+        epochs = [r['epoch'] for r in results_of(tuner, trial.trial_id)]
+        first = scheduler.lineage[trial.trial_id][2] + 1
+        assert epochs == list(range(first, trial.epochs + 1))
+
+
+def slow_linear_model(lr, checkpoint):
+    yield from side_by_side(linear_model, 0.05)(checkpoint, lr=lr)
+
+
+def test_a_copied_torch_model_continues_on_worker_processes():
+    """No explore: a child continues exactly as its source did (weights,
+    optimizer and data order), on worker processes too. The member with
+    lr = 0.001 is worse than the other at every epoch, so it exploits."""
+    searcher = RandomSearcher({'lr': stats.loguniform(1e-3, 1e-1)}, seed=0,
+                              points_to_evaluate=[{'lr': 0.05},
+                                                  {'lr': 0.001}])
+    backend = LocalBackend(slow_linear_model, num_workers=2)
+    try:
+        scheduler = PBTScheduler(searcher, 2, 2, resample_probability=0,
+                                 perturbation_factors=(1.0,), max_t=6,
+                                 synchronous=False, seed=1)
+        tuner = AsyncTuner(scheduler, backend)
+        tuner.run(max_epochs=100, verbose=False)
+    finally:
+        backend.close()
+    assert not [t.message for t in tuner.records if t.status == 'failed']
+    children = [(c, s, e) for c, (m, s, e) in scheduler.lineage.items()
+                if s is not None]
+    assert children and children[0][:2] == (2, 0)  # member 1 copies 0
+    for child, source, epoch in children:
+        mine = [(r['epoch'], r['error'], r['weights'])
+                for r in results_of(tuner, child)]
+        theirs = [(r['epoch'], r['error'], r['weights'])
+                  for r in results_of(tuner, source) if r['epoch'] > epoch]
+        n = min(len(mine), len(theirs))  # the epochs both trained
+        assert mine[:n] == theirs[:n]
+        assert mine[0][0] == epoch + 1
+
+
+def fragile_toy(h0, h1, checkpoint=None):
+    """`slow_toy` that fails at its second epoch for h0 = 0.5."""
+    for epoch, result in enumerate(slow_toy(h0, h1, checkpoint), 1):
+        if h0 == 0.5 and epoch == 2:
+            raise RuntimeError('diverged (pretend)')
+        yield result
+
+
+def test_a_failed_member_starts_afresh_on_worker_processes():
+    backend = LocalBackend(fragile_toy, num_workers=2)
+    try:
+        scheduler, tuner = run_async(backend)
+    finally:
+        backend.close()
+    failed = [t for t in tuner.records if t.status == 'failed']
+    assert [(t.trial_id, t.config['h0']) for t in failed] == [(1, 0.5)]
+    assert 'diverged' in failed[0].message
+    fresh = [t for t, (m, source, epoch) in scheduler.lineage.items()
+             if m == 1 and source is None and t > 1]
+    assert len(fresh) == 1  # member 1, sampled anew from the searcher
+    assert len(scheduler.members) == 2 and not scheduler.vacant
+    for trial in scheduler.members.values():  # both train to the end
+        assert (trial.status, trial.epochs) == ('stopped', 12)
+    check_children_continue_their_sources(scheduler, tuner)  # asserts
+
+
+class Model:
+    """Stands for the model that a paused generator holds."""
+
+
+ALIVE = weakref.WeakSet()
+
+
+def toy_with_model(h0, h1, checkpoint=None):
+    model = Model()
+    ALIVE.add(model)
+    for result in toy(h0, h1, checkpoint=checkpoint):
+        yield dict(result, model_id=id(model))
+
+
+def test_retired_trials_release_their_generators():
+    """The sequential tuner closes the paused generator of a retired
+    trial (the next time it runs a trial), so its model is freed."""
+    scheduler, tuner = run(objective=toy_with_model)
+    assert scheduler.retired
+    assert not set(tuner.paused) & scheduler.retired
+    gc.collect()
+    assert len(ALIVE) == 0  # the members' last trials stopped at max_t
+    assert scheduler.retired_trials() == scheduler.retired
+    wrapped = d2lhpo.SchedulerWrapper(scheduler)
+    assert wrapped.retired_trials() is scheduler.retired
+    assert BasicScheduler(RandomSearcher(SPACE)).retired_trials() == ()
+
+
+def test_copies_are_atomic(tmp_path):
+    target = tmp_path / 'trial_0.pt.epoch3'
+    target.write_text('the old state')
+    folder = tmp_path / 'a_folder'
+    folder.mkdir()
+    with pytest.raises(OSError):  # a copy that fails half-way...
+        d2lhpo.copy_atomically(str(folder), str(target))
+    assert target.read_text() == 'the old state'  # ...leaves it whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        'a_folder', 'trial_0.pt.epoch3']  # and no temporary file
+    source = tmp_path / 'source'
+    source.write_text('the new state')
+    d2lhpo.copy_atomically(str(source), str(target))
+    assert target.read_text() == 'the new state'
+
+
+def test_synchronous_must_be_a_flag():
+    with pytest.raises(ValueError, match='synchronous'):
+        PBTScheduler(SPACE, 2, 2, synchronous='yes')
+
+
+def plain(h0, h1):
+    for step in range(4):
+        yield h0 + h1
+
+
+def test_an_objective_without_checkpoint_is_refused_on_every_backend():
+    simulated = AsyncTuner(PBTScheduler(SPACE, 2, 2, synchronous=False),
+                           d2lhpo.SimulatedBackend(None))
+    with pytest.raises(ValueError, match='`checkpoint` parameter'):
+        simulated.run(max_epochs=10, verbose=False)
+    backend = LocalBackend(plain, num_workers=1)
+    try:
+        tuner = AsyncTuner(PBTScheduler(SPACE, 2, 2), backend)
+        with pytest.raises(ValueError, match='`checkpoint` parameter'):
+            tuner.run(max_epochs=10, verbose=False)
+    finally:
+        backend.close()
+
+
+@pytest.mark.xdist_group('ray')  # one Ray at a time
+def test_asynchronous_pbt_on_ray_actors():
+    ray = pytest.importorskip('ray')
+    pytest.importorskip('pydantic')
+    from d2lhpo import RayBackend
+
+    def ray_toy(h0, h1, checkpoint=None):  # local: shipped by value
+        import json
+        import os
+        import time
+        theta, done = [0.9, 0.9], 0
+        if os.path.exists(checkpoint):
+            with open(checkpoint) as f:
+                theta, done = json.load(f)
+        loaded = list(theta)
+        folder = os.path.dirname(checkpoint)
+        founders = [os.path.join(folder, f'trial_{i}.pt') for i in (0, 1)]
+        deadline = time.time() + 20
+        for step in range(done + 1, 13):
+            theta = [theta[0] * (1 - 0.1 * h0), theta[1] * (1 - 0.1 * h1)]
+            with open(checkpoint + '.tmp', 'w') as f:
+                json.dump([theta, step], f)
+            os.replace(checkpoint + '.tmp', checkpoint)
+            while (time.time() < deadline and  # the founders side by side
+                   not all(os.path.exists(f) for f in founders)):
+                time.sleep(0.005)
+            time.sleep(0.03)
+            yield {'Q': 1.2 - theta[0] ** 2 - theta[1] ** 2,
+                   'theta0': theta[0], 'theta1': theta[1],
+                   'loaded0': loaded[0], 'loaded1': loaded[1]}
+
+    try:
+        backend = RayBackend(ray_toy, num_workers=2)
+        scheduler, tuner = run_async(backend)
+        backend.close()
+        assert not [t.message for t in tuner.records if t.status == 'failed']
+        assert check_children_continue_their_sources(scheduler, tuner) >= 1
+        assert scheduler.lineage[2][:2] == (1, 0)
+        for trial in scheduler.members.values():
+            assert (trial.status, trial.epochs) == ('stopped', 12)
+        refused = RayBackend(plain, num_workers=1)
+        with pytest.raises(ValueError, match='`checkpoint` parameter'):
+            AsyncTuner(PBTScheduler(SPACE, 2, 2, synchronous=False),
+                       refused).run(max_epochs=10, verbose=False)
+        refused.close()
+    finally:
+        ray.shutdown()
