@@ -62,7 +62,7 @@ def test_mnist1d_objective_resumes_with_the_new_hyperparameters(tmp_path):
 
 def test_tiny_pbt_run_on_mnist1d():
     out = bench.mnist1d_run('PBT', seed=0, population=2, epochs=2,
-                            interval=1)
+                            interval=1, pbt_tuner='sequential')
     assert out['epochs'] == 4 and out['exploits'] == 1
     assert len(out['schedule']) == 2 and 0 < out['final_error'] < 1
     assert set(out['schedule'][0]) == set(bench.HYPERPARAMETERS)
