@@ -2647,6 +2647,7 @@ def range_check(tuner, config_space, top=5, margin=0.1):
 
 # Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
 import copy
+import glob
 import math
 import os
 import shutil
@@ -2694,8 +2695,12 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         self.pending = {}     # suggested trial id -> (member, source, epoch)
         self.children = []    # (member, config, source, epoch) to start
         self.vacant = []      # members whose trial failed: sampled anew
-        self.retired = set()  # trials that a child replaced (stay paused)
+        self.retired = set()  # trials that a child replaced
+        self.released = set()  # retired trials whose files are deleted
         self.lineage = {}     # trial id -> (member, source id, epoch)
+        self.scores = {}      # trial id -> error at its last perturbation
+        self.generation = 0   # epoch of the last synchronous selection
+        self.copy_errors = {}  # child's trial id -> why its copy failed
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def suggest(self, trial_id):
@@ -2711,11 +2716,16 @@ class PBTScheduler(d2lhpo.BasicScheduler):
                 else:
                     member, self.founded = self.founded, self.founded + 1
                 self.pending[trial_id] = (member, None, 0)
-            return config
-        paused = [t for t in self.members.values()
-                  if t.status == 'paused' and t.trial_id not in self.retired]
-        if not paused:
-            return None
+                return config
+            self.population_size, self.vacant = self.founded, []  # no more
+            if self.synchronous and self.end_generation():
+                return self.suggest(trial_id)  # a child, if the selection made one
+        self.release_retired()
+        live = [t for t in self.members.values() if t.trial_id not in self.retired]
+        paused = [t for t in live if t.status == 'paused']
+        behind = [t.epochs for t in live if t.status == 'running']
+        if not paused or min(behind + [math.inf]) < min(t.epochs for t in paused):
+            return None  # (on workers, wait for the running members to catch up)
         return d2lhpo.Resume(min(paused, key=lambda t: (t.epochs, t.trial_id))
                              .trial_id)
 
@@ -2736,46 +2746,71 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             trial.epochs = epoch  # it continues after the source's epochs
             state = (source.checkpoint if self.synchronous  # paused there
                      else f'{source.checkpoint}.epoch{epoch}')  # its snapshot
+            target = f'{trial.checkpoint}.epoch{epoch}'
             try:
-                d2lhpo.copy_atomically(state, f'{trial.checkpoint}.epoch{epoch}')
-            except OSError:  # the child fails alone: no snapshot to start from
-                pass
+                if os.path.lexists(target):  # a stale file in a reused folder
+                    os.remove(target)
+                d2lhpo.copy_atomically(state, target)
+            except OSError as err:  # the child fails alone, and says why
+                self.copy_errors[trial.trial_id] = f'{type(err).__name__}: {err}'
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def on_trial_result(self, trial, result):
+        if not self.synchronous and len(self.trials) == 1 < self.population_size:
+            raise ValueError('PBTScheduler(synchronous=False) ranks members that '
+                             'train side by side: run it on AsyncTuner with a '
+                             'worker per member (on HPOTuner, use synchronous=True)')
         epoch = result['epoch']
         if self.max_t is not None and epoch >= self.max_t:
             return d2lhpo.STOP  # trained to the end
-        if epoch % self.interval:
-            return d2lhpo.CONTINUE
+        if (epoch - self.lineage[trial.trial_id][2]) % self.interval:
+            return d2lhpo.CONTINUE  # (counted from the epoch the trial started at)
+        self.scores[trial.trial_id] = trial.error
         if not self.synchronous:
             return self.select_one(trial)
+        self.end_generation(trial)
+        return d2lhpo.PAUSE
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def end_generation(self, trial=None):
+        """`select` once all live members stand paused at one epoch (`trial`,
+        which reports, counts as paused); return whether it did."""
         live = [t for t in self.members.values() if t.trial_id not in
                 self.retired and t.status in ('running', 'paused')]
-        if (self.founded == self.population_size and not self.pending and
-                not self.children and not self.vacant and all(t is trial or (
-                    t.status == 'paused' and t.epochs == epoch) for t in live)):
-            self.select(live, epoch)
-        return d2lhpo.PAUSE
+        epochs = {t.epochs for t in live}
+        if (self.founded < self.population_size or self.pending or self.children
+                or self.vacant or len(epochs) != 1 or epochs == {self.generation}
+                or any(t is not trial and t.status != 'paused' for t in live)):
+            return False
+        self.generation = epochs.pop()
+        self.select(live, self.generation)
+        return True
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def ranked(self, trials):
+        """`trials` best score first, and the size of a quantile."""
+        ranked = sorted(trials, key=lambda t: (self.scores[t.trial_id], t.trial_id))
+        return ranked, min(math.ceil(len(ranked) * self.quantile), len(ranked) // 2)
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def select(self, live, epoch):
         """Truncation selection among the `live` trials, all at `epoch`."""
-        ranked, k = ranked_quantiles(live, self.quantile)
+        ranked, k = self.ranked(live)
         for trial in ranked[len(ranked) - k:]:
             self.replace(trial, self.exploit(trial, ranked[:k]))
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def select_one(self, trial):
-        """The asynchronous rule: PAUSE `trial` for a child if it is in the
-        bottom quantile of the running members' latest results."""
-        live = [t for t in self.members.values() if t.status == 'running'
-                and math.isfinite(t.error) and t.trial_id not in self.retired]
-        ranked, k = ranked_quantiles(live, self.quantile)
+        """The asynchronous rule: STOP `trial` for a child if its score is in
+        the bottom quantile of the running members' scores."""
+        live = [t for t in self.members.values() if t.status == 'running' and
+                t.trial_id not in self.retired and t.trial_id in self.scores and
+                math.isfinite(self.scores[t.trial_id])]
+        ranked, k = self.ranked(live)
         if trial.trial_id not in [t.trial_id for t in ranked[len(ranked) - k:]]:
             return d2lhpo.CONTINUE
         self.replace(trial, self.exploit(trial, ranked[:k]))
-        return d2lhpo.PAUSE
+        return d2lhpo.STOP
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def replace(self, trial, source):
@@ -2806,6 +2841,9 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             else:
                 factor = self.factors[int(self.rng.integers(len(self.factors)))]
                 new[name] = domain.snap(value * factor)
+                step = domain.step or (domain.kind == 'int')  # a grid's step
+                if new[name] == value and step and factor != 1:  # move a step
+                    new[name] = domain.snap(value + math.copysign(step, factor - 1))
         return new
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
@@ -2817,10 +2855,24 @@ class PBTScheduler(d2lhpo.BasicScheduler):
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def retired_trials(self):
-        return self.retired  # the tuner frees their paused state
+        return frozenset(self.retired)  # the tuner frees their paused state
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def release_retired(self):
+        """Delete the checkpoint files of the retired trials that no child
+        still has to copy."""
+        sources = {s.trial_id for _, _, s, _ in self.children} | {
+            s.trial_id for _, s, _ in self.pending.values() if s is not None}
+        for trial_id in self.retired - self.released - sources:
+            path = self.trials[trial_id].checkpoint
+            for name in glob.glob(glob.escape(path) + '*'):
+                os.remove(name)
+            self.released.add(trial_id)
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def on_trial_error(self, trial, message):
+        if trial.trial_id in self.copy_errors:  # it had no state to start from
+            trial.message += f' (copy failed: {self.copy_errors[trial.trial_id]})'
         member = self.lineage.get(trial.trial_id, (None,))[0]
         if member is not None and self.members[member] is trial:
             self.vacant.append(member)  # it starts afresh from the searcher
@@ -2834,13 +2886,6 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         head = [] if source is None else self.schedule(source)[:epoch]
         trial = self.trials[trial_id]
         return head + [trial.config] * (trial.epochs - epoch)
-
-
-# Defined in chapter_hpo/pbt.md (:numref:`sec_pbt`)
-def ranked_quantiles(trials, quantile):
-    """`trials` best first, and the size of the top and bottom quantile."""
-    ranked = sorted(trials, key=lambda t: (t.error, t.trial_id))
-    return ranked, min(math.ceil(len(ranked) * quantile), len(ranked) // 2)
 
 
 # Defined in chapter_appendix/data_and_spaces.md (:numref:`sec_appendix_data_spaces`)
@@ -3458,11 +3503,16 @@ def grid_sizes(domains, num_points, default=5):
     if lengths[longest] > MAX_GRID_POINTS:  # too long to lay out
         raise ValueError(f'{longest!r} alone would have {lengths[longest]} '
                          f'grid values (sizes {sizes}); at most '
-                         f'{MAX_GRID_POINTS} points are allowed')
-    total = d2lhpo.GridTree(domains, {  # the tree's leaves
-        name: d.grid(sizes[name]) for name, d in domains.items()}).size
-    if total > MAX_GRID_POINTS:
-        raise ValueError(f'the grid would have {total} points (sizes '
+                         f'{MAX_GRID_POINTS} points are allowed: lower '
+                         'num_points or use random search')
+    tree = d2lhpo.GridTree(domains, {  # counts its leaves up to the limit
+        name: d.grid(sizes[name]) for name, d in domains.items()},
+        limit=MAX_GRID_POINTS)
+    if tree.size > MAX_GRID_POINTS:  # exact without conditions
+        many = (math.prod(lengths.values()) if all(
+            d.parent is None for d in domains.values())
+            else f'more than {MAX_GRID_POINTS}')
+        raise ValueError(f'the grid would have {many} points (sizes '
                          f'{sizes}); at most {MAX_GRID_POINTS} are allowed: '
                          'lower num_points or use random search')
     return sizes
@@ -3471,33 +3521,45 @@ def grid_sizes(domains, num_points, default=5):
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 class GridTree:
     """The points of a grid over parsed `domains` with the values
-    `axes[name]` per hyperparameter, inactive hyperparameters left out."""
-    def __init__(self, domains, axes):
+    `axes[name]` per hyperparameter, inactive hyperparameters left out;
+    with a `limit`, `size` is limit + 1 for a grid of more points."""
+    def __init__(self, domains, axes, limit=math.inf):
         self.domains, self.axes, self.names = domains, axes, list(domains)
         self.parents = [  # the parents that decide activity from k on
             sorted({d.parent for d in list(domains.values())[k:]
                     if d.parent is not None})
             for k in range(len(domains) + 1)]
+        self.decided = [  # from k on, those whose parent comes before k
+            [d for d in list(domains.values())[k:] if d.parent is not None
+             and self.names.index(d.parent) < k]
+            for k in range(len(domains) + 1)]
         self.cache = {}
-        self.size = self.count(0, {})
+        self.size = self.count(0, {}, limit)
 
-    def count(self, k, digits):
-        """How many points complete the choices `digits` of the first k."""
+    def count(self, k, digits, limit=math.inf):
+        """How many points complete the choices `digits` of the first k;
+        limit + 1 as soon as they are more than `limit`."""
         if k == len(self.names):
             return 1
-        key = (k, tuple(digits.get(p) for p in self.parents[k]))
+        config = {p: self.axes[p][i] for p, i in digits.items()}
+        key = (k, tuple(d2lhpo.active(d, config) for d in self.decided[k]))
         if key not in self.cache:
-            name = self.names[k]
-            config = {p: self.axes[p][i] for p, i in digits.items()}
+            name, n = self.names[k], len(self.axes[self.names[k]])
             if not d2lhpo.active(self.domains[name], config):
-                self.cache[key] = self.count(k + 1, digits)
+                total = self.count(k + 1, digits, limit)
             elif name in self.parents[k + 1]:  # its value decides the rest
-                self.cache[key] = sum(self.count(k + 1, {**digits, name: i})
-                                      for i in range(len(self.axes[name])))
+                total = 0
+                for i in range(n):  # each adds at least one point
+                    total += self.count(k + 1, {**digits, name: i},
+                                        limit - total)
+                    if total > limit:
+                        return limit + 1  # not cached: a partial sum
             else:  # a mixed-radix digit
-                self.cache[key] = len(self.axes[name]) * self.count(k + 1,
-                                                                    digits)
-        return self.cache[key]
+                total = n * self.count(k + 1, digits, limit / n)
+            if total > limit:
+                return limit + 1
+            self.cache[key] = total
+        return min(self.cache[key], limit + 1)
 
     # Added in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
     def point(self, index):
@@ -4435,6 +4497,7 @@ import glob
 import inspect
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -4528,6 +4591,11 @@ class TrialRunner:
             self.steps.close()
             self.steps = None
         os.chdir(self.cwd)
+
+    # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+    def ready(self):
+        """Answer a ping: the runner has started up."""
+        return True
 
 
 # Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
@@ -4909,14 +4977,19 @@ class RayBackend(WorkerBackend):
     on that cluster; otherwise on a local Ray instance that listens on
     127.0.0.1 only. Each actor holds a `TrialRunner` and reserves
     `num_cpus` CPUs. On a cluster, `checkpoint_dir` must be a folder that
-    every node sees (a shared file system).
+    every node sees (a shared file system). `wait_until_ready` waits at
+    most `startup_timeout` seconds for the actors to start (None: for
+    ever).
     """
     def __init__(self, objective, num_workers=2, trial_timeout=None,
-                 num_cpus=1, address=None, checkpoint_dir=None):
+                 num_cpus=1, address=None, checkpoint_dir=None,
+                 startup_timeout=300.0):
         import ray  # an optional dependency: pip install -e '.[ray]'
         super().__init__(num_workers, trial_timeout, checkpoint_dir)
         d2lhpo.check_component('objective', objective)
         d2lhpo.check_positive('num_cpus', num_cpus)
+        self.startup_timeout = d2lhpo.check_positive(
+            'startup_timeout', startup_timeout, allow_none=True)
         self.saves_checkpoints = d2lhpo.takes_checkpoint(objective)
         self.ray = ray
         if address is not None and ray.is_initialized():
@@ -4941,12 +5014,12 @@ class RayBackend(WorkerBackend):
         actor = self.actor_class.remote(self.objective_bytes,
                                         self.num_threads)
         self.actors[worker] = actor
-        self.pings[actor.__ray_ready__.remote()] = worker
+        self.pings[actor.ready.remote()] = worker
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
-    def wait_until_ready(self, startup_timeout=300.0):
+    def wait_until_ready(self):
         """Block until every idle actor has started up (its ping came back),
-        or `startup_timeout` seconds have passed."""
+        or `startup_timeout` seconds have passed; warn of actors that died."""
         for worker in range(self.num_workers):
             if worker not in self.trial_of and self.actors[worker] is None:
                 self._launch(worker)  # ended by `close`
@@ -4955,18 +5028,27 @@ class RayBackend(WorkerBackend):
         if not waiting:
             return
         done, _ = self.ray.wait(list(waiting), num_returns=len(waiting),
-                                timeout=startup_timeout)
+                                timeout=self.startup_timeout)
+        died = []
         for ref in done:
             worker = self.pings.pop(ref)
             try:
                 self.ray.get(ref)
                 self.ready.add(worker)
-            except self.ray.exceptions.RayError:  # it died starting up
+            except self.ray.exceptions.RayError as err:  # it died starting up
+                self.deaths[worker] = ray_error_reason(err)
+                died.append(worker)
                 self._kill(worker)  # `_send` launches a new one
+        if died:
+            why = (f'{len(died)} Ray actors died starting up: '
+                   f'{self.deaths[died[0]]}')
+            if len(died) == self.num_workers:
+                raise RuntimeError(why)
+            warnings.warn(why + '; they are replaced when a trial needs them')
         if len(done) < len(waiting):
             warnings.warn(f'{len(waiting) - len(done)} Ray actors did not start '
-                          f'within {startup_timeout:g} s (not enough CPUs?); '
-                          'their start-up counts against the time budget')
+                          f'within {self.startup_timeout:g} s (not enough CPUs?);'
+                          ' their start-up counts against the time budget')
 
     # Added in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
     def _send(self, worker, message):
@@ -4992,7 +5074,7 @@ class RayBackend(WorkerBackend):
                 message = self.ray.get(ref)
                 arrived.append((worker, ('ready', None) if ping else message))
             except self.ray.exceptions.RayError as err:
-                why = str(err).splitlines()[0]
+                why = ray_error_reason(err)
                 if ping or isinstance(err, self.ray.exceptions.RayActorError):
                     self.deaths[worker] = why  # the actor died
                     arrived.append((worker, None))
@@ -5013,6 +5095,15 @@ class RayBackend(WorkerBackend):
         if self.actors[worker] is not None:
             self.ray.kill(self.actors[worker])
             self.actors[worker] = None
+
+
+# Defined in chapter_appendix/worker_backends.md (:numref:`sec_appendix_worker_backends`)
+def ray_error_reason(err):
+    """The first and the last line of a Ray error's message (what died,
+    and the exception that killed it), without colour codes."""
+    lines = [line.strip() for line in re.sub(
+        r'\x1b\[[0-9;]*m', '', str(err)).splitlines() if line.strip()]
+    return ' ... '.join(lines[:1] + lines[1:][-1:]) or type(err).__name__
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
@@ -5947,6 +6038,8 @@ def failing_steps(error):
     raise error
     yield
 
+
+# Defined in chapter_appendix/checkpoints.md (:numref:`sec_appendix_checkpoints`)
 def trial_steps(tuner, trial):
     """The generator of `trial`'s results on the sequential `tuner`."""
     config = trial.config
@@ -6020,6 +6113,58 @@ def print_medians(runs, times):
         print(f'{name:>18}: median error at',
               ', '.join(f'{x:g}' for x in times), 's:',
               ', '.join(f'{v:.4f}' for v in at))
+
+
+# Defined in chapter_appendix/pbt_tools.md (:numref:`sec_appendix_pbt_tools`)
+from matplotlib import pyplot as plt
+
+
+# Defined in chapter_appendix/pbt_tools.md (:numref:`sec_appendix_pbt_tools`)
+def plot_lineage(scheduler, ax=None):
+    """Draw the trials of a `PBTScheduler`'s run over epochs, one row per
+    member, with an arrow for each exploit; return the axes."""
+    ax = ax if ax is not None else plt.subplots(figsize=(5, 2.8))[1]
+    for trial_id, (member, source, epoch) in scheduler.lineage.items():
+        trial, color = scheduler.trials[trial_id], f'C{member % 10}'
+        retired = trial_id in scheduler.retired
+        ax.plot([epoch, trial.epochs], [member, member], color=color,
+                lw=5, alpha=0.4 if retired else 1, solid_capstyle='butt')
+        ax.plot(epoch, member, '|', color='k', ms=9)  # where it started
+        ax.text(epoch + 0.15, member + 0.12, str(trial_id), ha='left',
+                va='bottom', fontsize=8)
+        row = scheduler.lineage[source][0] if source is not None else member
+        if row != member:  # an exploit: from the state copied to the child
+            ax.plot(epoch, row, 'o', color=color, ms=4, mec='k', mew=0.5)
+            ax.annotate('', xy=(epoch, member), xytext=(epoch, row),
+                        arrowprops=dict(arrowstyle='->', color=color,
+                                        shrinkA=3, shrinkB=4,
+                                        connectionstyle='arc3,rad=0.3'))
+        if trial.status == 'failed':
+            ax.plot(trial.epochs, member, 'kx')
+    members = sorted({m for m, _, _ in scheduler.lineage.values()})
+    ax.set(xlabel='epoch', ylabel='member', yticks=members,
+           ylim=(members[0] - 0.5, members[-1] + 0.6))
+    return ax
+
+
+# Defined in chapter_appendix/pbt_tools.md (:numref:`sec_appendix_pbt_tools`)
+def plot_schedules(scheduler, name, ax=None):
+    """Draw each member's schedule of hyperparameter `name`; return the
+    axes."""
+    ax = ax if ax is not None else plt.subplots(figsize=(4, 2.8))[1]
+    members = sorted(scheduler.members.items())
+    for i, (member, trial) in enumerate(members):
+        values = [config[name] for config in scheduler.schedule(trial.trial_id)]
+        if values:  # the first members drawn widest: equal lines show
+            ax.step(range(len(values) + 1), values + values[-1:],
+                    where='post', color=f'C{member % 10}',
+                    lw=1 + 2 * (len(members) - i) / len(members),
+                    label=f'member {member}')
+    domain = scheduler.searcher.domains.get(name)
+    if domain is not None and getattr(domain, 'log', False):
+        ax.set_yscale('log')
+    ax.set(xlabel='epoch', ylabel=name)
+    return ax
 
 
 # Defined in chapter_appendix/multi_objective_tools.md (:numref:`sec_appendix_multi_objective_tools`)
@@ -6322,7 +6467,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from matplotlib import pyplot as plt
+from matplotlib import pyplot as plt, ticker
 from matplotlib.collections import LineCollection
 from scipy import stats
 from sklearn import base as sk_base
@@ -6372,7 +6517,11 @@ def switched_on(domains, config, name):
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
 def fanova_trials(trials, domains, metric='error', epoch=None):
     """(list of checked configurations, array of finite values, metric
-    name) of a tuner, a table or a list of (config, value) pairs."""
+    name, positions of those trials among all) of a tuner, a table or a
+    list of (config, value) pairs."""
+    if epoch is not None and not isinstance(trials, d2lhpo.HPOTuner):
+        raise ValueError('epoch selects the results of a tuner; a table or '
+                         f'a list has none by epoch (got epoch={epoch!r})')
     if isinstance(trials, d2lhpo.HPOTuner):
         sign, metric = trials.sign, d2lhpo.metric_names(trials.metric)[0]
         if epoch is None:
@@ -6395,13 +6544,14 @@ def fanova_trials(trials, domains, metric='error', epoch=None):
         raise TypeError('trials must be a tuner, a table (DataFrame) or a '
                         'list of (config, value) pairs, got '
                         f'{type(trials).__name__}')
-    configs, values = [], []
-    for config, value in pairs:
+    configs, values, kept = [], [], []
+    for i, (config, value) in enumerate(pairs):
         value = d2lhpo.as_error(value)
         if math.isfinite(value):
             configs.append(d2lhpo.check_config(domains, config))
             values.append(value)
-    return configs, np.array(values), metric
+            kept.append(i)
+    return configs, np.array(values), metric, kept
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -6494,8 +6644,8 @@ class Fanova:
     def __init__(self, trials, config_space, metric='error', epoch=None,
                  num_trees=64, max_depth=64, seed=None):
         self.domains = d2lhpo.parse_config_space(config_space)
-        configs, y, self.metric = fanova_trials(trials, self.domains, metric,
-                                                epoch)
+        configs, y, self.metric, _ = fanova_trials(trials, self.domains,
+                                                   metric, epoch)
         if len(configs) < 2 or np.ptp(y) == 0:
             raise ValueError(f'fANOVA needs at least two trials with '
                              f'different finite values of {self.metric!r}, '
@@ -6594,23 +6744,34 @@ def plot_marginal(fanova, name, ax=None, num_points=50):
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
-def run_trials(trials, config_space, metric='error', mode='min',
-               epoch=None):
+def plotted_trials(trials, config_space, metric='error', mode='min',
+                   epoch=None):
     """(domains of the hyperparameters that are not constant, checked
-    configurations, array of finite values as reported, metric, mode) of a
-    tuner, a table, a list of TrialRecords or of (config, value) pairs."""
+    configurations, array of finite values as reported, array of trial ids
+    or None, metric, mode) of a tuner, a table, a list of TrialRecords or
+    of (config, value) pairs."""
     domains = d2lhpo.parse_config_space(config_space)
-    sign = d2lhpo.metric_sign(metric, mode)
+    shown = {n: d for n, d in domains.items() if d.kind != 'constant'}
+    if not shown:
+        raise ValueError('every hyperparameter of the space is a constant: '
+                         'there is nothing to plot the metric against')
+    sign, ids = d2lhpo.metric_sign(metric, mode), None
     if isinstance(trials, d2lhpo.HPOTuner):  # its own metric and mode
         sign = trials.sign
+        ids = [r.trial_id for r in trials.records] if epoch is None else [
+            r['trial_id'] for r in trials.results if r['epoch'] == epoch]
+    elif isinstance(trials, pd.DataFrame) and 'trial_id' in trials.columns:
+        ids = list(trials['trial_id'])
     elif isinstance(trials, (list, tuple)) and trials and all(
             isinstance(t, d2lhpo.TrialRecord) for t in trials):
+        ids = [t.trial_id for t in trials]
         trials = [(t.config, sign * t.error) for t in trials]
-    configs, values, metric = fanova_trials(trials, domains, metric, epoch)
+    configs, values, metric, kept = fanova_trials(trials, domains, metric,
+                                                  epoch)
     if not configs:
         raise ValueError(f'no trial has a finite value of {metric!r}')
-    shown = {n: d for n, d in domains.items() if d.kind != 'constant'}
-    return shown, configs, values, metric, 'min' if sign == 1 else 'max'
+    ids = None if ids is None else np.asarray(ids)[kept]
+    return shown, configs, values, ids, metric, 'min' if sign == 1 else 'max'
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
@@ -6635,7 +6796,7 @@ def axis_positions(domain, configs):
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
-def parallel_coordinates(domains, configs, values):
+def coordinate_matrix(domains, configs, values):
     """trials x axes: the positions on each hyperparameter's axis, then
     the value scaled from the lowest (0) to the highest (1)."""
     low, high = values.min(), values.max()
@@ -6644,18 +6805,21 @@ def parallel_coordinates(domains, configs, values):
                             for d in domains.values()] + [scaled])
 
 def axis_ticks(domain, num_ticks=3):
-    """(positions, labels) of an axis: every choice, or `num_ticks` values
-    from the low to the high end on the domain's scale."""
+    """(positions, labels) of an axis: every choice, or up to `num_ticks`
+    distinct values from the low to the high end on the domain's scale."""
     if domain.kind == 'categorical':
         k = len(domain.choices)
         positions = np.linspace(0, 1, k) if k > 1 else np.array([0.5])
         return positions, [str(c) for c in domain.choices]
+    if not domain.high > domain.low:  # one value, in the middle
+        return np.array([0.5]), [f'{domain.low:.3g}']
     values = (np.geomspace if domain.log else np.linspace)(
         domain.low, domain.high, num_ticks)
-    if domain.kind == 'int':  # labels that are integers, where they are
-        positions = axis_positions(domain, [{domain.name: int(v)} for v in
-                                            np.round(values)])
-        return positions, [str(int(v)) for v in np.round(values)]
+    if domain.kind == 'int':  # integers, each once (1..2 has two)
+        values = np.unique(np.round(values)).astype(int)
+        positions = axis_positions(domain, [{domain.name: int(v)}
+                                            for v in values])
+        return positions, [str(v) for v in values]
     return np.linspace(0, 1, num_ticks), [f'{v:.3g}' for v in values]
 
 
@@ -6665,9 +6829,9 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
     """A line per trial through an axis per hyperparameter and one for the
     metric, coloured by the metric; inactive values are gaps, counted in
     the axis's label."""
-    domains, configs, values, metric, mode = run_trials(
+    domains, configs, values, _, metric, mode = plotted_trials(
         trials, config_space, metric, mode, epoch)
-    Y = parallel_coordinates(domains, configs, values)
+    Y = coordinate_matrix(domains, configs, values)
     x = np.arange(Y.shape[1])
     worst_first = np.argsort(-values if mode == 'min' else values)
     lines = LineCollection([np.column_stack([x, Y[i]]) for i in worst_first],
@@ -6681,7 +6845,7 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
     for j, (positions, labels) in enumerate(ticks):
         ax.axvline(j, color='black', linewidth=0.8)
         for y, label in zip(positions, labels):
-            ax.text(j - 0.03, y, label, ha='right', va='center', fontsize=7,
+            ax.text(j - 0.03, y, label, ha='right', va='center', fontsize=8,
                     bbox=dict(facecolor='white', edgecolor='none', pad=0.5))
     inactive = np.isnan(Y).sum(axis=0)
     ax.set(xlim=(-0.45, x[-1] + 0.1), ylim=(-0.05, 1.05), yticks=[],
@@ -6693,34 +6857,54 @@ def plot_parallel_coordinates(trials, config_space, metric='error',
 
 
 # Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
+def slice_limits(domain, margin=0.03):
+    """The x-limits of a numeric domain's slice: from its low to its high
+    end, `margin` of the range wider on each side, on its scale."""
+    if domain.log:
+        wider = (domain.high / domain.low) ** margin
+        return domain.low / wider, domain.high * wider
+    wider = margin * (domain.high - domain.low) or 0.5
+    return domain.low - wider, domain.high + wider
+
+
+# Defined in chapter_appendix/practice_tools.md (:numref:`sec_appendix_practice_tools`)
 def plot_slices(trials, config_space, metric='error', mode='min',
-                epoch=None, axes=None):
-    """The metric against each hyperparameter, a panel each, the points
-    coloured by the trial's place in the run; inactive values left out."""
-    domains, configs, values, metric, mode = run_trials(
+                epoch=None, axes=None, yscale='linear'):
+    """The metric against each hyperparameter over its whole domain, a
+    panel each, the points coloured by trial id; inactive values left out."""
+    domains, configs, values, ids, metric, mode = plotted_trials(
         trials, config_space, metric, mode, epoch)
     if axes is None:
         axes = plt.subplots(1, len(domains), sharey=True, squeeze=False,
-                            figsize=(2.4 * len(domains) + 1.2, 2.8))[1][0]
+                            figsize=(2.4 * len(domains) + 1.2, 2.8))[1]
+    axes = np.ravel(np.atleast_1d(axes))  # one Axes, a row or a grid
     if len(axes) != len(domains):
         raise ValueError(f'{len(domains)} panels are needed, for '
                          f'{list(domains)}; got {len(axes)} axes')
+    colour = np.arange(len(configs)) if ids is None else ids
     for ax, (name, domain) in zip(axes, domains.items()):
         on = np.array([name in c for c in configs])
         x = [c[name] for c in configs if name in c]
         if domain.kind == 'categorical':
             x = [choice_index(domain, v) for v in x]
             ax.set_xticks(range(len(domain.choices)),
-                          [str(c) for c in domain.choices])
+                          [str(c) for c in domain.choices], fontsize=8,
+                          rotation=45 if len(domain.choices) > 4 else 0)
             ax.set_xlim(-0.5, len(domain.choices) - 0.5)
-        elif domain.log:
-            ax.set_xscale('log')
-        points = ax.scatter(x, values[on], c=np.flatnonzero(on), s=12,
-                            cmap='cividis', vmin=0, vmax=len(configs) - 1)
+        else:  # the whole domain, a little wider
+            ax.set_xscale('log' if domain.log else 'linear')
+            ax.set_xlim(*slice_limits(domain))
+        points = ax.scatter(x, values[on], c=colour[on], s=12,
+                            cmap='cividis', vmin=colour.min(),
+                            vmax=colour.max())
         ax.set_xlabel(name if on.all() else f'{name} ({sum(~on)} inactive)')
+        ax.set_yscale(yscale)
+        if yscale == 'logit':
+            ax.yaxis.set_major_formatter(ticker.StrMethodFormatter('{x:g}'))
     better = 'lower' if mode == 'min' else 'higher'
     axes[0].set_ylabel(f'{metric} ({better} is better)')
-    axes[0].figure.colorbar(points, ax=axes, label='trial')
+    axes[0].figure.colorbar(points, ax=axes, label='trial id' if ids is not
+                            None else 'position in the list')
     return axes
 
 
@@ -7143,6 +7327,7 @@ __all__ = [
     'cnn_objective',
     'compare_on_functions',
     'compare_on_table',
+    'coordinate_matrix',
     'copy_atomically',
     'cost_curves',
     'count_macs',
@@ -7209,7 +7394,6 @@ __all__ = [
     'objective_steps',
     'off_grid_error',
     'paired_comparison',
-    'parallel_coordinates',
     'pareto_front',
     'parse_config_space',
     'part_cells',
@@ -7226,12 +7410,15 @@ __all__ = [
     'plot_hypervolume_band',
     'plot_importances',
     'plot_learning_curves',
+    'plot_lineage',
     'plot_marginal',
     'plot_parallel_coordinates',
     'plot_regret_curves',
+    'plot_schedules',
     'plot_slices',
     'plot_timeline',
     'plot_tpe_step',
+    'plotted_trials',
     'point_key',
     'polish_floats',
     'print_medians',
@@ -7240,7 +7427,7 @@ __all__ = [
     'random_local_search',
     'range_check',
     'rank_by_resources_then_score',
-    'ranked_quantiles',
+    'ray_error_reason',
     'rbf',
     'read_events',
     'read_idx',
@@ -7252,7 +7439,6 @@ __all__ = [
     'run_constrained',
     'run_line',
     'run_to_cost',
-    'run_trials',
     'rung_levels',
     'sample_config',
     'scalarize',
@@ -7260,6 +7446,7 @@ __all__ = [
     'scheduler_levels',
     'simulate',
     'simulate_hypervolume',
+    'slice_limits',
     'softmax_objective',
     'softmax_regression',
     'space_of',

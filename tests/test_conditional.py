@@ -300,14 +300,57 @@ def test_grid_cap_counts_the_tree_not_the_product_of_all_axes():
     searcher = d2lhpo.GridSearcher(BRANCHES, num_points=n)
     assert searcher.size == 3 * n
     assert searcher.tree.point(3 * n - 1) == {'model': 'c', 'z': 1.0}
-    # over the cap, the message counts the tree's leaves, 3 * 400_000
-    with pytest.raises(ValueError, match=r'would have 1200000 points'):
+    # over the cap: the tree has 3 * 400_000 leaves, which is refused
+    axes = {name: d.grid(400_000) for name, d in domains.items()}
+    assert d2lhpo.GridTree(domains, axes).size == 1_200_000
+    with pytest.raises(ValueError, match=r'would have more than 1000000 '
+                       r'points .*; at most .*lower num_points or use '
+                       r'random search'):
         d2lhpo.grid_sizes(domains, 400_000)
     # a dict of sizes: the cap is on the tree with those sizes
     assert d2lhpo.grid_sizes(domains, {'x': 10 ** 6 - 2, 'y': 1}, default=1)[
         'x'] == 10 ** 6 - 2
-    with pytest.raises(ValueError, match=r'would have 1000002 points'):
+    with pytest.raises(ValueError, match=r'would have more than 1000000 '):
         d2lhpo.grid_sizes(domains, {'x': 10 ** 6, 'y': 1}, default=1)
+
+
+class CountingTree(d2lhpo.GridTree):
+    """A GridTree that counts the calls of `count`."""
+    calls = 0
+
+    def count(self, *args):
+        CountingTree.calls += 1
+        return super().count(*args)
+
+
+def parents_and_floats(p):
+    """p categoricals of 10 choices, each the parent of a float that is
+    active for half of them: 10**p combinations of parent values."""
+    space = {f'c{i}': list(range(10)) for i in range(p)}
+    space.update({f'x{i}': Conditional(stats.uniform(0, 1), f'c{i}',
+                                       [0, 1, 2, 3, 4]) for i in range(p)})
+    return d2lhpo.parse_config_space(space)
+
+
+def test_grid_count_stops_at_its_limit():
+    # exact below the limit, and the same with or without it
+    domains = parents_and_floats(2)
+    axes = {name: d.grid(5) for name, d in domains.items()}
+    exact = (5 * 5 + 5) ** 2  # per parent: 5 values with x active, 5 not
+    assert d2lhpo.GridTree(domains, axes).size == exact
+    assert d2lhpo.GridTree(domains, axes, limit=exact).size == exact
+    assert d2lhpo.GridTree(domains, axes, limit=exact - 1).size == exact
+    # 10**7 parent combinations: counting them all took about two minutes;
+    # the cache (by activity) and the limit make it a few hundred calls
+    domains = parents_and_floats(7)
+    for num_points, limit in [(5, 1000), (1, 1000), (1, 10 ** 6)]:
+        axes = {name: d.grid(num_points) for name, d in domains.items()}
+        CountingTree.calls = 0
+        tree = CountingTree(domains, axes, limit=limit)
+        assert tree.size == limit + 1 and CountingTree.calls < 2000, (
+            num_points, limit, CountingTree.calls)
+    with pytest.raises(ValueError, match=r'would have more than 1000000 '):
+        d2lhpo.grid_sizes(domains, 5)
 
 
 def test_grid_refuses_an_axis_too_long_to_lay_out():

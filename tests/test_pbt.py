@@ -361,7 +361,11 @@ def check_children_continue_their_sources(scheduler, tuner):
     return children
 
 
-def test_the_asynchronous_rule_ranks_against_the_latest_results():
+def test_the_asynchronous_rule_ranks_the_scores_at_perturbation_points():
+    """As in Ray Tune and Syne Tune: a member that reaches a perturbation
+    point is ranked against the scores that the others had at their own
+    last perturbation point, not against their latest errors; the interval
+    is counted from the epoch a trial started at."""
     scheduler = PBTScheduler(SPACE, 4, 2, quantile_fraction=0.25,
                              synchronous=False, seed=0)
     trials = []
@@ -369,25 +373,36 @@ def test_the_asynchronous_rule_ranks_against_the_latest_results():
         config = scheduler.suggest(i)
         trials.append(TrialRecord(i, config, checkpoint=f'/none/{i}.pt'))
         scheduler.on_trial_start(trials[i])
-    for trial, (error, epochs) in zip(trials, [(0.1, 5), (0.2, 3), (0.3, 1),
-                                               (0.4, 4)]):
-        trial.error, trial.epochs = error, epochs
-    # a member between perturbation points goes on
-    assert scheduler.on_trial_result(trials[3], {'epoch': 3}) == 'continue'
-    # not in the bottom quantile (one of four): it goes on
-    assert scheduler.on_trial_result(trials[1], {'epoch': 4}) == 'continue'
+
+    def report(trial, error, epoch):
+        trial.error, trial.epochs = error, epoch
+        return scheduler.on_trial_result(trial, {'epoch': epoch})
+    assert report(trials[1], 0.5, 2) == 'continue'  # alone: nothing to rank
+    assert report(trials[0], 0.1, 2) == 'continue'  # the best: goes on
+    assert report(trials[1], 0.05, 3) == 'continue'  # between the points
+    # trial 1's latest error (0.05) is the best, but its score is 0.5: the
+    # worst of three; trial 2, with 0.3, is not in the bottom quantile
+    assert report(trials[2], 0.3, 2) == 'continue'
+    assert report(trials[3], 0.4, 2) == 'continue'
+    assert scheduler.scores == {0: 0.1, 1: 0.5, 2: 0.3, 3: 0.4}
     assert not scheduler.children
-    # the worst latest result: it copies the best member, at its epoch
-    assert scheduler.on_trial_result(trials[3], {'epoch': 4}) == 'pause'
+    trials[0].epochs = 3  # the best member has gone on one epoch
+    # trial 1 scores 0.6 at epoch 4: the bottom; stopped, its member copies
+    # the top member's latest snapshot
+    assert report(trials[1], 0.6, 4) == 'stop'
     (member, config, source, epoch), = scheduler.children
-    assert (member, source, epoch) == (3, trials[0], 5)
-    assert scheduler.retired == {3}
+    assert (member, source, epoch) == (1, trials[0], 3)
+    assert scheduler.retired == {1}
     assert scheduler.suggest(4) == config
-    # a retired member no longer counts: trial 2 is now the worst
-    assert scheduler.on_trial_result(trials[2], {'epoch': 2}) == 'pause'
-    # members that do not run (finished, or paused) are not ranked
+    child = TrialRecord(4, config, checkpoint='/none/4.pt')
+    scheduler.on_trial_start(child)
+    assert child.epochs == 3 and scheduler.lineage[4] == (1, 0, 3)
+    # the child's interval counts from epoch 3: epoch 4 is no point for it
+    assert report(child, 0.9, 4) == 'continue' and 4 not in scheduler.scores
+    assert report(child, 0.9, 5) == 'stop'  # the worst score at epoch 5
+    # members that do not run (finished, or retired) are not ranked
     trials[0].status = trials[2].status = 'stopped'
-    assert scheduler.on_trial_result(trials[1], {'epoch': 4}) == 'continue'
+    assert report(trials[3], 0.8, 4) == 'continue'  # alone now
 
 
 @pytest.fixture
@@ -407,8 +422,9 @@ def test_asynchronous_pbt_on_worker_processes(local_backend):
     for trial in scheduler.members.values():  # each member to the end
         assert (trial.status, trial.epochs) == ('stopped', 12)
     for trial_id in scheduler.retired:  # each retiree exploited at a
-        assert tuner.records[trial_id].epochs % 3 == 0  # perturbation point
-        assert tuner.records[trial_id].status == 'paused'
+        start = scheduler.lineage[trial_id][2]  # perturbation point, counted
+        assert (tuner.records[trial_id].epochs - start) % 3 == 0  # from its
+        assert tuner.records[trial_id].status == 'stopped'  # start epoch
     for trial in tuner.records:  # every epoch once, in order
         epochs = [r['epoch'] for r in results_of(tuner, trial.trial_id)]
         first = scheduler.lineage[trial.trial_id][2] + 1
@@ -498,8 +514,9 @@ def test_retired_trials_release_their_generators():
     gc.collect()
     assert len(ALIVE) == 0  # the members' last trials stopped at max_t
     assert scheduler.retired_trials() == scheduler.retired
+    assert isinstance(scheduler.retired_trials(), frozenset)  # a copy
     wrapped = d2lhpo.SchedulerWrapper(scheduler)
-    assert wrapped.retired_trials() is scheduler.retired
+    assert wrapped.retired_trials() == scheduler.retired
     assert BasicScheduler(RandomSearcher(SPACE)).retired_trials() == ()
 
 
@@ -590,3 +607,133 @@ def test_asynchronous_pbt_on_ray_actors():
         refused.close()
     finally:
         ray.shutdown()
+
+
+def test_lineage_and_schedule_plots():
+    import matplotlib
+    matplotlib.use('Agg')
+    from matplotlib import pyplot as plt
+    scheduler, tuner = run(Vanishing)  # exploits, and a failed child
+    ax = d2lhpo.plot_lineage(scheduler)
+    crossings = [t for t, (m, s, e) in scheduler.lineage.items()
+                 if s is not None and scheduler.lineage[s][0] != m]
+    arrows = [t for t in ax.texts if isinstance(t, matplotlib.text.Annotation)]
+    labels = {int(t.get_text()): t.get_position() for t in ax.texts
+              if t not in arrows}
+    assert sorted(labels) == [t.trial_id for t in tuner.records]
+    for trial_id, (x, y) in labels.items():  # at the start of its bar
+        member, source, epoch = scheduler.lineage[trial_id]
+        assert epoch < x < epoch + 0.5 and member < y < member + 0.5
+    assert len(arrows) == len(crossings) > 0
+    drawn = sorted((a.xyann, a.xy) for a in arrows)  # from the source's row
+    assert drawn == sorted(((e, scheduler.lineage[s][0]), (e, m)) for t, (
+        m, s, e) in scheduler.lineage.items() if t in crossings)
+    dots = sorted((line.get_xdata()[0], line.get_ydata()[0])
+                  for line in ax.lines if line.get_marker() == 'o')
+    assert dots == sorted(start for start, end in drawn)
+    crosses = [line for line in ax.lines if line.get_marker() == 'x']
+    assert len(crosses) == 1  # the child whose source vanished
+    ax = d2lhpo.plot_schedules(scheduler, 'h1')
+    lines = ax.get_lines()
+    assert len(lines) == 2
+    for line, trial in zip(lines, scheduler.members.values()):
+        assert list(line.get_ydata()[:-1]) == [
+            c['h1'] for c in scheduler.schedule(trial.trial_id)]
+    plt.close('all')
+
+
+def test_the_synchronous_mode_on_workers_matches_the_sequential_tuner(
+        local_backend):
+    """Generations on worker processes: paused members resume from their
+    snapshots, and the run makes the same trials, lineage and results as
+    on the sequential tuner."""
+    sequential, expected = run()
+    searcher = RandomSearcher(SPACE, seed=0, points_to_evaluate=STARTS)
+    scheduler = PBTScheduler(searcher, 2, 3, max_t=12, seed=0)
+    tuner = AsyncTuner(scheduler, local_backend, metric='Q', mode='max')
+    tuner.run(max_epochs=1000, verbose=False)
+    assert scheduler.lineage == sequential.lineage
+    booked = lambda t: sorted((r['trial_id'], r['epoch'], r['Q'])
+                              for r in t.results)
+    assert booked(tuner) == booked(expected)
+    assert [r.status for r in tuner.records] == [
+        r.status for r in expected.records]
+
+
+# ------------------------------------------- a searcher that runs out
+def test_a_searcher_that_runs_out_shrinks_the_population(tmp_path):
+    """A grid of two points and a child that fails: the vacant member
+    cannot be sampled anew, so the population goes on with one member
+    (before the fix, the run stopped after 6 results)."""
+    searcher = d2lhpo.GridSearcher({'h0': [1.0, 0.5], 'h1': 0.0})
+    scheduler = Vanishing(searcher, 2, 3, max_t=12, seed=0)
+    tuner = HPOTuner(scheduler, toy, metric='Q', mode='max',
+                     checkpoint_dir=str(tmp_path))
+    tuner.run(max_epochs=1000, verbose=False)
+    assert [t.status for t in tuner.records].count('failed') == 1
+    assert scheduler.population_size == 2 and not scheduler.vacant
+    survivor = scheduler.members[0]
+    assert (survivor.status, survivor.epochs) == ('stopped', 12)
+    assert len(tuner.results) == 12 + 3  # member 0's, member 1's first trial
+
+
+def test_a_searcher_with_fewer_points_than_members_still_selects():
+    """Three grid points for a population of four: the population has
+    three members, and the generations and selections go on."""
+    searcher = d2lhpo.GridSearcher({'h0': [1.0, 0.5, 0.2], 'h1': 0.0})
+    scheduler = PBTScheduler(searcher, 4, 3, max_t=12, seed=0)
+    tuner = HPOTuner(scheduler, toy, metric='Q', mode='max')
+    tuner.run(max_epochs=1000, verbose=False)
+    assert scheduler.population_size == scheduler.founded == 3
+    assert len(tuner.results) == 3 * 12  # (before the fix: 9)
+    children = [e for m, s, e in scheduler.lineage.values() if s is not None]
+    assert sorted(children) == [3, 6, 9]  # one exploit per generation
+    for trial in scheduler.members.values():
+        assert (trial.status, trial.epochs) == ('stopped', 12)
+
+
+def test_the_asynchronous_mode_is_refused_on_the_sequential_tuner():
+    scheduler = PBTScheduler(SPACE, 2, 3, max_t=12, synchronous=False, seed=0)
+    tuner = HPOTuner(scheduler, toy, metric='Q', mode='max')
+    with pytest.raises(ValueError, match='AsyncTuner with a worker per'):
+        tuner.run(max_epochs=1000, verbose=False)
+    assert len(tuner.results) == 1  # refused at its first result
+
+
+def test_explore_moves_small_integers_at_least_one_step():
+    space = {'layers': stats.randint(1, 9), 'width': [16, 32, 64]}
+    scheduler = PBTScheduler(space, 2, 1, resample_probability=0, seed=0)
+    for layers, moved in [(1, {1, 2}), (2, {1, 3}), (3, {2, 4})]:  # 1: clipped
+        seen = {scheduler.explore({'layers': layers, 'width': 32})['layers']
+                for _ in range(40)}
+        assert seen == moved
+    still = PBTScheduler(space, 2, 1, resample_probability=0,
+                         perturbation_factors=(1.0,), seed=0)
+    assert still.explore({'layers': 2, 'width': 32})['layers'] == 2
+
+
+def test_retired_trials_checkpoints_are_deleted(tmp_path):
+    scheduler, tuner = run(tmp_path=str(tmp_path))
+    assert scheduler.retired and scheduler.released == scheduler.retired
+    kept = sorted(os.listdir(tmp_path))
+    for trial in tuner.records:
+        name = os.path.basename(trial.checkpoint)
+        files = [f for f in kept if f == name or f.startswith(name + '.')]
+        assert bool(files) == (trial.trial_id not in scheduler.retired)
+
+
+def test_a_child_copies_no_stale_snapshot_and_says_why_its_copy_failed(
+        tmp_path):
+    """A reused checkpoint folder holds a stale `trial_2.pt.epoch3`; the
+    first child (trial 2) must not start from it when its copy fails."""
+    stale = tmp_path / 'trial_2.pt.epoch3'
+
+    class StaleAndVanishing(Vanishing):
+        def on_trial_start(self, trial):
+            if trial.trial_id == 2:  # HPOTuner cleared the folder: refill
+                stale.write_text(json.dumps([[0.0, 0.0], 3]))
+            super().on_trial_start(trial)
+    scheduler, tuner = run(StaleAndVanishing, tmp_path=str(tmp_path))
+    child = tuner.records[2]
+    assert child.status == 'failed' and not results_of(tuner, 2)
+    assert 'copy failed: FileNotFoundError' in child.message

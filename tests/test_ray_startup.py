@@ -1,6 +1,9 @@
 """RayBackend waits for its actors to start up (a ping of each actor):
 the time budget of a run, `max_time`, and a trial's `trial_timeout` both
-start when the actors are up, as they do for LocalBackend's workers."""
+start when the actors are up, as they do for LocalBackend's workers. An
+actor that dies while starting up is reported with its reason (a warning,
+or an error when every actor died). One Ray instance and three rounds of
+start-ups keep it short."""
 import os
 import time
 
@@ -9,62 +12,137 @@ import pytest
 from d2lhpo import AsyncTuner, BasicScheduler, GridSearcher, RandomSearcher
 from scipy import stats
 
-LOAD_SECONDS = 2.0
+LOAD_SECONDS = 1.0
 
 
-def slow_to_load():
-    """An objective whose unpickling on an actor takes LOAD_SECONDS, and
-    whose trials with x < 0.2 kill their actor. A class made here, so that
-    cloudpickle ships it by value (Ray's workers cannot import this
-    module)."""
+def slow_to_load(folder, failures):
+    """An objective whose unpickling on an actor takes LOAD_SECONDS and
+    fails for the first `failures` actors (each claims a numbered file in
+    `folder`, the first free one), and whose trials with x < 0.2 kill their
+    actor. A class made here, so that cloudpickle ships it by value (Ray's
+    workers cannot import this module)."""
     class SlowToLoad:
-        def __init__(self, delay):
-            self.delay = delay
+        def __init__(self, folder, failures):
+            self.folder, self.failures = folder, failures
 
         def __setstate__(self, state):  # runs in the actor's constructor
-            time.sleep(state['delay'])
+            time.sleep(LOAD_SECONDS)
+            for k in range(100):  # which start-up this is, across actors
+                try:
+                    os.close(os.open(os.path.join(state['folder'], str(k)),
+                                     os.O_CREAT | os.O_EXCL))
+                    break
+                except FileExistsError:
+                    continue
+            if k < state['failures']:
+                raise RuntimeError(f'\x1b[31mstart-up {k} fails\x1b[0m')
             self.__dict__.update(state)
 
         def __call__(self, x):
             if x < 0.2:
                 os._exit(3)
             return x
-    return SlowToLoad(LOAD_SECONDS)
+    return SlowToLoad(str(folder), failures)
+
+
+def test_ray_error_reason_is_plain_text():
+    from d2lhpo import ray_error_reason
+    err = RuntimeError('The actor died, \x1b[36mray::A.__init__()\x1b[39m\n'
+                       '   ^^^^\n  File "x.py"\n'
+                       'ValueError: \x1b[31mno\x1b[0m\n')
+    assert ray_error_reason(err) == ('The actor died, ray::A.__init__() ... '
+                                     'ValueError: no')
+    assert ray_error_reason(RuntimeError('one line')) == 'one line'
+
+
+class FakeRay:
+    """Just enough of Ray for `wait_until_ready`: every ping has come back,
+    with its value or the error that killed its actor."""
+    class exceptions:
+        RayError = RuntimeError
+
+    def __init__(self, answers):
+        self.answers, self.killed = answers, []
+
+    def wait(self, refs, num_returns, timeout):
+        return list(refs), []
+
+    def get(self, ref):
+        if isinstance(self.answers[ref], Exception):
+            raise self.answers[ref]
+        return self.answers[ref]
+
+    def kill(self, actor):
+        self.killed.append(actor)
+
+
+def test_an_actor_that_dies_starting_up_is_a_warning_with_its_reason():
+    # without starting Ray: RayBackend's state around a fake `ray`
+    from d2lhpo import RayBackend, WorkerBackend
+    backend = object.__new__(RayBackend)
+    WorkerBackend.__init__(backend, num_workers=2)
+    backend.ray = FakeRay({'ping0': True, 'ping1': RuntimeError(
+        'The actor died\n  File "x.py"\nOSError: \x1b[31mno disk\x1b[0m')})
+    backend.actors, backend.pending = ['actor0', 'actor1'], {}
+    backend.pings, backend.deaths = {'ping0': 0, 'ping1': 1}, {}
+    backend.startup_timeout = None
+    with pytest.warns(UserWarning, match=r'1 Ray actors died starting up: '
+                      r'The actor died \.\.\. OSError: no disk; they are '
+                      'replaced'):
+        backend.wait_until_ready()
+    assert backend.ready == {0} and backend.actors == ['actor0', None]
+    assert backend.ray.killed == ['actor1'] and backend.pings == {}
+    assert backend.deaths == {1: 'The actor died ... OSError: no disk'}
+
+
+def test_startup_timeout_is_checked():
+    pytest.importorskip('ray')
+    from d2lhpo import RayBackend
+    for bad in (0, -1, 'soon', float('inf')):
+        with pytest.raises(ValueError, match='startup_timeout must be'):
+            RayBackend(lambda x: x, startup_timeout=bad)
 
 
 @pytest.mark.xdist_group('ray')  # one Ray at a time
-def test_ray_start_up_counts_against_neither_max_time_nor_trial_timeout():
+def test_ray_start_up_counts_against_neither_max_time_nor_trial_timeout(
+        tmp_path):
     ray = pytest.importorskip('ray')
     from d2lhpo import RayBackend
     try:
-        backend = RayBackend(slow_to_load(), num_workers=2)
+        # start-ups 0 and 1 fail: both actors die, which is an error
+        backend = RayBackend(slow_to_load(tmp_path, 2), num_workers=2,
+                             trial_timeout=0.5, startup_timeout=0.1)
         assert backend.ready == set()  # starting: not ready yet
-        with pytest.warns(UserWarning, match='2 Ray actors did not start'):
-            backend.wait_until_ready(startup_timeout=0.1)
+        with pytest.warns(UserWarning, match='2 Ray actors did not start '
+                          r'within 0.1 s'):
+            backend.wait_until_ready()
+        backend.startup_timeout = None  # wait for ever
+        with pytest.raises(RuntimeError, match='2 Ray actors died starting '
+                           'up: .*start-up [01] fails'):
+            backend.wait_until_ready()
+        assert sorted(backend.deaths) == [0, 1]
+        assert all('\x1b' not in why and why.endswith('fails')
+                   for why in backend.deaths.values())
+        # the run starts both again and waits for them, then has its whole
+        # half second: before, it went by while the actors started
         tuner = AsyncTuner(BasicScheduler(RandomSearcher(
             {'x': stats.uniform(0.2, 0.8)}, seed=0)), backend)
         tic = time.perf_counter()
-        tuner.run(max_time=1.0, verbose=False)
+        tuner.run(max_time=0.5, verbose=False)
         took = time.perf_counter() - tic
         completed = [r for r in tuner.records if r.status == 'completed']
-        # the run waited for the actors, then had its whole second: before,
-        # the second went by while the actors started, and no trial ended
         assert tuner.stop_reason == 'max_time'
-        assert took >= LOAD_SECONDS and len(completed) >= 10, (took,
-                                                               len(completed))
+        assert took >= LOAD_SECONDS and len(completed) >= 5, (took,
+                                                              len(completed))
         assert max(r.end_time for r in completed) <= tuner.clock
-        print(f'run took {took:.1f} s, {len(completed)} trials completed')
-        backend.close()  # frees the CPUs for the next actors
 
-        # a replaced actor starts up again: its next trial's time limit
-        # (1.5 s, less than the 2 s of start-up) starts when it is up
-        backend = RayBackend(slow_to_load(), num_workers=1,
-                             trial_timeout=1.5)
+        # replaced actors start up again: their next trials' time limit
+        # (0.5 s, less than the start-up) starts when they are up
         tuner = AsyncTuner(BasicScheduler(GridSearcher(
-            {'x': [0.1, 0.5, 0.6]})), backend)
-        tuner.run(number_of_trials=3, verbose=False)
+            {'x': [0.1, 0.15, 0.5, 0.6]})), backend)
+        tuner.run(number_of_trials=4, verbose=False)
         by_x = {r.config['x']: r for r in tuner.records}
-        assert 'died' in by_x[0.1].message
+        assert all('died' in by_x[x].message for x in (0.1, 0.15))
         assert [by_x[x].status for x in (0.5, 0.6)] == ['completed'] * 2, [
             r.message for r in tuner.records]
         backend.close()
