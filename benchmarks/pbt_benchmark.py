@@ -46,9 +46,9 @@ member's, so its total is close to the others' but not exactly equal (the
 report prints each method's epochs; a check requires PBT's median within
 5% of the budget). With
 ``--pbt-tuner sequential``, PBT runs in generations on the sequential
-``HPOTuner`` (one thread) instead. (PBT's synchronous mode on 2 workers
-is not used: there ``suggest`` resumes a paused member before the last
-member of its generation has reached the epoch, so no selection happens.) A run scores its final validation error: the lowest error after
+``HPOTuner`` (one thread) instead. (The synchronous mode on worker
+processes was not measured: when these numbers were taken, it resumed a
+paused member before its whole generation had reached the epoch.) A run scores its final validation error: the lowest error after
 the last epoch (``--epochs``) among its trials. Seeds 0..``--mnist-seeds``-1
 (the seed of the searchers and of the models' initialization). Targets
 (the issue's): PBT's median final error <= ASHA's and <= random search's;
