@@ -532,7 +532,8 @@ def main(argv=None):
             command=' '.join(['benchmarks/pbt_benchmark.py'] + argv),
             seconds_total=time.perf_counter() - tic,
             checks=[{'pass': bool(ok), 'text': text}
-                    for ok, text in checks if text.startswith(part[:3])])
+                    for ok, text in checks
+                    if text.lower().startswith(part[:3])])
     if args.save:
         save(args.save, results)
     return report_checks(checks, args.check, tic)
