@@ -179,8 +179,10 @@ test: unit nbval check-html book-tests
 # (a searcher that runs out, the libraries' asynchronous ranking, retired
 # checkpoints deleted, the tie and the ceiling printed) add 50; the slice
 # plot's review fixes (logit scale, the projection's odd trial, late
-# trials) add 7.
-CELL_LENGTHS_FLAGS ?= --max-lines 4182
+# trials) add 7; the PBT section's benchmark results (against Ray Tune,
+# ASHA and random search, read from benchmarks/results/pbt.json, and the
+# schedules' figure) add 50.
+CELL_LENGTHS_FLAGS ?= --max-lines 4232
 cell-lengths: setup   ## code cells per section; fails on overlong cells
 	$(PY) tools/cell_lengths.py $(CELL_LENGTHS_FLAGS)
 

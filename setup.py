@@ -39,7 +39,8 @@ setup(
     extras_require={'book': BOOK, 'test': TEST, 'dev': BOOK + TEST,
                     'ray': RAY,
                     # the side-by-side benchmarks only (benchmarks/);
-                    # Syne Tune's blackbox repository imports huggingface_hub
+                    # Syne Tune's blackbox repository imports huggingface_hub;
+                    # Ray Tune (benchmarks/pbt_benchmark.py) imports pydantic
                     'compare': ['syne-tune==0.16.0', 'huggingface_hub',
-                                'optuna==5.0.*']},
+                                'optuna==5.0.*', 'pydantic'] + RAY},
 )
