@@ -36,19 +36,18 @@ interval ``--interval``, the toy part's other settings), ASHA (stopping,
 eta 3, r_min 1, r_max ``--epochs``, ``max_epochs`` = the same total) and
 random search with fixed hyperparameters (``--population`` trials of
 ``--epochs`` epochs), all three on ``AsyncTuner`` with ``LocalBackend``
-and worker processes of one thread each: 2 for ASHA and random search;
-for PBT, which runs in its asynchronous mode (``synchronous=False``, the
-rule of Ray Tune and Syne Tune), a worker per member, as the book advises
-(the ``--population`` workers share the machine's cores). Asynchronous PBT
-runs until every member has trained ``--epochs`` epochs: a child continues
-from its source's latest epoch, which may be ahead of or behind its own
-member's, so its total is close to the others' but not exactly equal (the
-report prints each method's epochs; a check requires PBT's median within
-5% of the budget). With
-``--pbt-tuner sequential``, PBT runs in generations on the sequential
-``HPOTuner`` (one thread) instead. (The synchronous mode on worker
-processes was not measured: when these numbers were taken, it resumed a
-paused member before its whole generation had reached the epoch.) A run scores its final validation error: the lowest error after
+and 2 worker processes of one thread each. By default
+(``--pbt-tuner local-sync``) PBT runs in generations (``synchronous=True``):
+every member trains ``--interval`` epochs, then the bottom quantile copies
+the top, so it spends exactly the budget. With ``--pbt-tuner local`` it
+runs in its asynchronous mode (``synchronous=False``) on a worker per
+member (the ``--population`` workers share the machine's cores) until
+every member has trained ``--epochs`` epochs: a child continues from its
+source's epoch, which may differ from its own member's, so its total is
+close to the others' but not exactly equal (a check requires PBT's
+median within 5% of the budget). With ``--pbt-tuner sequential``, PBT runs
+in generations on the sequential ``HPOTuner`` (one thread). A run scores
+its final validation error: the lowest error after
 the last epoch (``--epochs``) among its trials. Seeds 0..``--mnist-seeds``-1
 (the seed of the searchers and of the models' initialization). Targets
 (the issue's): PBT's median final error <= ASHA's and <= random search's;
@@ -65,9 +64,9 @@ Usage (from the repository root; Ray Tune from ``pip install -e
 '.[compare]'``)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pbt_benchmark.py
-        [--parts toy mnist1d] [--seeds 10] [--mnist-seeds 10]
+        [--parts toy mnist1d] [--seeds 20] [--mnist-seeds 10]
         [--population 8] [--epochs 30] [--interval 3]
-        [--pbt-tuner local|sequential] [--skip-ray]
+        [--pbt-tuner local-sync|local|sequential] [--skip-ray]
         [--save benchmarks/results/pbt.json] [--check]
 
 ``--save`` writes the numbers the book's PBT section shows (the parts that
@@ -279,7 +278,9 @@ MNIST_SPACE = {'lr': stats.loguniform(0.003, 0.5),
                'momentum': stats.uniform(0, 0.95),
                'weight_decay': stats.loguniform(1e-5, 1e-2)}
 HYPERPARAMETERS = tuple(MNIST_SPACE)
-PBT_TUNERS = {'local': 'AsyncTuner, LocalBackend (a worker per member, '
+PBT_TUNERS = {'local-sync': 'AsyncTuner, LocalBackend (2 workers, '
+                            'synchronous generations)',
+              'local': 'AsyncTuner, LocalBackend (a worker per member, '
                        'synchronous=False)',
               'sequential': 'HPOTuner (sequential, one thread)'}
 
@@ -339,7 +340,7 @@ def final_error(tuner, epochs):
 
 
 def mnist1d_run(method, seed, population, epochs, interval,
-                pbt_tuner='local'):
+                pbt_tuner='local-sync'):
     """One run of `method`; a dict of its numbers."""
     space = dict(MNIST_SPACE, num_epochs=epochs, seed=seed)
     searcher = d2lhpo.RandomSearcher(space, seed=seed)
@@ -358,12 +359,17 @@ def mnist1d_run(method, seed, population, epochs, interval,
             torch.set_num_threads(threads)
         workers = 1
     else:  # a worker per member for PBT's asynchronous mode
-        workers = population if method == 'PBT' else 2
+        workers = population if (method, pbt_tuner) == ('PBT', 'local') else 2
         objective = functools.partial(  # the data travel with it
             mnist1d_sgd, data=d2lhpo.load_mnist1d())
         backend = d2lhpo.LocalBackend(objective, num_workers=workers,
                                       num_threads=1)
-        if method == 'PBT':
+        if method == 'PBT' and pbt_tuner == 'local-sync':  # generations
+            scheduler = TimedPBT(searcher, population, interval,
+                                 max_t=epochs, seed=seed, **PBT_SETTINGS)
+            tuner = d2lhpo.AsyncTuner(scheduler, backend)
+            tuner.run(max_epochs=budget, verbose=False)
+        elif method == 'PBT':
             scheduler = TimedPBT(searcher, population, interval,
                                  max_t=epochs, synchronous=False, seed=seed,
                                  **PBT_SETTINGS)
@@ -398,7 +404,8 @@ def mnist1d_run(method, seed, population, epochs, interval,
     return out
 
 
-def mnist1d_part(seeds, population, epochs, interval, pbt_tuner='local'):
+def mnist1d_part(seeds, population, epochs, interval,
+                 pbt_tuner='local-sync'):
     """PBT, ASHA and random search on MNIST-1D; (checks, results)."""
     print(f'\n== MNIST-1D: SGD-trained MLP, {population} x {epochs} = '
           f'{population * epochs} epochs per run, PBT interval {interval}, '
@@ -483,13 +490,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--parts', nargs='+', default=list(PARTS),
                         choices=PARTS)
-    parser.add_argument('--seeds', type=int, default=10,
+    parser.add_argument('--seeds', type=int, default=20,
                         help='seeds of the toy part')
     parser.add_argument('--mnist-seeds', type=int, default=10)
     parser.add_argument('--population', type=int, default=8)
     parser.add_argument('--epochs', type=int, default=30)
     parser.add_argument('--interval', type=int, default=3)
-    parser.add_argument('--pbt-tuner', choices=PBT_TUNERS, default='local',
+    parser.add_argument('--pbt-tuner', choices=PBT_TUNERS,
+                        default='local-sync',
                         help='where PBT runs in part mnist1d')
     parser.add_argument('--skip-ray', action='store_true',
                         help='run the toy part without Ray Tune')
