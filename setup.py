@@ -35,6 +35,7 @@ setup(
         'cloudpickle',  # ships objectives defined in notebooks to workers
         'tqdm',  # a run's progress bar outside Jupyter
         'mnist1d==0.0.2.post1',  # generates MNIST-1D offline (make_dataset)
+        'orjson>=3.10',  # writes a simulated run's trial log fast
     ],
     extras_require={'book': BOOK, 'test': TEST, 'dev': BOOK + TEST,
                     'ray': RAY,

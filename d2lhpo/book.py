@@ -4230,12 +4230,25 @@ def cpu_latency(model, X, repeats=3):
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def validation_loss(model, X, y, batch_size=1024):
+    """Mean cross-entropy of `model` on (X, y), over the whole split."""
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(y), batch_size):
+            total += nn.functional.cross_entropy(
+                model(X[i:i + batch_size]), y[i:i + batch_size],
+                reduction='sum').item()
+    return total / len(y)
+
+
+# Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
 def record_learning_curve(config, seed, num_epochs=30, data=None,
                           device=None, make_model=digits_model,
                           clock=time.perf_counter):
     """Train `make_model(config)`; per-epoch lists 'val_error',
-    'train_loss', 'epoch_time', and the final 'test_error',
-    'num_params', 'macs' and 'latency'."""
+    'train_loss', 'epoch_time', 'val_loss' (not timed), and the final
+    'test_error', 'num_params', 'macs' and 'latency'."""
     data = d2lhpo.load_digits_data() if data is None else data
     device = d2lhpo.get_device() if device is None else device
     torch.manual_seed(seed)
@@ -4244,7 +4257,8 @@ def record_learning_curve(config, seed, num_epochs=30, data=None,
     generator = torch.Generator().manual_seed(seed)
     X, y = (t.to(device) for t in data.train)
     X_val, y_val = (t.to(device) for t in data.val)
-    curve = {'val_error': [], 'train_loss': [], 'epoch_time': []}
+    curve = {'val_error': [], 'train_loss': [], 'epoch_time': [],
+             'val_loss': []}
     for _ in range(num_epochs):
         tic = clock()
         loss = d2lhpo.train_epoch(model, optimizer, X, y,
@@ -4253,6 +4267,7 @@ def record_learning_curve(config, seed, num_epochs=30, data=None,
         curve['epoch_time'].append(clock() - tic)
         curve['train_loss'].append(loss)
         curve['val_error'].append(error)
+        curve['val_loss'].append(validation_loss(model, X_val, y_val))
     curve['test_error'] = d2lhpo.error_rate(model, *(t.to(device)
                                                      for t in data.test))
     curve['num_params'] = sum(p.numel() for p in model.parameters())
@@ -5129,6 +5144,7 @@ import os
 import warnings
 
 import numpy as np
+import orjson
 import torch
 
 
@@ -5196,7 +5212,8 @@ def json_default(value):
         return value.tolist()
     raise TypeError(f'{type(value).__name__} is not JSON serializable')
 
-LOG_ENCODER = json.JSONEncoder(default=json_default)
+LOG_ENCODER = json.JSONEncoder(default=json_default,
+                               separators=(',', ':'))
 
 def line_encoder():
     """A function from an event to its JSON text, as `LOG_ENCODER.encode`
@@ -5208,23 +5225,35 @@ def line_encoder():
     if make is None:  # a Python without the C accelerator
         return LOG_ENCODER.encode
     encode = make(None, json_default, json.encoder.encode_basestring_ascii,
-                  None, ': ', ', ', False, False, True)
+                  None, ':', ',', False, False, True)
     return lambda event: ''.join(encode(event, 0))
 
 encode_line = line_encoder()
 
 
 # Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
-def encode_lines(events):
+ORJSON_OPTIONS = (orjson.OPT_PASSTHROUGH_DATACLASS
+                  | orjson.OPT_PASSTHROUGH_DATETIME)  # as `json`: refused
+
+def fast_lines(events):
     """The JSON lines of `events` (dicts whose first key is 'event') as
-    bytes, and the error of the first event that JSON cannot write (the
-    lines stop before it), or None."""
-    try:  # one call of the encoder for the whole batch
-        pieces = encode_line(events)[1:-1].split('}, {"event": ')
-    except (TypeError, ValueError, RecursionError):
-        pieces = []
-    if events and len(pieces) == len(events):
-        return ('}\n{"event": '.join(pieces) + '\n').encode(), None
+    bytes, from one call of orjson; None where `json` must write them."""
+    try:
+        text = orjson.dumps(events, default=json_default,
+                            option=ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        return None
+    pieces = text[1:-1].split(b'},{"event":')
+    if b'null' in text or len(pieces) != len(events):
+        return None  # a NaN may hide behind null; an event looks like two
+    return b'}\n{"event":'.join(pieces) + b'\n'
+
+def encode_lines(events):
+    """The JSON lines of `events` as bytes, and the error of the first
+    event that JSON cannot write (the lines stop before it), or None."""
+    data = fast_lines(events) if events else b''
+    if data is not None:
+        return data, None
     lines = []
     for event in events:  # one at a time: stop at the first that fails
         try:
@@ -7251,6 +7280,7 @@ __all__ = [
     'MultiFidelityFunction',
     'MultiFidelityTPESearcher',
     'OPTIONAL_ARRAYS',
+    'ORJSON_OPTIONS',
     'PAUSE',
     'PBTScheduler',
     'PLAIN_TYPES',
@@ -7360,6 +7390,7 @@ __all__ = [
     'fanova_importances',
     'fanova_parts',
     'fanova_trials',
+    'fast_lines',
     'forest_predict',
     'fresh_random_config',
     'get_device',
@@ -7484,6 +7515,7 @@ __all__ = [
     'tune',
     'usable_cores',
     'utilization',
+    'validation_loss',
     'warm_start_data',
     'warm_start_pair',
     'warn_once',

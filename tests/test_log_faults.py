@@ -295,7 +295,7 @@ def test_a_result_that_contains_itself_stops_the_log_not_the_run(tmp_path):
     with pytest.warns(UserWarning, match='logging stops'):
         tuner.run(max_epochs=100)
     assert len(tuner.results) == 100 and tuner.log is None
-    assert d2lhpo.encode_line({'ok': [1]}) == '{"ok": [1]}'  # still works
+    assert d2lhpo.encode_line({'ok': [1]}) == '{"ok":[1]}'  # still works
 
 
 def test_every_end_is_logged_with_the_trials_status(tmp_path):
@@ -324,6 +324,37 @@ def test_a_batch_of_events_is_encoded_as_one_line_each():
     assert [json.loads(line) for line in data.splitlines()] == events
 
 
+@pytest.mark.parametrize('value', [
+    float('nan'), float('inf'), None, 2**70, {'1': {2: 3}}, 'nullable',
+    [{'event': 1}, {'event': 2}]])
+def test_json_writes_what_orjson_would_change_or_refuse(value):
+    # orjson writes NaN and infinities as null; None looks the same; it
+    # refuses big integers and keys that are not strings
+    events = [{'event': 'result', 'trial_id': i,
+               'result': {'error': 0.5, 'epoch': 1, 'extra': value}}
+              for i in range(3)]
+    assert d2lhpo.fast_lines(events) is None
+    data, error = d2lhpo.encode_lines(events)
+    assert error is None
+    assert data == ''.join(d2lhpo.encode_line(e) + '\n'
+                           for e in events).encode()
+    back = [json.loads(line) for line in data.splitlines()]
+    assert json.dumps(back) == json.dumps(json.loads(json.dumps(events)))
+
+
+def test_orjson_lines_read_back_as_the_events_they_encode():
+    rng = np.random.default_rng(0)
+    events = [{'event': 'result', 'trial_id': i, 'result': {
+        'error': float(v), 'time': float(t), 'epoch': 3, 'small': 1e-7 * v,
+        'np': np.float32(v), 'text': 'é\n"}, {"event": '}}
+        for i, (v, t) in enumerate(zip(rng.random(50), rng.random(50) * 1e4))]
+    data = d2lhpo.fast_lines(events)
+    assert data is not None and data.count(b'\n') == len(events)
+    back = [json.loads(line) for line in data.splitlines()]
+    assert back == json.loads(d2lhpo.encode_line(events))
+    assert back[0]['result']['error'] == events[0]['result']['error']
+
+
 def test_an_event_that_looks_like_a_boundary_is_encoded_one_by_one():
     # a list of dicts whose first key is "event" writes `}, {"event": `
     events = [{'event': 'result', 'trial_id': 0,
@@ -339,7 +370,7 @@ def test_a_batch_stops_before_the_event_json_cannot_write():
                'trial_id': 0, 'result': {'model': object()}},
               {'event': 'completed', 'trial_id': 0}]
     data, error = d2lhpo.encode_lines(events)
-    assert data == b'{"event": "start", "trial_id": 0}\n'
+    assert data == b'{"event":"start","trial_id":0}\n'
     assert isinstance(error, TypeError) and error.event is events[1]
     assert d2lhpo.encode_lines([]) == (b'', None)
 

@@ -46,7 +46,7 @@ import torch  # noqa: E402
 
 import d2lhpo  # noqa: E402
 
-METRICS = ('val_error', 'train_loss', 'epoch_time')
+METRICS = ('val_error', 'train_loss', 'epoch_time', 'val_loss')
 PER_CONFIG = ('num_params', 'macs', 'latency')
 _DATA = None
 # name: (space, data loader, model and optimizer, clock, epochs, file, model
