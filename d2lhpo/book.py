@@ -4257,8 +4257,8 @@ def record_learning_curve(config, seed, num_epochs=30, data=None,
     generator = torch.Generator().manual_seed(seed)
     X, y = (t.to(device) for t in data.train)
     X_val, y_val = (t.to(device) for t in data.val)
-    curve = {'val_error': [], 'train_loss': [], 'epoch_time': [],
-             'val_loss': []}
+    curve = {key: [] for key in
+             ('val_error', 'train_loss', 'epoch_time', 'val_loss')}
     for _ in range(num_epochs):
         tic = clock()
         loss = d2lhpo.train_epoch(model, optimizer, X, y,
