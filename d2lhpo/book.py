@@ -4241,6 +4241,8 @@ def validation_loss(model, X, y, batch_size=1024):
                 reduction='sum').item()
     return total / len(y)
 
+CURVE_KEYS = ('val_error', 'train_loss', 'epoch_time', 'val_loss')
+
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
 def record_learning_curve(config, seed, num_epochs=30, data=None,
@@ -4257,8 +4259,7 @@ def record_learning_curve(config, seed, num_epochs=30, data=None,
     generator = torch.Generator().manual_seed(seed)
     X, y = (t.to(device) for t in data.train)
     X_val, y_val = (t.to(device) for t in data.val)
-    curve = {key: [] for key in
-             ('val_error', 'train_loss', 'epoch_time', 'val_loss')}
+    curve = {key: [] for key in CURVE_KEYS}
     for _ in range(num_epochs):
         tic = clock()
         loss = d2lhpo.train_epoch(model, optimizer, X, y,
@@ -7239,6 +7240,7 @@ __all__ = [
     'Budget',
     'CNN_SPACE',
     'CONTINUE',
+    'CURVE_KEYS',
     'Conditional',
     'ConstrainedBayesOptSearcher',
     'ConstrainedTPESearcher',
