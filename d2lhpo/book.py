@@ -740,7 +740,9 @@ class TabularBenchmark:
                 'test_error': float(self.test_error[c, s]),
                 'num_params': int(self.num_params[c]),
                 **{k: float(getattr(self, k)[c]) for k in d2lhpo.OPTIONAL_ARRAYS
-                   if hasattr(self, k)}}  # costs of use, if recorded
+                   if hasattr(self, k)},  # costs of use, if recorded
+                **{k: float(getattr(self, k)[c, s, e])
+                   for k in d2lhpo.OPTIONAL_CURVES if hasattr(self, k)}}
 
     # Added in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
     def learning_curve(self, config, seed):
@@ -4285,8 +4287,9 @@ REGENERATE_HINT = ('regenerate it from the repository root with `python '
 TABLE_ARRAYS = ('space', 'names', 'configs', 'seeds', 'val_error',
                 'train_loss', 'epoch_time', 'test_error', 'num_params',
                 'metadata')
-# Per configuration, in the tables that record them.
+# Per configuration, and per epoch, in the tables that record them.
 OPTIONAL_ARRAYS = ('macs', 'latency')
+OPTIONAL_CURVES = ('val_loss',)
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
@@ -4333,7 +4336,7 @@ def load_benchmark_table(path):
     try:
         with np.load(path) as table:
             arrays = {k: table[k] for k in TABLE_ARRAYS + tuple(
-                k for k in OPTIONAL_ARRAYS if k in table)}
+                k for k in OPTIONAL_ARRAYS + OPTIONAL_CURVES if k in table)}
         for key in ('space', 'metadata'):
             arrays[key] = json.loads(str(arrays[key]))
     except Exception as err:  # zip, pickle, key or JSON errors
@@ -4344,7 +4347,8 @@ def load_benchmark_table(path):
     shapes = {'configs': (n, len(arrays['names'])), 'seeds': (s,),
               'train_loss': (n, s, e), 'epoch_time': (n, s, e),
               'test_error': (n, s), 'num_params': (n,),
-              **{k: (n,) for k in OPTIONAL_ARRAYS if k in arrays}}
+              **{k: (n,) for k in OPTIONAL_ARRAYS if k in arrays},
+              **{k: (n, s, e) for k in OPTIONAL_CURVES if k in arrays}}
     for key, shape in shapes.items():
         if arrays[key].shape != shape:
             raise ValueError(f'the benchmark table {path} is corrupt ({key} '
@@ -7282,6 +7286,7 @@ __all__ = [
     'MultiFidelityFunction',
     'MultiFidelityTPESearcher',
     'OPTIONAL_ARRAYS',
+    'OPTIONAL_CURVES',
     'ORJSON_OPTIONS',
     'PAUSE',
     'PBTScheduler',

@@ -160,6 +160,37 @@ def test_the_generation_script_writes_a_loadable_table(tmp_path):
     assert small.max_epochs == 2
     assert small.grid == TabularBenchmark().grid[:2]
     assert 'make_digits_benchmark.py' in small.metadata['command']
+    assert small.val_loss.shape == (2, 2, 2) and np.all(small.val_loss > 0)
+
+
+def test_a_merged_rerun_keeps_the_old_times_and_adds_a_column(tmp_path):
+    tool = os.path.join(REPO, 'tools', 'make_digits_benchmark.py')
+    run = lambda *args: subprocess.run(
+        [sys.executable, tool, *args], cwd=REPO, capture_output=True,
+        text=True)
+    small = ['--seeds', '1', '--epochs', '2']
+    for name in ('old', 'part0', 'part1'):  # rows 0-3; 0, 2; and 1, 3
+        shard = (['--limit', '4'] if name == 'old' else
+                 ['--limit', '2', '--shard', f'{name[-1]}/2'])
+        assert run(*small, *shard, '--out', str(tmp_path / f'{name}.npz')
+                   ).returncode == 0
+    with np.load(tmp_path / 'old.npz') as t:  # an old table: no val_loss
+        old = {k: t[k] for k in t.files if k != 'val_loss'}
+    np.savez(tmp_path / 'old.npz', **old)
+    parts = [str(tmp_path / 'part0.npz'), str(tmp_path / 'part1.npz')]
+    out = tmp_path / 'merged.npz'
+    assert run('--merge', *parts, '--times-from', str(tmp_path / 'old.npz'),
+               '--out', str(out)).returncode == 0
+    merged = TabularBenchmark(str(out))
+    np.testing.assert_array_equal(merged.epoch_time, old['epoch_time'])
+    np.testing.assert_array_equal(merged.val_error, old['val_error'])
+    assert merged.val_loss.shape == (4, 1, 2)
+    assert merged.metadata['added']['columns'] == ['val_loss']
+    # a re-run that does not reproduce the table cannot keep its times
+    np.savez(tmp_path / 'old.npz', **dict(old, val_error=old['val_error'] / 2))
+    failed = run('--merge', *parts, '--times-from', str(tmp_path / 'old.npz'),
+                 '--out', str(out))
+    assert failed.returncode != 0 and 'differs' in failed.stderr
 
 
 # -------------------------------------------------- synthetic functions

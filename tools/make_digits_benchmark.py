@@ -7,7 +7,7 @@ configuration of `d2lhpo.DIGITS_MLP_SPACE` (1,134 of them), for 3 seeds and
 AdamW) for every configuration of `d2lhpo.MNIST1D_SPACE` (576 of them), for
 3 seeds and 27 epochs each (`d2lhpo/data/mnist1d.npz`, about 75 minutes of
 two cores). Per epoch the table records the validation error, the training
-loss and the epoch's time; at the end the test error, the number of
+loss, the epoch's time and the validation loss; at the end the test error, the number of
 parameters, the multiply-adds per example and the CPU latency of predicting
 1,000 examples. See the chapter "Benchmarking HPO Algorithms".
 
@@ -23,6 +23,17 @@ On several machines, give each a shard and merge the parts:
     ...
     python tools/make_digits_benchmark.py --merge part*.npz \
         --out d2lhpo/data/digits_mlp.npz
+
+Training is deterministic given the seed (one thread, the same torch), so
+a re-run reproduces a table's every number except its clock readings. To
+add a column to a table without moving the times that simulated runs
+depend on, merge the re-run's parts with `--times-from OLD.npz`: it checks
+that every other number is equal and keeps OLD's epoch times and latency
+(this is how the MNIST-1D table gained its validation loss):
+
+    python tools/make_digits_benchmark.py --benchmark mnist1d \
+        --merge part*.npz --times-from d2lhpo/data/mnist1d.npz \
+        --out d2lhpo/data/mnist1d.npz
 
 Each worker process trains on one thread (OMP_NUM_THREADS=1), so use one
 worker per core. The digits table times epochs on the wall clock (run it on
@@ -46,7 +57,7 @@ import torch  # noqa: E402
 
 import d2lhpo  # noqa: E402
 
-METRICS = ('val_error', 'train_loss', 'epoch_time', 'val_loss')
+METRICS = d2lhpo.CURVE_KEYS  # per epoch
 PER_CONFIG = ('num_params', 'macs', 'latency')
 _DATA = None
 # name: (space, data loader, model and optimizer, clock, epochs, file, model
@@ -162,10 +173,46 @@ def merge(args):
     metadata['seconds'] = sum(json.loads(str(p['metadata']))['seconds']
                               for p in parts)
     metadata['command'] = ' '.join(sys.argv)
+    table = {m: cat(m) for m in METRICS if m in first}
+    per_config = {k: cat(k) for k in PER_CONFIG if k in first}
+    test_error = cat('test_error')
+    if args.times_from:
+        metadata = keep_times(args.times_from, configs[order], first['seeds'],
+                              table, test_error, per_config, metadata)
     save(args.out, json.loads(str(first['space'])), list(first['names']),
-         configs[order], first['seeds'], {m: cat(m) for m in METRICS},
-         cat('test_error'),
-         {k: cat(k) for k in PER_CONFIG if k in first}, metadata)
+         configs[order], first['seeds'], table, test_error, per_config,
+         metadata)
+
+
+def keep_times(path, configs, seeds, table, test_error, per_config,
+               metadata):
+    """Take the clock readings (epoch times, latency) of the table at
+    `path` after checking that the new run reproduced its every other
+    number exactly (training is deterministic given the seed); return the
+    metadata of the old table with the new run noted. A new column (say
+    the validation loss) is added this way without moving the times that
+    every simulated result depends on."""
+    old = np.load(path)
+    new = {'configs': configs, 'seeds': seeds, 'test_error': test_error,
+           **table, **per_config}
+    for key in ('configs', 'seeds', 'val_error', 'train_loss', 'test_error',
+                'num_params', 'macs'):
+        if key in old and not np.array_equal(old[key], new[key],
+                                             equal_nan=key == 'train_loss'):
+            sys.exit(f'the new run differs from {path} in {key}: '
+                     'its times cannot be kept')
+    table['epoch_time'] = old['epoch_time']
+    per_config['latency'] = old['latency']
+    kept = json.loads(str(old['metadata']))
+    added = sorted(set(table) - set(old.files))
+    kept['added'] = {'columns': added, 'command': metadata['command'],
+                     'seconds': metadata['seconds'],
+                     'created': datetime.datetime.now().isoformat(
+                         timespec='seconds'),
+                     'note': 'a re-run that reproduced every other number '
+                             'of the table exactly; epoch times and '
+                             'latency are those of the first run'}
+    return kept
 
 
 def main():
@@ -182,6 +229,10 @@ def main():
     parser.add_argument('--shard', default='',
                         help='K/N: every N-th configuration from the K-th')
     parser.add_argument('--merge', nargs='+', help='merge shard files')
+    parser.add_argument('--times-from', default='',
+                        help='with --merge: keep the epoch times and latency '
+                             'of this table, whose other numbers the merged '
+                             'run must reproduce exactly')
     args = parser.parse_args()
     args.out = args.out or os.path.join('d2lhpo', 'data',
                                         BENCHMARKS[args.benchmark][5])
