@@ -24,26 +24,31 @@ def machine_line():
             f'{os.cpu_count()} CPUs, Python {platform.python_version()}')
 
 
-def suggestion_seconds(searcher, tell, configs, repeats=20, model=None):
-    """Median and largest seconds per `searcher.sample_configuration`.
+def suggestion_seconds(runs, configs, repeats=20):
+    """Median and largest seconds per `sample_configuration` of each run.
 
-    The searcher is first told `configs` (observations it never suggested)
-    with `tell(trial_id, config)`; `model` (the searcher itself by default,
-    or the model-based searcher a wrapper drives) is then set past its
-    initial design, and each of `repeats` timed suggestions is told before
-    the next, so the last one sees len(configs) + repeats - 1 observations.
+    `runs` maps a name to (searcher, tell, model): each searcher is first
+    told `configs` (observations it never suggested) with
+    `tell(trial_id, config)`; `model` (the searcher itself if None, or the
+    model-based searcher a wrapper drives) is then set past its initial
+    design. The `repeats` timed suggestions alternate between the runs, so
+    that other load on the machine hits them alike; each is told before
+    the next, so the last one sees len(configs) + repeats - 1
+    observations. Returns name -> (median, largest).
     """
-    for trial_id, config in enumerate(configs):
-        tell(trial_id, config)
-    model = searcher if model is None else model
-    model.num_suggested = model.num_init  # past the initial design
-    seconds = []
+    for searcher, tell, model in runs.values():
+        for trial_id, config in enumerate(configs):
+            tell(trial_id, config)
+        model = searcher if model is None else model
+        model.num_suggested = model.num_init  # past the initial design
+    seconds = {name: [] for name in runs}
     for trial_id in range(len(configs), len(configs) + repeats):
-        tic = time.perf_counter()
-        config = searcher.sample_configuration(trial_id)
-        seconds.append(time.perf_counter() - tic)
-        tell(trial_id, config)
-    return float(np.median(seconds)), max(seconds)
+        for name, (searcher, tell, _) in runs.items():
+            tic = time.perf_counter()
+            config = searcher.sample_configuration(trial_id)
+            seconds[name].append(time.perf_counter() - tic)
+            tell(trial_id, config)
+    return {name: (float(np.median(s)), max(s)) for name, s in seconds.items()}
 
 
 def report_checks(checks, check, tic):

@@ -194,8 +194,9 @@ def suggestion_times(num_obs=100, repeats=20, seed=0):
     on f2 and on the scalarization with weights (0.5, 0.5)."""
     rng = np.random.default_rng(seed)
     X = rng.uniform(size=(num_obs + repeats, DIM))
-    times = {}
-    for name in ('BO on f1', 'BO on f2', 'BO on 0.5/0.5', 'ParEGO-BO'):
+    configs = [dict(zip(NAMES, map(float, x))) for x in X[:num_obs]]
+
+    def run(name):
         searcher = base = d2lhpo.BayesOptSearcher(SPACE, seed=seed)
         if name in ('ParEGO-BO', 'BO on 0.5/0.5'):
             searcher = d2lhpo.RandomScalarization(base, seed=seed)
@@ -206,12 +207,15 @@ def suggestion_times(num_obs=100, repeats=20, seed=0):
             f1, f2 = zdt('ZDT1', [config[n] for n in NAMES])
             searcher.update(trial_id, config, f2 if name == 'BO on f2'
                             else f1, {'error': f1, 'objectives': [f1, f2]})
-        configs = [dict(zip(NAMES, map(float, x))) for x in X[:num_obs]]
-        times[name], longest = suggestion_seconds(searcher, tell, configs,
-                                                  repeats, model=base)
+        return searcher, tell, base
+    names = ('BO on f1', 'BO on f2', 'BO on 0.5/0.5', 'ParEGO-BO')
+    measured = suggestion_seconds({n: run(n) for n in names}, configs,
+                                  repeats)
+    times = {}
+    for name, (times[name], longest) in measured.items():
         print(f'{name:>16}, {num_obs} observations in {DIM}-D: '
               f'{1000 * times[name]:.0f} ms per suggestion (median of '
-              f'{repeats}; max {1000 * longest:.0f} ms)')
+              f'{repeats}, alternating; max {1000 * longest:.0f} ms)')
     single = [times[k] for k in ('BO on f1', 'BO on f2', 'BO on 0.5/0.5')]
     for name, value in zip(('f1', 'f2', '0.5/0.5'), single):
         print(f'ParEGO-BO / BO on {name}: '

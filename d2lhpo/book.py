@@ -1442,6 +1442,7 @@ class GaussianProcess:
         self.lengthscales = as_f64(lengthscales)
         self.variance, self.noise = as_f64(variance), as_f64(noise)
         self.min_noise = min_noise
+        self.ftol = 1e7 * np.finfo(float).eps  # L-BFGS-B's default stop
         self.X = self.y = None  # the data it is conditioned on
         self.jitter = 0.0       # added to the diagonal at the last condition
 
@@ -1514,7 +1515,8 @@ class GaussianProcess:
             lambda theta: d2lhpo.neg_log_posterior(self.kernel, as_f64(theta),
                                                    sqdiff, y),
             np.clip(theta0, lo, hi), jac=True, method='L-BFGS-B',
-            bounds=list(zip(lo, hi)), options={'maxiter': maxiter})
+            bounds=list(zip(lo, hi)),
+            options={'maxiter': maxiter, 'ftol': self.ftol})
             for theta0 in starts), key=lambda result: result.fun)
         theta = as_f64(best.x)
         self.lengthscales, self.variance, self.noise = (
@@ -1779,7 +1781,8 @@ class BayesOptSearcher(ModelBasedSearcher):
             self.best = self.gp.predict(self.gp.X)[0].min()
         return d2lhpo.maximize_acquisition(
             self.acquisition_function, self.encoder, self.rng, X_obs=X,
-            exclude=X_u, num_random=self.num_random, num_starts=self.num_starts)
+            exclude=X_u, num_random=self.num_random, num_starts=self.num_starts,
+            ftol=self.gp.ftol)
 
 
 # Defined in chapter_hpo/tpe_and_forests.md (:numref:`sec_tpe_forests`)
@@ -2496,6 +2499,7 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
     def __init__(self, config_space, seed=None, min_noise=1e-8, **kwargs):
         super().__init__(config_space, seed, acquisition='ei', **kwargs)
         self.gp.min_noise = d2lhpo.check_positive('min_noise', min_noise)
+        self.gp.ftol = 1e-7  # about the precision of its numbers (see text)
         self.constraint_values = {}  # row of X and y -> its constraints
         self.constraint_gps = []     # one GP per constraint, kept between fits
 
@@ -2518,6 +2522,7 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
         while len(self.constraint_gps) < C.shape[1]:
             self.constraint_gps.append(d2lhpo.GaussianProcess(
                 self.gp.kernel, min_noise=self.gp.min_noise))
+            self.constraint_gps[-1].ftol = self.gp.ftol
         self.zeros = []  # where each standardized constraint value is 0
         for gp, c in zip(self.constraint_gps, C.T):
             seen = c[~np.isnan(c)]
@@ -5660,7 +5665,7 @@ def grid_neighbors(encoder, u):
 
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
-def polish_floats(acq, starts, cont, maxiter):
+def polish_floats(acq, starts, cont, maxiter, ftol):
     """L-BFGS-B on the float columns `cont` of every start at once."""
     k = len(starts)
 
@@ -5674,7 +5679,8 @@ def polish_floats(acq, starts, cont, maxiter):
 
     result = optimize.minimize(
         loss, starts[:, cont].ravel(), jac=True, method='L-BFGS-B',
-        bounds=[(0, 1)] * starts[:, cont].size, options={'maxiter': maxiter})
+        bounds=[(0, 1)] * starts[:, cont].size,
+        options={'maxiter': maxiter, 'ftol': ftol})
     starts = starts.copy()
     starts[:, cont] = result.x.reshape(k, -1)
     return starts
@@ -5701,7 +5707,8 @@ def climb_neighbors(values, encoder, starts, num_starts, rounds=3):
 
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
 def maximize_acquisition(acq, encoder, rng, X_obs=None, exclude=None,
-                         num_random=512, num_starts=4, maxiter=25):
+                         num_random=512, num_starts=4, maxiter=25,
+                         ftol=1e7 * np.finfo(float).eps):
     """The point of the encoded space (snapped) that maximizes `acq`, a
     function of an (m, D) tensor that returns m values."""
     def values(U):
@@ -5719,7 +5726,7 @@ def maximize_acquisition(acq, encoder, rng, X_obs=None, exclude=None,
     starts = U[np.argsort(-vals[0])[:num_starts]]
     if encoder.continuous.any():
         starts = impute_inactive(encoder, polish_floats(
-            acq, starts, encoder.continuous, maxiter))
+            acq, starts, encoder.continuous, maxiter, ftol))
         points.append(starts)
         vals.append(values(starts))
     if not exhaustive and not encoder.continuous.all():
