@@ -4403,19 +4403,33 @@ def check_query(benchmark, seed, epoch=None):
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
+def true_order(bench):
+    """Configurations from best to worst by mean-over-seeds final
+    validation error, ties broken by the mean final validation loss (where
+    the table records it); and the errors in that order."""
+    final = bench.val_error[:, :, -1].mean(axis=1)
+    loss = (bench.val_loss[:, :, -1].mean(axis=1)
+            if hasattr(bench, 'val_loss') else np.zeros(len(final)))
+    order = np.lexsort((loss, np.round(final, 9)))  # float noise off
+    return order, final[order]
+
 def room_at_top(bench, top=20):
     """The top of a table, by mean-over-seeds final validation error."""
-    final = np.sort(bench.val_error[:, :, -1].mean(axis=1))
+    order, final = true_order(bench)
     errors = np.unique(np.round(bench.val_error, 9))  # float noise off
     step = float(np.min(np.diff(errors)))  # 1 / validation examples
     num_seeds = bench.val_error.shape[1]
-    best = final[:top]
-    return {'best': float(final[0]),
+    levels = np.round(final[:top] / step * num_seeds)
+    room = {'best': float(final[0]),
             'top 1%': (float(final[0]), float(final[len(final) // 100])),
             'top 10%': (float(final[0]), float(final[len(final) // 10])),
-            f'distinct among top {top}': len(np.unique(np.round(
-                best / step * num_seeds))),
+            f'distinct among top {top}': len(np.unique(levels)),
             'step': step / num_seeds}
+    if hasattr(bench, 'val_loss'):
+        loss = bench.val_loss[order[:top], :, -1].mean(axis=1)
+        room[f'places among top {top}, loss breaking ties'] = len(
+            set(zip(levels, loss)))
+    return room
 
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
@@ -7525,6 +7539,7 @@ __all__ = [
     'train_epoch',
     'train_model',
     'trial_steps',
+    'true_order',
     'true_trajectory',
     'tune',
     'usable_cores',

@@ -5,11 +5,13 @@ import os
 import shutil
 import subprocess
 import sys
+import types
 import zipfile
 
 import numpy as np
 import pytest
 
+import d2lhpo
 from d2lhpo import (BRANIN, DIGITS_MLP_SPACE, DIGITS_MLP_TABLE, HARTMANN3,
                     HARTMANN6, MLP, MultiFidelityFunction, SyntheticFunction,
                     TabularBenchmark, record_learning_curve)
@@ -246,3 +248,23 @@ def test_multi_fidelity_noise_depends_on_the_seed_only():
     a, b = mf.learning_curve(config, 0), mf.learning_curve(config, 1)
     assert a == mf.learning_curve(config, 0)
     assert a['error'] != b['error']
+
+
+def test_the_loss_breaks_ties_of_the_error():
+    val_error = np.zeros((4, 2, 3))
+    val_error[:, :, -1] = [[0.1, 0.2], [0.15, 0.15], [0.3, 0.3], [0.05, 0.1]]
+    val_error[:, :, :-1] = 0.5
+    bench = types.SimpleNamespace(val_error=val_error)
+    order, final = d2lhpo.true_order(bench)
+    assert order[0] == 3 and set(order[1:3]) == {0, 1} and order[3] == 2
+    room = d2lhpo.room_at_top(bench, top=3)
+    assert room['distinct among top 3'] == 2  # 0.075 and 0.15 twice
+    assert 'places among top 3, loss breaking ties' not in room
+    val_loss = np.ones((4, 2, 3))
+    val_loss[0, :, -1], val_loss[1, :, -1] = 0.4, 0.3  # 1 before 0
+    bench.val_loss = val_loss
+    order, final = d2lhpo.true_order(bench)
+    assert order.tolist() == [3, 1, 0, 2]
+    np.testing.assert_allclose(final, [0.075, 0.15, 0.15, 0.3])
+    room = d2lhpo.room_at_top(bench, top=3)
+    assert room['places among top 3, loss breaking ties'] == 3
