@@ -31,10 +31,11 @@ def suggestion_seconds(runs, configs, repeats=20):
     told `configs` (observations it never suggested) with
     `tell(trial_id, config)`; `model` (the searcher itself if None, or the
     model-based searcher a wrapper drives) is then set past its initial
-    design. The `repeats` timed suggestions alternate between the runs, so
-    that other load on the machine hits them alike; each is told before
-    the next, so the last one sees len(configs) + repeats - 1
-    observations. Returns name -> (median, largest).
+    design. The `repeats` timed suggestions alternate between the runs (in
+    turn forwards and backwards), so that other load on the machine hits
+    them alike; each is told before the next, so the last one sees
+    len(configs) + repeats - 1 observations. Returns name -> (median,
+    largest).
     """
     for searcher, tell, model in runs.values():
         for trial_id, config in enumerate(configs):
@@ -42,8 +43,10 @@ def suggestion_seconds(runs, configs, repeats=20):
         model = searcher if model is None else model
         model.num_suggested = model.num_init  # past the initial design
     seconds = {name: [] for name in runs}
+    names = list(runs)
     for trial_id in range(len(configs), len(configs) + repeats):
-        for name, (searcher, tell, _) in runs.items():
+        for name in names if trial_id % 2 else names[::-1]:  # no favorite
+            searcher, tell, _ = runs[name]
             tic = time.perf_counter()
             config = searcher.sample_configuration(trial_id)
             seconds[name].append(time.perf_counter() - tic)

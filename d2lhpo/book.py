@@ -4299,8 +4299,7 @@ OPTIONAL_CURVES = ('val_loss',)
 
 # Defined in chapter_appendix/benchmark_tools.md (:numref:`sec_appendix_benchmark_tools`)
 def check_table_values(path, arrays):
-    """Raise a ValueError naming `path` and the field unless the arrays
-    of a table hold plausible values."""
+    """A ValueError naming `path` and the field for an implausible value."""
     def refuse(field, problem):
         raise ValueError(f'the benchmark table {path} is corrupt ({field}: '
                          f'{problem}); ' + REGENERATE_HINT)
@@ -4308,16 +4307,17 @@ def check_table_values(path, arrays):
         if key in arrays and not np.all(np.isfinite(arrays[key])
                                         & (arrays[key] >= 0)):
             refuse(key, 'every value must be a finite number >= 0')
+    if 'val_loss' in arrays and np.any(arrays['val_loss'] < 0):  # NaN: ok
+        refuse('val_loss', 'a loss must be >= 0')
     if not np.all(np.isfinite(arrays['epoch_time'])
                   & (arrays['epoch_time'] > 0)):
         refuse('epoch_time', 'every time must be a finite number > 0')
-    if arrays['num_params'].dtype.kind not in 'iu':  # (>= 0: above)
-        refuse('num_params', 'counts must be integers >= 0')
+    for key in ('num_params', 'seeds'):  # (num_params >= 0: above)
+        if arrays[key].dtype.kind not in 'iu':
+            refuse(key, 'the values must be integers')
     for key in ('names', 'seeds'):
         if len(set(arrays[key].tolist())) < len(arrays[key]):
             refuse(key, f'repeated values in {arrays[key].tolist()}')
-    if arrays['seeds'].dtype.kind not in 'iu':
-        refuse('seeds', 'seeds must be integers')
     space, names = arrays['space'], arrays['names'].tolist()
     if not isinstance(space, dict) or sorted(space) != sorted(names):
         refuse('names', f'{names} are not the names of the space')

@@ -187,7 +187,7 @@ def test_a_merged_rerun_keeps_the_old_times_and_adds_a_column(tmp_path):
     np.testing.assert_array_equal(merged.epoch_time, old['epoch_time'])
     np.testing.assert_array_equal(merged.val_error, old['val_error'])
     assert merged.val_loss.shape == (4, 1, 2)
-    assert merged.metadata['added']['columns'] == ['val_loss']
+    assert [a['columns'] for a in merged.metadata['added']] == [['val_loss']]
     # a re-run that does not reproduce the table cannot keep its times
     np.savez(tmp_path / 'old.npz', **dict(old, val_error=old['val_error'] / 2))
     failed = run('--merge', *parts, '--times-from', str(tmp_path / 'old.npz'),

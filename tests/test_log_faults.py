@@ -395,3 +395,16 @@ def test_a_bad_result_in_a_full_batch_stops_the_log_at_that_event(tmp_path):
     assert 1000 < len(lines) < len(tuner.results)  # after a full batch
     resumed = replayed(log)  # a clean prefix of the run
     assert resumed.results == tuner.results[:len(resumed.results)]
+
+
+def test_orjson_writes_enums_and_uuids_by_value_as_documented():
+    import enum
+    import uuid
+    Optimizer = enum.Enum('Optimizer', {'ADAM': 'adam'})
+    key = uuid.UUID(int=7)
+    events = [{'event': 'result', 'trial_id': 0,
+               'result': {'error': 0.5, 'opt': Optimizer.ADAM, 'id': key}}]
+    line = json.loads(d2lhpo.fast_lines(events))
+    assert line['result'] == {'error': 0.5, 'opt': 'adam', 'id': str(key)}
+    with pytest.raises(TypeError):  # json refuses them
+        d2lhpo.encode_line(events[0])

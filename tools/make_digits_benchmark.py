@@ -159,7 +159,7 @@ def save(path, space, names, configs, seeds, table, test_error, per_config,
         path, space=json.dumps(space), names=np.array(names),
         configs=configs, seeds=np.array(seeds), test_error=test_error,
         metadata=json.dumps(metadata),
-        **{m: table[m] for m in METRICS}, **per_config)
+        **{m: table[m] for m in METRICS if m in table}, **per_config)
     print(f'wrote {path} ({os.path.getsize(path) / 2**20:.2f} MiB)')
 
 
@@ -173,8 +173,9 @@ def merge(args):
     metadata['seconds'] = sum(json.loads(str(p['metadata']))['seconds']
                               for p in parts)
     metadata['command'] = ' '.join(sys.argv)
-    table = {m: cat(m) for m in METRICS if m in first}
-    per_config = {k: cat(k) for k in PER_CONFIG if k in first}
+    has = lambda key: all(key in p for p in parts)  # old parts lack some
+    table = {m: cat(m) for m in METRICS if has(m)}
+    per_config = {k: cat(k) for k in PER_CONFIG if has(k)}
     test_error = cat('test_error')
     if args.times_from:
         metadata = keep_times(args.times_from, configs[order], first['seeds'],
@@ -192,26 +193,30 @@ def keep_times(path, configs, seeds, table, test_error, per_config,
     metadata of the old table with the new run noted. A new column (say
     the validation loss) is added this way without moving the times that
     every simulated result depends on."""
-    old = np.load(path)
+    with np.load(path) as file:  # (the output may replace this file)
+        old = {key: file[key] for key in file.files}
     new = {'configs': configs, 'seeds': seeds, 'test_error': test_error,
            **table, **per_config}
     for key in ('configs', 'seeds', 'val_error', 'train_loss', 'test_error',
                 'num_params', 'macs'):
-        if key in old and not np.array_equal(old[key], new[key],
-                                             equal_nan=key == 'train_loss'):
+        if (key in old) != (key in new) or key in old and not np.array_equal(
+                old[key], new[key], equal_nan=key == 'train_loss'):
             sys.exit(f'the new run differs from {path} in {key}: '
                      'its times cannot be kept')
     table['epoch_time'] = old['epoch_time']
-    per_config['latency'] = old['latency']
+    if 'latency' in old:
+        per_config['latency'] = old['latency']
+    else:
+        per_config.pop('latency', None)
     kept = json.loads(str(old['metadata']))
-    added = sorted(set(table) - set(old.files))
-    kept['added'] = {'columns': added, 'command': metadata['command'],
-                     'seconds': metadata['seconds'],
-                     'created': datetime.datetime.now().isoformat(
-                         timespec='seconds'),
-                     'note': 'a re-run that reproduced every other number '
-                             'of the table exactly; epoch times and '
-                             'latency are those of the first run'}
+    kept.setdefault('added', []).append({
+        'columns': sorted(set(table) - set(old)),
+        'command': metadata['command'], 'seconds': metadata['seconds'],
+        'created': datetime.datetime.now().isoformat(timespec='seconds'),
+        'torch': torch.__version__, 'machine': metadata['machine'],
+        'note': 'a re-run that reproduced every other number of the table '
+                'exactly; epoch times and latency are those of the first '
+                'run'})
     return kept
 
 
