@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 from torch import nn
 
 import d2lhpo
@@ -52,6 +53,19 @@ def test_the_top_has_room(table):
     assert final[1] - final[0] >= 3 * room['step']  # a unique best
     assert final[19] - final[0] >= 20 * room['step']
     assert room['distinct among top 20'] >= 15
+    # the validation loss orders the configurations whose errors tie
+    assert room['places among top 20, loss breaking ties'] == 20
+
+
+def test_the_validation_loss_is_recorded_and_ranks_like_the_error(table):
+    assert table.val_loss.shape == table.val_error.shape
+    assert np.all(np.isfinite(table.val_loss) & (table.val_loss > 0))
+    final = table.val_error[:, :, -1].mean(axis=1)
+    loss = table.val_loss[:, :, -1].mean(axis=1)
+    assert stats.spearmanr(final, loss).statistic > 0.8
+    assert 'val_loss' in table.lookup(table.grid[0], table.seeds[0], 3)
+    order, ranked = d2lhpo.true_order(table)
+    assert np.all(np.diff(ranked) >= -1e-12)  # by error first
 
 
 def test_sizes_match_the_models(table):
@@ -87,3 +101,5 @@ def test_recording_reproduces_the_table(table, model):
         torch.set_num_threads(threads)
     np.testing.assert_allclose(curve['val_error'], table.val_error[i, 1, :2],
                                atol=2 / 1000 + 1e-9)
+    np.testing.assert_allclose(curve['val_loss'], table.val_loss[i, 1, :2],
+                               rtol=1e-3)
