@@ -1434,15 +1434,15 @@ class GaussianProcess:
     dimension, or one for all), the signal variance and the noise variance.
     """
     def __init__(self, kernel='matern52', lengthscales=0.25, variance=1.0,
-                 noise=1e-4, min_noise=1e-6):
+                 noise=1e-4, min_noise=1e-6,
+                 ftol=1e7 * np.finfo(float).eps):  # L-BFGS-B's default stop
         if kernel not in KERNELS:
             raise ValueError(f'kernel must be one of {sorted(KERNELS)}, got '
                              f'{kernel!r}')
         self.kernel = kernel
         self.lengthscales = as_f64(lengthscales)
         self.variance, self.noise = as_f64(variance), as_f64(noise)
-        self.min_noise = min_noise
-        self.ftol = 1e7 * np.finfo(float).eps  # L-BFGS-B's default stop
+        self.min_noise, self.ftol = min_noise, ftol
         self.X = self.y = None  # the data it is conditioned on
         self.jitter = 0.0       # added to the diagonal at the last condition
 
@@ -2521,8 +2521,7 @@ class ConstrainedBayesOptSearcher(d2lhpo.BayesOptSearcher):
         self.X_feasible = X[np.all(C <= 0, axis=1)]  # NaN: infeasible
         while len(self.constraint_gps) < C.shape[1]:
             self.constraint_gps.append(d2lhpo.GaussianProcess(
-                self.gp.kernel, min_noise=self.gp.min_noise))
-            self.constraint_gps[-1].ftol = self.gp.ftol
+                self.gp.kernel, min_noise=self.gp.min_noise, ftol=self.gp.ftol))
         self.zeros = []  # where each standardized constraint value is 0
         for gp, c in zip(self.constraint_gps, C.T):
             seen = c[~np.isnan(c)]
@@ -5267,11 +5266,15 @@ def fast_lines(events):
                             option=ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError
         return None
+    if b'null' in text:  # a NaN may hide behind it
+        return None
     pieces = text[1:-1].split(b'},{"event":')
-    if b'null' in text or len(pieces) != len(events):
-        return None  # a NaN may hide behind null; an event looks like two
+    if len(pieces) != len(events):  # an event looks like two
+        return None
     return b'}\n{"event":'.join(pieces) + b'\n'
 
+
+# Defined in chapter_appendix/trial_logs.md (:numref:`sec_appendix_trial_logs`)
 def encode_lines(events):
     """The JSON lines of `events` as bytes, and the error of the first
     event that JSON cannot write (the lines stop before it), or None."""

@@ -7,9 +7,9 @@ configuration of `d2lhpo.DIGITS_MLP_SPACE` (1,134 of them), for 3 seeds and
 AdamW) for every configuration of `d2lhpo.MNIST1D_SPACE` (576 of them), for
 3 seeds and 27 epochs each (`d2lhpo/data/mnist1d.npz`, about 75 minutes of
 two cores). Per epoch the table records the validation error, the training
-loss, the epoch's time and the validation loss; at the end the test error, the number of
-parameters, the multiply-adds per example and the CPU latency of predicting
-1,000 examples. See the chapter "Benchmarking HPO Algorithms".
+loss, the epoch's time and the validation loss; at the end the test error,
+the number of parameters, the multiply-adds per example and the CPU
+latency of predicting 1,000 examples. See the chapter "Benchmarking HPO Algorithms".
 
 Usage (from the repository root, with the project's venv):
 
@@ -159,7 +159,7 @@ def save(path, space, names, configs, seeds, table, test_error, per_config,
         path, space=json.dumps(space), names=np.array(names),
         configs=configs, seeds=np.array(seeds), test_error=test_error,
         metadata=json.dumps(metadata),
-        **{m: table[m] for m in METRICS if m in table}, **per_config)
+        **table, **per_config)
     print(f'wrote {path} ({os.path.getsize(path) / 2**20:.2f} MiB)')
 
 
