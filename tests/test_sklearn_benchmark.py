@@ -34,3 +34,54 @@ def test_bad_arguments_are_refused():
         bench.main(['--candidates', '10'])
     with pytest.raises(SystemExit):
         bench.main(['--models', 'mlp'])
+
+
+def fake_results(shift, noise=0.001, seeds=10, cells=(('wine', 'svc'),)):
+    """Scores per method; the d2lhpo methods differ from scikit-learn's
+    by `shift` plus up to 3 x `noise` of either sign."""
+    out = {}
+    for dataset, model in cells:
+        for seed in range(seeds):
+            row = {}
+            for m in bench.METHODS:
+                base = 0.95 + 0.001 * seed
+                score = base if m in ('RandomizedSearchCV',
+                                      'HalvingRandomSearchCV') \
+                    else base + shift + noise * (-1) ** seed * (1 + seed % 3)
+                row[m] = {'cv_score': score, 'test_accuracy': score,
+                          'search_score': score, 'seconds': 1.0,
+                          'evaluations': {126: 3}, 'fit_failures': 0}
+            out[dataset, model, seed] = row
+    return out
+
+
+def test_at_least_is_a_paired_non_inferiority_test(capsys):
+    # noise of either sign around the same scores: at least as good,
+    # though half the cells' means are below scikit-learn's
+    assert bench.report(fake_results(0.0), range(10), ['wine'], ['svc']) \
+        == []
+    # consistently 0.01 lower: significantly worse, every target fails
+    failed = bench.report(fake_results(-0.01), range(10), ['wine'], ['svc'])
+    assert len(failed) == 2 and 'NOT met' in capsys.readouterr().out
+
+
+def test_pooled_margin(monkeypatch):
+    # no difference on average, but so noisy that the interval of the
+    # median difference reaches below -MARGIN: "at least" is not shown
+    # when pooled; it is with a wider margin, and per cell
+    results = fake_results(0.0, noise=0.004)
+    pair = ('HPOSearchCV TPE', 'RandomizedSearchCV')
+    ok, line = bench.compare(results, list(results), *pair, pooled=True)
+    assert not ok and 'at least as good: NO' in line
+    assert bench.compare(results, list(results), *pair)[0]
+    monkeypatch.setattr(bench, 'MARGIN', 0.01)
+    assert bench.compare(results, list(results), *pair, pooled=True)[0]
+
+
+def test_report_from_saved_results(tmp_path, capsys):
+    path = tmp_path / 'results.json'
+    bench.json.dump([{'dataset': c[0], 'model': c[1], 'seed': c[2],
+                      'results': r} for c, r in fake_results(0.0).items()],
+                    path.open('w'))
+    assert bench.main(['--from-json', str(path), '--check']) == 0
+    assert 'all met' in capsys.readouterr().out
