@@ -2768,12 +2768,16 @@ class PBTScheduler(d2lhpo.BasicScheduler):
                              'worker per member (on HPOTuner, use synchronous=True)')
         epoch = result['epoch']
         if self.max_t is not None and epoch >= self.max_t:
+            self.inform_searcher(trial, result)  # the tuner ends it silently
             return d2lhpo.STOP  # trained to the end
         if (epoch - self.lineage[trial.trial_id][2]) % self.interval:
             return d2lhpo.CONTINUE  # (counted from the epoch the trial started at)
         self.scores[trial.trial_id] = trial.error
         if not self.synchronous:
-            return self.select_one(trial)
+            decision = self.select_one(trial)
+            if decision == d2lhpo.STOP:  # retired: its last result is final
+                self.inform_searcher(trial, result)
+            return decision
         self.end_generation(trial)
         return d2lhpo.PAUSE
 

@@ -737,3 +737,32 @@ def test_a_child_copies_no_stale_snapshot_and_says_why_its_copy_failed(
     child = tuner.records[2]
     assert child.status == 'failed' and not results_of(tuner, 2)
     assert 'copy failed: FileNotFoundError' in child.message
+
+
+def test_every_trial_that_ends_tells_the_searcher_once():
+    """Trials that PBT stops itself (at max_t; retired by the asynchronous
+    rule) reach the searcher, like those that end after a pause."""
+    for synchronous in (True, False):
+        told = []
+
+        class Recording(RandomSearcher):
+            def update(self, trial_id, config, error, result=None):
+                told.append((trial_id, error))
+
+        searcher = Recording(SPACE, seed=0, points_to_evaluate=STARTS)
+        scheduler = PBTScheduler(searcher, 2, 3, max_t=12, seed=0,
+                                 synchronous=synchronous)
+        if synchronous:
+            tuner = HPOTuner(scheduler, toy, metric='Q', mode='max')
+            tuner.run(max_epochs=1000, verbose=False)
+        else:
+            tuner = AsyncTuner(scheduler, LocalBackend(
+                side_by_side(toy, 0.01), num_workers=2), metric='Q',
+                mode='max')
+            tuner.run(max_epochs=60, verbose=False)
+        ids = [trial_id for trial_id, _ in told]
+        assert len(ids) == len(set(ids)), 'a trial told twice'
+        ended = {r.trial_id for r in tuner.records if r.epochs > 0 and
+                 r.status in ('completed', 'stopped')}
+        assert ended and ended <= set(ids), (synchronous, ended - set(ids))
+        assert all(np.isfinite(error) for _, error in told)
