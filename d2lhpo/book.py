@@ -2707,6 +2707,7 @@ class PBTScheduler(d2lhpo.BasicScheduler):
         self.scores = {}      # trial id -> error at its last perturbation
         self.generation = 0   # epoch of the last synchronous selection
         self.copy_errors = {}  # child's trial id -> why its copy failed
+        self.told = set()     # trials whose end the searcher learned
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def suggest(self, trial_id):
@@ -2774,10 +2775,7 @@ class PBTScheduler(d2lhpo.BasicScheduler):
             return d2lhpo.CONTINUE  # (counted from the epoch the trial started at)
         self.scores[trial.trial_id] = trial.error
         if not self.synchronous:
-            decision = self.select_one(trial)
-            if decision == d2lhpo.STOP:  # retired: its last result is final
-                self.inform_searcher(trial, result)
-            return decision
+            return self.select_one(trial)
         self.end_generation(trial)
         return d2lhpo.PAUSE
 
@@ -2826,6 +2824,7 @@ class PBTScheduler(d2lhpo.BasicScheduler):
     def replace(self, trial, source):
         """Retire `trial`; its member continues as a child of `source`."""
         self.retired.add(trial.trial_id)
+        self.inform_searcher(trial, {'error': trial.error, 'epoch': trial.epochs})
         self.children.append((self.lineage[trial.trial_id][0],
                               self.explore(source.config), source, source.epochs))
 
@@ -2855,6 +2854,12 @@ class PBTScheduler(d2lhpo.BasicScheduler):
                 if new[name] == value and step and factor != 1:  # move a step
                     new[name] = domain.snap(value + math.copysign(step, factor - 1))
         return new
+
+    # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
+    def inform_searcher(self, trial, result):
+        if trial.trial_id not in self.told:  # once per trial
+            self.told.add(trial.trial_id)
+            d2lhpo.BasicScheduler.inform_searcher(self, trial, result)
 
     # Added in chapter_hpo/pbt.md (:numref:`sec_pbt`)
     def on_trial_complete(self, trial, result):
