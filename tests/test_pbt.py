@@ -330,10 +330,11 @@ def slow_toy(h0, h1, checkpoint=None):
     yield from side_by_side(toy, 0.03)(checkpoint, h0=h0, h1=h1)
 
 
-def run_async(backend, population_size=2, seed=0, **options):
+def run_async(backend, population_size=2, seed=0,
+              searcher_class=RandomSearcher, **options):
     # member 1 is behind member 0 at every epoch: it exploits at its first
     # perturbation point (the paper's starts tie, up to rounding)
-    searcher = RandomSearcher(SPACE, seed=seed, points_to_evaluate=(
+    searcher = searcher_class(SPACE, seed=seed, points_to_evaluate=(
         [{'h0': 1.0, 'h1': 0.0}, {'h0': 0.5, 'h1': 0.0}]
         if population_size == 2 else None))
     scheduler = PBTScheduler(searcher, population_size,
@@ -739,32 +740,37 @@ def test_a_child_copies_no_stale_snapshot_and_says_why_its_copy_failed(
     assert 'copy failed: FileNotFoundError' in child.message
 
 
+class Recording(RandomSearcher):
+    """A random searcher that keeps what it is told, (trial id, error)."""
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.told = []
+
+    def update(self, trial_id, config, error, result=None):
+        self.told.append((trial_id, error))
+
+
+def check_told_once(scheduler, tuner):
+    """Every trial that ended, retired ones included, was told once."""
+    ids = [trial_id for trial_id, _ in scheduler.searcher.told]
+    assert len(ids) == len(set(ids)), 'a trial told twice'
+    assert scheduler.retired, 'no trial retired: the test ran no rule'
+    ended = scheduler.retired | {
+        r.trial_id for r in tuner.records if r.epochs > 0 and
+        r.status in ('completed', 'stopped')}
+    assert ended == set(ids), ended ^ set(ids)
+    assert all(np.isfinite(error) for _, error in scheduler.searcher.told)
+
+
 def test_every_trial_that_ends_tells_the_searcher_once():
-    """Trials that PBT stops itself (at max_t; retired by the asynchronous
-    rule) reach the searcher, like those that end after a pause."""
-    for synchronous in (True, False):
-        told = []
+    """Trials that PBT stops itself (at max_t; retired by selection) reach
+    the searcher, like those that end after a pause."""
+    searcher = Recording(SPACE, seed=0, points_to_evaluate=STARTS)
+    scheduler = PBTScheduler(searcher, 2, 3, max_t=12, seed=0)
+    tuner = HPOTuner(scheduler, toy, metric='Q', mode='max')
+    tuner.run(max_epochs=1000, verbose=False)
+    check_told_once(scheduler, tuner)
 
-        class Recording(RandomSearcher):
-            def update(self, trial_id, config, error, result=None):
-                told.append((trial_id, error))
 
-        searcher = Recording(SPACE, seed=0, points_to_evaluate=STARTS)
-        scheduler = PBTScheduler(searcher, 2, 3, max_t=12, seed=0,
-                                 synchronous=synchronous)
-        if synchronous:
-            tuner = HPOTuner(scheduler, toy, metric='Q', mode='max')
-            tuner.run(max_epochs=1000, verbose=False)
-        else:
-            tuner = AsyncTuner(scheduler, LocalBackend(
-                side_by_side(toy, 0.01), num_workers=2), metric='Q',
-                mode='max')
-            tuner.run(max_epochs=60, verbose=False)
-        ids = [trial_id for trial_id, _ in told]
-        assert len(ids) == len(set(ids)), 'a trial told twice'
-        assert scheduler.retired, 'no trial retired: the test ran no rule'
-        ended = scheduler.retired | {
-            r.trial_id for r in tuner.records if r.epochs > 0 and
-            r.status in ('completed', 'stopped')}
-        assert ended == set(ids), (synchronous, ended ^ set(ids))
-        assert all(np.isfinite(error) for _, error in told)
+def test_asynchronous_retirees_tell_the_searcher_once(local_backend):
+    check_told_once(*run_async(local_backend, searcher_class=Recording))
