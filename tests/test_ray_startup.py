@@ -149,7 +149,12 @@ def test_ray_start_up_counts_against_neither_max_time_nor_trial_timeout(
             {'x': [0.1, 0.15, 0.5, 0.6]})), backend)
         tuner.run(number_of_trials=4, verbose=False)
         by_x = {r.config['x']: r for r in tuner.records}
-        assert all('died' in by_x[x].message for x in (0.1, 0.15))
+        # a crash kills its actor; under load Ray may notice the death only
+        # after the trial's 0.5 s ran out: either way the trial failed and
+        # its actor is replaced
+        assert all(by_x[x].status == 'failed' and (
+            'died' in by_x[x].message or 'timed out' in by_x[x].message)
+            for x in (0.1, 0.15)), [r.message for r in tuner.records]
         assert [by_x[x].status for x in (0.5, 0.6)] == ['completed'] * 2, [
             r.message for r in tuner.records]
         backend.close()
