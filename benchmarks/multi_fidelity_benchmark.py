@@ -11,20 +11,30 @@ training seeds of its validation error after the last epoch (HPOBench's and
 YAHPO's convention), so that a lucky epoch or seed earns nothing.
 
 Part 1, time to reach (d2lhpo only), for each budget T of ``--max-time``
-(simulated seconds). Per seed, random search runs for T; the true error of
-its final incumbent is the target. Stopping- and promotion-type ASHA
-(eta=3, r_min=1, r_max=27) and promotion-type ASHA with the BOHB-style
-``MultiFidelityTPESearcher`` run for the same time with the same seed; we
-record the first simulated time at which each one's incumbent is truly at
-most the target (inf if never). Targets, for every budget, in the median
-over seeds, for stopping-type ASHA: at most 1/4 of T, and at most 1/2 of the
-time random search itself first reached the target. The model-based ASHA
-must be at least as good as ASHA: its median time to reach the target is
-not longer than promotion-type ASHA's, and neither its final true error
+(simulated seconds), seeds ``--first-seed`` onwards. Per seed, random
+search runs for T; the true error of its final incumbent is the target.
+Stopping- and promotion-type ASHA (eta=3, r_min=1, r_max=27) and
+promotion-type ASHA with the BOHB-style ``MultiFidelityTPESearcher`` run
+for the same time with the same seed, the searcher twice: with BOHB's rule
+(a model at every rung level, 'ASHA + TPE') and with ``min_level=9`` (models
+at rungs 9 and 27 only, 'TPE rungs>=9'); we record the first simulated time
+at which each one's incumbent is truly at most the target (inf if never).
+Targets, for every budget, in the median over seeds, for stopping-type
+ASHA: at most 1/4 of T, and at most 1/2 of the time random search itself
+first reached the target. The model-based ASHA must be at least as good as
+promotion-type ASHA, read as paired non-inferiority (as in
+``sklearn_benchmark.py``): over the seeds, neither its time to the target
+(a seed that never reaches it counted at 2T), nor its final true error,
 nor its true error averaged over the run (over a log-spaced grid of 50
-times, from the time both runs have a result to the budget) is
-significantly worse (paired Wilcoxon test over the seeds,
-``d2lhpo.paired_comparison``).
+times, from the time all runs have a result to the budget) is
+significantly worse (Wilcoxon, ``d2lhpo.paired_comparison``). The target
+is checked for BOHB's rule, the searcher's default; ``min_level=9`` is
+reported for reference. Until 2026-12-07 the check compared the two
+medians of the time to the target, unpaired; BOHB's rule passed it on 20
+seeds, and over 100 seeds it is significantly slower, paired.
+``min_level=9`` was tried after that, chosen from the table's rank
+correlations (the asha section prints them) and runs on seeds 0-39, and
+checked on seeds 100-199 (``--first-seed 100``).
 
 Part 2, side by side with Syne Tune 0.16 (skipped if it is not installed).
 d2lhpo's stopping-type ``ASHAScheduler`` and Syne Tune's ``ASHA`` baseline
@@ -53,7 +63,7 @@ tuner's real compute time.
 Usage (from the repository root)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/multi_fidelity_benchmark.py
-        [--table mnist1d] [--seeds 20] [--workers 4]
+        [--table mnist1d] [--seeds 20] [--first-seed 0] [--workers 4]
         [--max-time 100,300,1000] [--compare-seeds 50] [--repeats 4]
         [--reference-seeds 10]
         [--epochs 3000] [--skip-syne-tune] [--check]
@@ -94,7 +104,12 @@ METHODS = {  # part 1: name -> scheduler for (bench, seed)
     'ASHA + TPE': lambda bench, seed: asha(
         bench, seed, 'promotion',
         d2lhpo.MultiFidelityTPESearcher(bench.config_space, seed=seed)),
+    'TPE rungs>=9': lambda bench, seed: asha(
+        bench, seed, 'promotion', d2lhpo.MultiFidelityTPESearcher(
+            bench.config_space, min_level=9, seed=seed)),
 }
+MODEL_BASED = {'ASHA + TPE': True,  # name -> held to the target
+               'TPE rungs>=9': False}
 
 
 def true_trajectory(bench, errors, configs):
@@ -128,7 +143,7 @@ def time_to_reach_part(bench, seeds, num_workers, max_time):
           + ' '.join(f'{n:>15}' for n in names) + '   (simulated s)')
     reach = {n: [] for n in names}
     final = {n: [] for n in METHODS}
-    anytime = {n: [] for n in ('ASHA + TPE', 'ASHA promotion')}
+    anytime = {n: [] for n in (*MODEL_BASED, 'ASHA promotion')}
     rs_first = []
     for seed in seeds:
         runs = {n: run_d2lhpo(bench, make(bench, seed), seed, num_workers,
@@ -167,21 +182,27 @@ def time_to_reach_part(bench, seeds, num_workers, max_time):
                f'... and after {np.median(stop / rs_first):.3f} of the time '
                f'random search first reached it (target: at most '
                f'{MAX_OF_RS_TIME})')]
-    pair = ('ASHA + TPE', 'ASHA promotion')
-    cmp = d2lhpo.paired_comparison(*(final[n] for n in pair), pair)
-    over_time = d2lhpo.paired_comparison(*(anytime[n] for n in pair), pair)
-    print(f'final true error: {cmp}')
-    print(f'mean true error over a log grid of the run: {over_time}')
-    slower = (np.median(reach['ASHA + TPE'])
-              > np.median(reach['ASHA promotion']))
-    checks.append((not slower and all(c.verdict() != 'worse'
-                                      for c in (cmp, over_time)),
-                   'the model-based ASHA is at least as good as ASHA: '
-                   f'median time to the target '
-                   f'{np.median(reach["ASHA + TPE"]):.1f} s vs '
-                   f'{np.median(reach["ASHA promotion"]):.1f} s; final true '
-                   f'error {cmp.verdict()}, over the run '
-                   f'{over_time.verdict()}'))
+    never = 2 * max_time  # a seed that never reaches the target
+    for name, held in MODEL_BASED.items():
+        pair = (name, 'ASHA promotion')
+        cmps = {what: d2lhpo.paired_comparison(
+                    *(np.minimum(values[n], never) for n in pair), pair)
+                for what, values in (('time to the target', reach),
+                                     ('final true error', final),
+                                     ('true error over the run', anytime))}
+        for what, cmp in cmps.items():
+            print(f'{what}: {cmp}')
+        line = (f'{name} at least as good as promotion-type ASHA (paired, '
+                f'not significantly worse): median time to the target '
+                f'{np.median(reach[name]):.1f} s vs '
+                f'{np.median(reach["ASHA promotion"]):.1f} s; '
+                + '; '.join(f'{what} {cmp.verdict()} (p = {cmp.p_value:.2g})'
+                            for what, cmp in cmps.items()))
+        ok = all(c.verdict() != 'worse' for c in cmps.values())
+        if held:
+            checks.append((ok, line))
+        else:
+            print(f'(for reference, {"met" if ok else "not met"}) {line}')
     for ok, line in checks:
         print(('PASS: ' if ok else 'FAIL: ') + line)
     print()
@@ -429,6 +450,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--table', choices=sorted(TABLES), default='mnist1d')
     parser.add_argument('--seeds', type=int, default=20)
+    parser.add_argument('--first-seed', type=int, default=0,
+                        help='part 1 runs seeds first-seed, first-seed+1, ...')
     parser.add_argument('--workers', type=int, default=4)
     parser.add_argument('--max-time', default='100,300,1000',
                         help='simulated seconds per run in part 1, one '
@@ -461,8 +484,9 @@ def main():
     passed = True
     if not args.skip_part1:
         for max_time in map(float, args.max_time.split(',')):
-            passed &= time_to_reach_part(bench, range(args.seeds),
-                                         args.workers, max_time)
+            passed &= time_to_reach_part(
+                bench, range(args.first_seed, args.first_seed + args.seeds),
+                args.workers, max_time)
         print(f'(part 1 took {time.perf_counter() - tic:.1f} s of '
               'wall-clock)')
     if st_version is not None:

@@ -2219,9 +2219,10 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
     """BOHB-style search: a TPE model per rung level, fitted on the
     results at that level; new configurations come from the model of the
     highest level with at least `min_points` results, else at random;
-    a fraction `random_fraction` of them is always drawn at random."""
+    a fraction `random_fraction` of them is always drawn at random.
+    Levels below `min_level` get no model (default: every level)."""
     def __init__(self, config_space, min_points=None, random_fraction=1/3,
-                 seed=None, **tpe_args):
+                 min_level=1, seed=None, **tpe_args):
         self.random = d2lhpo.RandomSearcher(config_space, seed=seed)
         d = len(self.random.domains)  # BOHB: l and g need d + 1 points each
         self.config_space = config_space
@@ -2233,6 +2234,7 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
             'random_fraction', random_fraction, minimum=0, maximum=1)
         self.min_points = d2lhpo.check_integer(
             'min_points', 2 * (d + 1) if min_points is None else min_points, 1)
+        self.min_level = d2lhpo.check_number('min_level', min_level, minimum=0)
         self.models = {}  # level -> TPESearcher fitted on its results
         self.encoder = d2lhpo.SpaceEncoder(self.random.domains)
         self.suggested = np.zeros((0, self.encoder.dim))  # encoded
@@ -2259,6 +2261,8 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
         level = (result or {}).get('epoch')
         if level is None or not math.isfinite(error):
             return  # failed trials
+        if level < self.min_level:
+            return  # a level whose ranking we do not trust
         if level not in self.models:
             self.models[level] = d2lhpo.TPESearcher(
                 self.config_space, seed=int(self.rng.integers(2 ** 31)),
@@ -5636,11 +5640,13 @@ def grid_points(encoder, limit):
     return U
 
 def is_running(U, X_u):
-    """Which rows of U coincide with a row of X_u."""
+    """Which rows of U coincide with a row of X_u (once both are rounded
+    to 9 decimals; a set of rows, not a pairwise comparison)."""
     if X_u is None or not len(X_u):
         return np.zeros(len(U), dtype=bool)
-    return (np.abs(U[:, None, :] - np.asarray(X_u)[None])
-            .max(axis=2, initial=0) < 1e-9).any(axis=1)
+    rows = lambda A: np.round(np.asarray(A, dtype=float), 9) + 0.0  # no -0
+    taken = {x.tobytes() for x in rows(X_u)}
+    return np.array([u.tobytes() in taken for u in rows(U)], dtype=bool)
 
 def best_not_running(U, values, X_u):
     """The row of U with the largest value among those not in X_u."""
@@ -5664,7 +5670,8 @@ def fresh_random_config(searcher, trial_id, tries=100):
         if point_key(u) not in searcher.seen:
             return u
     if grid is not None:  # finite: uniformly among the points left
-        left = [g for g in grid if point_key(g) not in searcher.seen]
+        keys = [g.tobytes() for g in np.round(grid, 9)]  # as point_key's
+        left = [g for g, k in zip(grid, keys) if k not in searcher.seen]
         if left:
             return left[searcher.rng.integers(len(left))]
     return u

@@ -116,6 +116,10 @@ BAD_CONSTRUCTORS = {
         SPACE, random_fraction=2), 'random_fraction'),
     'mftpe min_points=0': (lambda: MultiFidelityTPESearcher(
         SPACE, min_points=0), 'min_points'),
+    'mftpe min_level=-1': (lambda: MultiFidelityTPESearcher(
+        SPACE, min_level=-1), 'min_level'),
+    'mftpe min_level=nan': (lambda: MultiFidelityTPESearcher(
+        SPACE, min_level=float('nan')), 'min_level'),
     'mftpe gamma=2 (passed on)': (lambda: MultiFidelityTPESearcher(
         SPACE, gamma=2), 'gamma'),
     'random seed=True': (lambda: RandomSearcher(SPACE, seed=True), 'seed'),

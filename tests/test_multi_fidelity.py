@@ -431,6 +431,33 @@ def test_model_based_searcher_uses_the_highest_rung():
     assert len(searcher.models[3].y) == 3
 
 
+def test_model_based_searcher_ignores_levels_below_min_level():
+    space = {'x': d2lhpo_uniform()}
+    searcher = d2lhpo.MultiFidelityTPESearcher(space, min_points=3, seed=0,
+                                               random_fraction=0.0,
+                                               min_level=9)
+    draws = d2lhpo.MultiFidelityTPESearcher(space, min_points=3, seed=0,
+                                            random_fraction=1.0)
+    for level in (1, 3):  # plenty of results below min_level: no model
+        for i in range(6):
+            searcher.update(i, {'x': 0.1 * i}, 1.0 + i, {'epoch': level})
+    assert searcher.models == {}
+    # ... so it samples exactly as the searcher that always draws at random
+    assert ([searcher.sample_configuration(i) for i in range(6, 9)]
+            == [draws.sample_configuration(i) for i in range(6, 9)])
+    for i in range(3):
+        searcher.update(i, {'x': 0.9 - 0.1 * i}, 1.0 + i, {'epoch': 9})
+    assert sorted(searcher.models) == [9] and len(searcher.models[9].y) == 3
+
+
+def test_is_running_matches_rows_up_to_rounding():
+    U = np.array([[0.0, 0.5], [0.25, 1.0], [0.1, 0.2]])
+    X = np.array([[0.25, 1.0 + 1e-12], [-0.0, 0.5], [0.3, 0.2]])
+    assert d2lhpo.is_running(U, X).tolist() == [True, True, False]
+    assert d2lhpo.is_running(U, None).tolist() == [False] * 3
+    assert d2lhpo.is_running(U, np.zeros((0, 2))).tolist() == [False] * 3
+
+
 def test_model_based_searcher_never_suggests_a_configuration_twice():
     # 12 configurations; the model is ready after 2 results at epoch 1
     space = {'a': [1, 2, 3, 4], 'b': ['x', 'y', 'z']}
