@@ -22,16 +22,20 @@ at which each one's incumbent is truly at most the target (inf if never).
 Targets, for every budget, in the median over seeds, for stopping-type
 ASHA: at most 1/4 of T, and at most 1/2 of the time random search itself
 first reached the target. The model-based ASHA must be at least as good as
-promotion-type ASHA, read as paired non-inferiority (as in
-``sklearn_benchmark.py``): over the seeds, neither its time to the target
+promotion-type ASHA, read as "not significantly worse", paired and with no
+margin: over the seeds, neither its time to the target
 (a seed that never reaches it counted at 2T), nor its final true error,
 nor its true error averaged over the run (over a log-spaced grid of 50
 times, from the time all runs have a result to the budget) is
 significantly worse (Wilcoxon, ``d2lhpo.paired_comparison``). The target
 is checked for BOHB's rule, the searcher's default; ``min_level=9`` is
-reported for reference. Until 2026-12-07 the check compared the two
-medians of the time to the target, unpaired; BOHB's rule passed it on 20
-seeds, and over 100 seeds it is significantly slower, paired.
+reported for reference, and so is the paired time to the target on the
+seeds that both methods reach. Until 2026-12-07 the check compared the two
+medians of the time to the target, unpaired. Both readings pass BOHB's rule
+on the default 20 seeds and fail it on 100 (medians 23.7 vs 17.5 s at
+100 s and 30.4 vs 26.9 s at 300 s on seeds 0-99); the paired reading was
+adopted after those 100-seed results were seen. With no margin, fewer
+seeds make the check easier to pass: run it with ``--seeds 100``.
 ``min_level=9`` was tried after that, chosen from the table's rank
 correlations (the asha section prints them) and runs on seeds 0-39, and
 checked on seeds 100-199 (``--first-seed 100``).
@@ -149,7 +153,7 @@ def time_to_reach_part(bench, seeds, num_workers, max_time):
         runs = {n: run_d2lhpo(bench, make(bench, seed), seed, num_workers,
                               max_time=max_time)
                 for n, make in METHODS.items()}
-        start = max(runs[n][0][0] for n in anytime)  # both have a result
+        start = max(runs[n][0][0] for n in anytime)  # all have a result
         grid = np.geomspace(start, max_time, 50)
         for name in anytime:
             anytime[name].append(mean_over_grid([runs[name]], grid,
@@ -185,13 +189,20 @@ def time_to_reach_part(bench, seeds, num_workers, max_time):
     never = 2 * max_time  # a seed that never reaches the target
     for name, held in MODEL_BASED.items():
         pair = (name, 'ASHA promotion')
-        cmps = {what: d2lhpo.paired_comparison(
-                    *(np.minimum(values[n], never) for n in pair), pair)
-                for what, values in (('time to the target', reach),
-                                     ('final true error', final),
-                                     ('true error over the run', anytime))}
+        times = [np.minimum(reach[n], never) for n in pair]
+        cmps = {'time to the target': d2lhpo.paired_comparison(*times, pair),
+                'final true error': d2lhpo.paired_comparison(
+                    *(final[n] for n in pair), pair),
+                'true error over the run': d2lhpo.paired_comparison(
+                    *(anytime[n] for n in pair), pair)}
         for what, cmp in cmps.items():
             print(f'{what}: {cmp}')
+        both = np.isfinite(reach[name]) & np.isfinite(reach['ASHA promotion'])
+        if both.sum() > 1:  # without the misses (reported, not a target)
+            reached = d2lhpo.paired_comparison(*(t[both] for t in times),
+                                               pair)
+            print(f'time to the target on the {both.sum()} seeds both '
+                  f'reach: {reached}')
         line = (f'{name} at least as good as promotion-type ASHA (paired, '
                 f'not significantly worse): median time to the target '
                 f'{np.median(reach[name]):.1f} s vs '
@@ -471,6 +482,8 @@ def main():
     parser.add_argument('--skip-part1', action='store_true')
     parser.add_argument('--check', action='store_true')
     args = parser.parse_args()
+    if args.first_seed < 0 or args.seeds < 1:
+        parser.error('--first-seed must be >= 0 and --seeds >= 1')
     print('command: ' + ' '.join([os.path.basename(sys.executable)]
                                  + sys.argv))
     print(machine_line())

@@ -2222,7 +2222,7 @@ class MultiFidelityTPESearcher(d2lhpo.HPOSearcher):
     a fraction `random_fraction` of them is always drawn at random.
     Levels below `min_level` get no model (default: every level)."""
     def __init__(self, config_space, min_points=None, random_fraction=1/3,
-                 min_level=1, seed=None, **tpe_args):
+                 seed=None, min_level=1, **tpe_args):
         self.random = d2lhpo.RandomSearcher(config_space, seed=seed)
         d = len(self.random.domains)  # BOHB: l and g need d + 1 points each
         self.config_space = config_space
@@ -5639,14 +5639,24 @@ def grid_points(encoder, limit):
         U = np.unique(U, axis=0)
     return U
 
+
+# Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
+def point_keys(A):
+    """Hashable keys of the rows of `A` (one point: a 1-D array), rounded
+    to 9 decimals with -0 read as 0, so that equal points share a key."""
+    A = np.round(np.atleast_2d(np.asarray(A, dtype=float)), 9) + 0.0
+    return [row.tobytes() for row in A]
+
 def is_running(U, X_u):
-    """Which rows of U coincide with a row of X_u (once both are rounded
-    to 9 decimals; a set of rows, not a pairwise comparison)."""
+    """Which rows of U coincide with a row of X_u (by their keys)."""
     if X_u is None or not len(X_u):
         return np.zeros(len(U), dtype=bool)
-    rows = lambda A: np.round(np.asarray(A, dtype=float), 9) + 0.0  # no -0
-    taken = {x.tobytes() for x in rows(X_u)}
-    return np.array([u.tobytes() in taken for u in rows(U)], dtype=bool)
+    X_u = np.atleast_2d(X_u)
+    if X_u.shape[1] != np.shape(U)[1]:
+        raise ValueError(f'points of width {X_u.shape[1]} cannot match '
+                         f'candidates of width {np.shape(U)[1]}')
+    taken = set(point_keys(X_u))
+    return np.array([key in taken for key in point_keys(U)], dtype=bool)
 
 def best_not_running(U, values, X_u):
     """The row of U with the largest value among those not in X_u."""
@@ -5656,7 +5666,7 @@ def best_not_running(U, values, X_u):
 # Defined in chapter_appendix/bo_numerics.md (:numref:`sec_appendix_bo_numerics`)
 def point_key(u):
     """A hashable key of an encoded point (rounded: equal points match)."""
-    return np.round(np.asarray(u, dtype=float), 9).tobytes()
+    return point_keys(u)[0]
 
 def fresh_random_config(searcher, trial_id, tries=100):
     """A random configuration, encoded, whose key is not in
@@ -5670,8 +5680,8 @@ def fresh_random_config(searcher, trial_id, tries=100):
         if point_key(u) not in searcher.seen:
             return u
     if grid is not None:  # finite: uniformly among the points left
-        keys = [g.tobytes() for g in np.round(grid, 9)]  # as point_key's
-        left = [g for g, k in zip(grid, keys) if k not in searcher.seen]
+        left = [g for g, key in zip(grid, point_keys(grid))
+                if key not in searcher.seen]
         if left:
             return left[searcher.rng.integers(len(left))]
     return u
@@ -7512,6 +7522,7 @@ __all__ = [
     'plot_tpe_step',
     'plotted_trials',
     'point_key',
+    'point_keys',
     'points_per_axis',
     'polish_floats',
     'print_medians',

@@ -448,6 +448,11 @@ def test_model_based_searcher_ignores_levels_below_min_level():
     for i in range(3):
         searcher.update(i, {'x': 0.9 - 0.1 * i}, 1.0 + i, {'epoch': 9})
     assert sorted(searcher.models) == [9] and len(searcher.models[9].y) == 3
+    asked = []  # now the level-9 model proposes
+    propose = searcher.models[9].propose
+    searcher.models[9].propose = lambda **kw: asked.append(1) or propose(**kw)
+    searcher.sample_configuration(9)
+    assert asked == [1]
 
 
 def test_is_running_matches_rows_up_to_rounding():
@@ -456,6 +461,10 @@ def test_is_running_matches_rows_up_to_rounding():
     assert d2lhpo.is_running(U, X).tolist() == [True, True, False]
     assert d2lhpo.is_running(U, None).tolist() == [False] * 3
     assert d2lhpo.is_running(U, np.zeros((0, 2))).tolist() == [False] * 3
+    assert d2lhpo.is_running(U, [0.1, 0.2]).tolist() == [False, False, True]
+    assert d2lhpo.point_key(-0.0) == d2lhpo.point_key(0.0)
+    with pytest.raises(ValueError, match='width'):
+        d2lhpo.is_running(U, np.zeros((1, 3)))
 
 
 def test_model_based_searcher_never_suggests_a_configuration_twice():

@@ -601,7 +601,10 @@ def test_asynchronous_pbt_on_ray_actors():
         assert scheduler.lineage[2][:2] == (1, 0)
         for trial in scheduler.members.values():
             assert (trial.status, trial.epochs) == ('stopped', 12)
-        refused = RayBackend(plain, num_workers=1)
+        def ray_plain(h0, h1):  # local, like ray_toy: Ray workers cannot
+            yield h0 + h1        # import this test module by name
+
+        refused = RayBackend(ray_plain, num_workers=1)
         with pytest.raises(ValueError, match='`checkpoint` parameter'):
             AsyncTuner(PBTScheduler(SPACE, 2, 2, synchronous=False),
                        refused).run(max_epochs=10, verbose=False)
