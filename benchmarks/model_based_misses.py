@@ -42,18 +42,18 @@ import numpy as np
 
 import d2lhpo
 from common import machine_line
+from multi_fidelity_benchmark import METHODS
 
 RULES = {'best': None, 'last': 1, 'last-3-avg': 3, 'last-5-avg': 5}
+NAMES = {'random search': 'random search', 'ASHA': 'ASHA promotion',
+         'ASHA + TPE': 'ASHA + TPE'}  # ours -> METHODS' (the same setup)
 
 
-def run(bench, searcher, seed, max_time, asha=True):
-    """A tuner run of ASHA (promotion) with `searcher`, or random search."""
-    scheduler = (d2lhpo.ASHAScheduler(searcher, eta=3, r_min=1,
-                                      r_max=bench.max_epochs,
-                                      kind='promotion')
-                 if asha else d2lhpo.BasicScheduler(searcher))
-    tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        bench, num_workers=4, seed=seed))
+def run(bench, name, seed, max_time):
+    """The tuner of a run of `name` on 4 simulated workers."""
+    tuner = d2lhpo.AsyncTuner(METHODS[NAMES[name]](bench, seed),
+                              d2lhpo.SimulatedBackend(bench, num_workers=4,
+                                                      seed=seed))
     tuner.run(max_time=max_time)
     return tuner
 
@@ -101,14 +101,8 @@ def main():
         reach = {rule: {name: [] for name in trained} for rule in RULES}
         misses = []
         for seed in range(args.seeds):
-            space = bench.config_space
-            tuners = {
-                'random search': run(bench, d2lhpo.RandomSearcher(
-                    space, seed=seed), seed, max_time, asha=False),
-                'ASHA': run(bench, d2lhpo.RandomSearcher(space, seed=seed),
-                            seed, max_time),
-                'ASHA + TPE': run(bench, d2lhpo.MultiFidelityTPESearcher(
-                    space, seed=seed), seed, max_time)}
+            tuners = {name: run(bench, name, seed, max_time)
+                      for name in NAMES}
             for name in trained:
                 epochs = {}
                 for r in tuners[name].records:
@@ -119,16 +113,18 @@ def main():
                                       len(top & set(ended)),
                                       np.mean(true[ended]) if ended
                                       else np.nan))
+            replays = {(name, rule): replay(bench, tuner, last)
+                       for name, tuner in tuners.items()
+                       for rule, last in RULES.items()}
             for name, tuner in tuners.items():  # the replay is faithful
-                assert np.array_equal(replay(bench, tuner, None)[1],
+                assert np.array_equal(replays[name, 'best'][1],
                                       d2lhpo.true_trajectory(tuner, bench))
-            targets = {}
-            for rule, last in RULES.items():
-                targets[rule] = target = replay(
-                    bench, tuners['random search'], last)[1][-1]
+            targets = {rule: replays['random search', rule][1][-1]
+                       for rule in RULES}
+            for rule in RULES:
                 for name in trained:
                     reach[rule][name].append(d2lhpo.time_to_reach(
-                        *replay(bench, tuners[name], last), target))
+                        *replays[name, rule], targets[rule]))
             if np.isinf(reach['best']['ASHA + TPE'][-1]):
                 tuner = tuners['ASHA + TPE']
                 k = bench.index(tuner.incumbent)
