@@ -31,8 +31,9 @@ printed).
 
 Part ``asha``: on the MNIST-1D table with 4 simulated workers, budgets of
 ``--budgets`` simulated seconds and ``--asha-seeds`` seeds, MO-ASHA (random
-configurations, eta=3, r_min=1, r_max=27) against multi-objective random
-search, scored as in the book's multi-objective comparison
+configurations, eta=3, r_min=1, r_max=27; variants with ``--eta``,
+``--r-min`` and ``--searcher motpe`` or ``parego-tpe``, a model-based
+searcher inside MO-ASHA) against multi-objective random search, scored as in the book's multi-objective comparison
 (sec_multi_objective): the hypervolume of the true objectives (error
 averaged over the table's seeds after the last epoch, log10 of the number
 of parameters) of the trials on the run's observed front, reference point
@@ -45,7 +46,8 @@ Usage (from the repository root; Optuna from ``pip install -e '.[compare]'``)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/mo_benchmark.py
         [--part zdt,time,asha] [--seeds 10] [--asha-seeds 20] [--budgets 100,300]
-        [--methods NAME,...] [--jobs 1] [--check]
+        [--methods NAME,...] [--jobs 1] [--eta 3] [--r-min 1]
+        [--searcher random] [--check]
 
 Always exits 0 (a report); with ``--check`` it exits 1 if a target fails.
 """
@@ -225,7 +227,15 @@ def suggestion_times(num_obs=100, repeats=20, seed=0):
              'median of BayesOptSearcher on f1, f2 and 0.5/0.5 <= 2 x')]
 
 
-def asha_part(seeds, budgets):
+SEARCHERS = {  # part asha: the searcher inside MO-ASHA (--searcher)
+    'random': lambda space, seed: d2lhpo.RandomSearcher(space, seed=seed),
+    'motpe': lambda space, seed: d2lhpo.MOTPESearcher(space, seed=seed),
+    'parego-tpe': lambda space, seed: d2lhpo.RandomScalarization(
+        d2lhpo.TPESearcher(space, seed=seed), seed=seed),
+}
+
+
+def asha_part(seeds, budgets, eta=3, r_min=1, searcher='random'):
     bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
     costs = {'log_params': np.log10(bench.num_params)}
     metric = ['error', 'log_params']
@@ -242,9 +252,11 @@ def asha_part(seeds, budgets):
         'MO random search': lambda seed: d2lhpo.BasicScheduler(
             d2lhpo.RandomSearcher(space, seed=seed)),
         'MO-ASHA': lambda seed: d2lhpo.MOASHAScheduler(
-            d2lhpo.RandomSearcher(space, seed=seed), eta=3, r_min=1,
+            SEARCHERS[searcher](space, seed), eta=eta, r_min=r_min,
             r_max=27),
     }
+    print(f'\nMO-ASHA: eta={eta}, r_min={r_min}, r_max=27, searcher '
+          f'{searcher}')
     checks = []
     for budget in budgets:
         grid = np.linspace(1, budget, int(budget))
@@ -315,6 +327,12 @@ def main(argv=None):
                         help='methods of part zdt, separated by commas')
     parser.add_argument('--jobs', type=int, default=1,
                         help='processes for the runs of part zdt')
+    parser.add_argument('--eta', type=int, default=3,
+                        help="MO-ASHA's eta in part asha")
+    parser.add_argument('--r-min', type=int, default=1,
+                        help="MO-ASHA's first rung in part asha")
+    parser.add_argument('--searcher', default='random', choices=SEARCHERS,
+                        help='the searcher inside MO-ASHA in part asha')
     parser.add_argument('--check', action='store_true')
     args = parser.parse_args(argv)
     parts = args.part.split(',')
@@ -343,7 +361,8 @@ def main(argv=None):
         checks += suggestion_times()
     if 'asha' in parts:
         checks += asha_part(list(range(args.asha_seeds)),
-                            [float(b) for b in args.budgets.split(',')])
+                            [float(b) for b in args.budgets.split(',')],
+                            args.eta, args.r_min, args.searcher)
     return report_checks(checks, args.check, tic)
 
 
