@@ -41,6 +41,7 @@ Usage (from the repository root)::
         [--seeds 40] [--max-time 100,300]
 """
 import argparse
+import functools
 import math
 import os
 import sys
@@ -52,8 +53,6 @@ import d2lhpo
 from common import machine_line
 from multi_fidelity_benchmark import METHODS
 
-RULES = {'best': None, 'last': 1, 'last-3-avg': 3, 'last-5-avg': 5,
-         'largest-budget': 'largest-budget'}
 NAMES = {'random search': 'random search', 'ASHA': 'ASHA promotion',
          'ASHA + TPE': 'ASHA + TPE'}  # ours -> METHODS' (the same setup)
 
@@ -71,10 +70,7 @@ def replay(bench, tuner, last):
     """Times of the results and the true error of the incumbent after each,
     the incumbent being the trial with the lowest mean of its `last` latest
     errors (`last` None: its lowest error so far, the tuner's rule, which
-    keeps the incumbent on a tie; 'largest-budget': see
-    `replay_largest_budget`)."""
-    if last == 'largest-budget':
-        return replay_largest_budget(bench, tuner)
+    keeps the incumbent on a tie)."""
     history, score, times, values, worth = {}, {}, [], [], {}
     best = None
     for result in tuner.results:
@@ -113,6 +109,14 @@ def replay_largest_budget(bench, tuner):
     return np.array(times), np.array(values)
 
 
+RULES = {  # name -> replay(bench, tuner): (times, true error of incumbent)
+    'best': functools.partial(replay, last=None),
+    **{name: functools.partial(replay, last=k)
+       for name, k in (('last', 1), ('last-3-avg', 3), ('last-5-avg', 5))},
+    'largest-budget': replay_largest_budget,
+}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, default=40)
@@ -145,9 +149,9 @@ def main():
                                       len(top & set(ended)),
                                       np.mean(true[ended]) if ended
                                       else np.nan))
-            replays = {(name, rule): replay(bench, tuner, last)
+            replays = {(name, rule): rule_replay(bench, tuner)
                        for name, tuner in tuners.items()
-                       for rule, last in RULES.items()}
+                       for rule, rule_replay in RULES.items()}
             for name, tuner in tuners.items():  # the replay is faithful
                 assert np.array_equal(replays[name, 'best'][1],
                                       d2lhpo.true_trajectory(tuner, bench))

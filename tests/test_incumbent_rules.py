@@ -54,7 +54,7 @@ def hand_tuner():
     ('largest-budget', [0, 1, 1, 1, 0, 1, 1, 1, 1, 3, 3]),
 ])
 def test_each_rule_on_a_hand_example(rule, incumbents):
-    times, values = misses.replay(Worth(), hand_tuner(), misses.RULES[rule])
+    times, values = misses.RULES[rule](Worth(), hand_tuner())
     assert times.tolist() == [t + 1.0 for t in range(len(RESULTS))]
     assert values.tolist() == [WORTH[k] for k in incumbents]
 
@@ -62,9 +62,9 @@ def test_each_rule_on_a_hand_example(rule, incumbents):
 def test_the_rules_on_a_real_run():
     bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
     tuner = misses.run(bench, 'ASHA + TPE', seed=0, max_time=30)
-    _, values = misses.replay(bench, tuner, misses.RULES['best'])
+    _, values = misses.RULES['best'](bench, tuner)
     assert np.array_equal(values, d2lhpo.true_trajectory(tuner, bench))
-    _, top = misses.replay(bench, tuner, misses.RULES['largest-budget'])
+    _, top = misses.RULES['largest-budget'](bench, tuner)
     levels = set(d2lhpo.rung_levels(1, bench.max_epochs, 3))
     deepest = max(r['epoch'] for r in tuner.results if r['epoch'] in levels)
     _, first = min((r['error'], n) for n, r in enumerate(tuner.results)
