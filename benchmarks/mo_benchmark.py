@@ -31,9 +31,9 @@ printed).
 
 Part ``asha``: on the MNIST-1D table with 4 simulated workers, budgets of
 ``--budgets`` simulated seconds and ``--asha-seeds`` seeds, MO-ASHA (random
-configurations, eta=3, r_min=1, r_max=27; variants with ``--eta``,
-``--r-min`` and ``--searcher motpe`` or ``parego-tpe``, a model-based
-searcher inside MO-ASHA) against multi-objective random search, scored
+configurations, eta=3, r_min=1, r_max=27, stopping form; variants with
+``--eta``, ``--r-min``, ``--kind promotion`` and ``--searcher motpe`` or
+``parego-tpe``, a model-based searcher inside MO-ASHA) against multi-objective random search, scored
 as in the book's multi-objective comparison (sec_multi_objective): the
 hypervolume of the true objectives (error averaged over the table's seeds
 after the last epoch, log10 of the number of parameters) of the trials on
@@ -47,7 +47,7 @@ Usage (from the repository root; Optuna from ``pip install -e '.[compare]'``)::
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/mo_benchmark.py
         [--part zdt,time,asha] [--seeds 10] [--asha-seeds 20] [--budgets 100,300]
         [--methods NAME,...] [--jobs 1] [--eta 3] [--r-min 1]
-        [--searcher random] [--check]
+        [--kind stopping] [--searcher random] [--first-seed 0] [--check]
 
 Always exits 0 (a report); with ``--check`` it exits 1 if a target fails.
 """
@@ -235,7 +235,8 @@ SEARCHERS = {  # part asha: the searcher inside MO-ASHA (--searcher)
 }
 
 
-def asha_part(seeds, budgets, eta=3, r_min=1, searcher='random'):
+def asha_part(seeds, budgets, eta=3, r_min=1, searcher='random',
+              kind='stopping'):
     bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
     costs = {'log_params': np.log10(bench.num_params)}
     metric = ['error', 'log_params']
@@ -253,10 +254,10 @@ def asha_part(seeds, budgets, eta=3, r_min=1, searcher='random'):
             d2lhpo.RandomSearcher(space, seed=seed)),
         'MO-ASHA': lambda seed: d2lhpo.MOASHAScheduler(
             SEARCHERS[searcher](space, seed), eta=eta, r_min=r_min,
-            r_max=27),
+            r_max=27, kind=kind),
     }
-    print(f'\nMO-ASHA: eta={eta}, r_min={r_min}, r_max=27, searcher '
-          f'{searcher}')
+    print(f'\nMO-ASHA ({kind}): eta={eta}, r_min={r_min}, r_max=27, '
+          f'searcher {searcher}, seeds {seeds[0]} to {seeds[-1]}')
     checks = []
     for budget in budgets:
         grid = np.linspace(1, budget, int(budget))
@@ -311,7 +312,7 @@ def asha_part(seeds, budgets, eta=3, r_min=1, searcher='random'):
             1 - curves['MO-ASHA'][:, -1], 1 - targets,
             ('MO-ASHA final (1 - share)', 'random search')))
         checks.append((ratio <= 1 / 3, f'budget {budget:g} s: MO-ASHA '
-                       f'(eta={eta}, r_min={r_min}, {searcher}) '
+                       f'({kind}, eta={eta}, r_min={r_min}, {searcher}) '
                        f"median time to random search's final hypervolume "
                        f'{ratio:.2f} x budget <= 1/3'))
     return checks
@@ -334,6 +335,11 @@ def main(argv=None):
                         help="MO-ASHA's first rung in part asha")
     parser.add_argument('--searcher', default='random', choices=SEARCHERS,
                         help='the searcher inside MO-ASHA in part asha')
+    parser.add_argument('--kind', default='stopping',
+                        choices=('stopping', 'promotion'),
+                        help="MO-ASHA's form in part asha")
+    parser.add_argument('--first-seed', type=int, default=0,
+                        help='the first seed of part asha')
     parser.add_argument('--check', action='store_true')
     args = parser.parse_args(argv)
     parts = args.part.split(',')
@@ -361,9 +367,10 @@ def main(argv=None):
         print()
         checks += suggestion_times()
     if 'asha' in parts:
-        checks += asha_part(list(range(args.asha_seeds)),
-                            [float(b) for b in args.budgets.split(',')],
-                            args.eta, args.r_min, args.searcher)
+        checks += asha_part(
+            list(range(args.first_seed, args.first_seed + args.asha_seeds)),
+            [float(b) for b in args.budgets.split(',')], args.eta,
+            args.r_min, args.searcher, args.kind)
     return report_checks(checks, args.check, tic)
 
 

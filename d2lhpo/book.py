@@ -2464,14 +2464,27 @@ def num_ahead(Y, i):
     mine = distance[np.flatnonzero(fronts[k] == i)[0]]
     return sum(map(len, fronts[:k])) + int(np.sum(distance > mine))
 
+def rank_order(Y):
+    """The rows of `Y`, best first: front by front, and within a front by
+    decreasing crowding distance; ties go to the earlier row."""
+    order = []
+    for front in non_dominated_sort(Y):
+        distance = crowding_distance(Y[front])
+        order.extend(front[np.argsort(-distance, kind='stable')].tolist())
+    return order
+
 
 # Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
 class MOASHAScheduler(d2lhpo.ASHAScheduler):
-    """ASHA (stopping) for several objectives: at a rung, a trial goes on
-    if fewer than ceil(n / eta) of the rung's n results rank ahead of it
-    (by non-dominated sorting, then crowding distance)."""
-    def __init__(self, searcher, eta=3, r_min=1, r_max=27):
-        super().__init__(searcher, eta, r_min, r_max, kind='stopping')
+    """ASHA for several objectives, `kind` 'stopping' or 'promotion': a
+    rung ranks its results by non-dominated sorting, then crowding
+    distance. Stopping: a trial goes on if fewer than ceil(n / eta) of the
+    rung's n results rank ahead of it. Promotion: a paused trial resumes if
+    it ranks among the top n // eta."""
+    def __init__(self, searcher, eta=3, r_min=1, r_max=27, kind='stopping'):
+        super().__init__(searcher, eta, r_min, r_max, kind)
+        self.ids = {level: [] for level in self.rungs}  # trial of each row
+        self.order = {}  # level -> rank_order of its rung, until it grows
 
     def on_trial_result(self, trial, result):
         epoch = result['epoch']
@@ -2483,9 +2496,26 @@ class MOASHAScheduler(d2lhpo.ASHAScheduler):
             return d2lhpo.CONTINUE
         rung = self.rungs[epoch]  # objective vectors, in arrival order
         rung.append(result.get('objectives', [result['error']]))
+        self.ids[epoch].append(trial.trial_id)
+        self.order.pop(epoch, None)
+        if self.kind == 'promotion':
+            self.waiting[epoch].append(trial.trial_id)
+            return d2lhpo.PAUSE
         ahead = num_ahead(np.array(rung), len(rung) - 1)
         keep = -(-len(rung) // self.eta)  # ceil(n / eta)
         return d2lhpo.CONTINUE if ahead < keep else d2lhpo.STOP
+
+    def promotable(self, level):
+        waiting, ids = self.waiting[level], self.ids[level]
+        if not waiting:
+            return None
+        if level not in self.order:
+            self.order[level] = rank_order(np.array(self.rungs[level]))
+        rank = {ids[row]: k for k, row in enumerate(self.order[level])}
+        waiting.sort(key=rank.get)  # suggest promotes waiting[0]
+        if rank[waiting[0]] < len(ids) // self.eta:
+            return waiting[0]
+        return None
 
 
 # Defined in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)
@@ -7531,6 +7561,7 @@ __all__ = [
     'random_local_search',
     'range_check',
     'rank_by_resources_then_score',
+    'rank_order',
     'ray_error_reason',
     'rbf',
     'read_events',

@@ -22,15 +22,17 @@ def test_each_searcher_option_builds_its_searcher(name, cls):
 
 def test_the_asha_part_runs_a_variant_and_names_it(capsys):
     checks = bench.asha_part([0, 1], [10.0], eta=2, r_min=3,
-                             searcher='parego-tpe')
+                             searcher='parego-tpe', kind='promotion')
     assert len(checks) == 1
     ok, line = checks[0]
     assert ok in (True, False)  # a numpy or Python bool
-    assert 'MO-ASHA (eta=2, r_min=3, parego-tpe)' in line
-    assert 'MO-ASHA: eta=2, r_min=3, r_max=27, searcher parego-tpe' in (
-        capsys.readouterr().out)
+    assert 'MO-ASHA (promotion, eta=2, r_min=3, parego-tpe)' in line
+    assert ('MO-ASHA (promotion): eta=2, r_min=3, r_max=27, searcher '
+            'parego-tpe, seeds 0 to 1') in capsys.readouterr().out
 
 
-def test_an_unknown_searcher_is_refused():
+@pytest.mark.parametrize('option', [['--searcher', 'bohb'],
+                                    ['--kind', 'pausing']])
+def test_an_unknown_searcher_or_kind_is_refused(option):
     with pytest.raises(SystemExit):
-        bench.main(['--part', 'asha', '--searcher', 'bohb'])
+        bench.main(['--part', 'asha', *option])

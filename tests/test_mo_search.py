@@ -130,6 +130,39 @@ def test_mo_asha_hand_example():
                           ('stop', 3, 9), ('stop', 4, 1), ('stop', 5, 9)]
 
 
+def test_mo_asha_promotion_hand_example():
+    points = [(0.5, 0.5), (0.2, 0.8), (0.6, 0.6), (0.8, 0.1), (0.45, 0.55),
+              (0.1, 0.95)]
+    traced = d2lhpo.TracedScheduler(d2lhpo.MOASHAScheduler(
+        d2lhpo.GridSearcher({'i': list(range(6))}), eta=3, r_min=1,
+        r_max=9, kind='promotion'))
+    tuner = d2lhpo.HPOTuner(traced, lambda i: toy(i, points),
+                            metric=['error', 'size'])
+    tuner.run(7)
+    assert traced.log == [
+        ('pause', 0, 1), ('pause', 1, 1), ('pause', 2, 1), ('resume', 0),
+        ('pause', 0, 3), ('pause', 3, 1), ('resume', 1), ('pause', 1, 3),
+        ('pause', 4, 1), ('pause', 5, 1), ('resume', 3), ('pause', 3, 3),
+        ('resume', 1), ('stop', 1, 9), ('resume', 5), ('pause', 5, 3),
+        ('resume', 3), ('stop', 3, 9)]
+
+
+def test_rank_order_by_hand():
+    Y = np.array([[1.5, 0.5], [1.2, 0.8], [1.6, 0.6], [1.8, 0.1],
+                  [1.45, 0.55]])
+    # front 0, 1, 3, 4: the ends 1 and 3 (the older first), then 0, whose
+    # crowding distance is larger than 4's; row 2 is dominated by row 0
+    assert d2lhpo.rank_order(Y) == [1, 3, 0, 4, 2]
+    assert d2lhpo.rank_order(np.array([[0.3], [0.1], [0.3], [0.2]])) == [
+        1, 3, 0, 2]
+
+
+def test_mo_asha_rejects_an_unknown_kind():
+    with pytest.raises(ValueError, match='kind'):
+        d2lhpo.MOASHAScheduler(d2lhpo.RandomSearcher({'x': [1, 2]}),
+                               kind='pausing')
+
+
 def test_crowding_distance_and_num_ahead_by_hand():
     Y = np.array([[1.5, 0.5], [1.2, 0.8], [1.6, 0.6], [1.8, 0.1],
                   [1.45, 0.55]])
@@ -147,13 +180,17 @@ def test_mo_asha_with_one_objective_decides_as_asha():
     def objective(x):
         for epoch in range(1, 28):
             yield x + 1 / epoch
-    logs = []
-    for cls in (d2lhpo.MOASHAScheduler, d2lhpo.ASHAScheduler):
-        traced = d2lhpo.TracedScheduler(cls(d2lhpo.GridSearcher(
-            {'x': order}), eta=3, r_min=1, r_max=27))
-        d2lhpo.HPOTuner(traced, objective).run(30)
-        logs.append(traced.log)
-    assert logs[0] == logs[1]
+    for kind in ('stopping', 'promotion'):
+        logs = []
+        for cls in (d2lhpo.MOASHAScheduler, d2lhpo.ASHAScheduler):
+            traced = d2lhpo.TracedScheduler(cls(d2lhpo.GridSearcher(
+                {'x': order}), eta=3, r_min=1, r_max=27, kind=kind))
+            d2lhpo.HPOTuner(traced, objective).run(31)
+            logs.append(traced.log)
+        assert logs[0] == logs[1]
+        assert len(logs[0]) >= 30  # a decision per trial at least
+        if kind == 'promotion':
+            assert sum(e[0] == 'resume' for e in logs[0]) >= 10
 
 
 def test_a_multi_objective_run_logs_and_resumes_from_its_log(tmp_path):
