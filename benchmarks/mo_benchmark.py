@@ -33,8 +33,9 @@ Part ``asha``: on the MNIST-1D table with 4 simulated workers, budgets of
 ``--budgets`` simulated seconds and ``--asha-seeds`` seeds, MO-ASHA (random
 configurations, eta=3, r_min=1, r_max=27, stopping form; variants with
 ``--eta``, ``--r-min``, ``--kind promotion`` and ``--searcher motpe`` or
-``parego-tpe``, a model-based searcher inside MO-ASHA) against multi-objective random search, scored
-as in the book's multi-objective comparison (sec_multi_objective): the
+``parego-tpe``, a model-based searcher inside MO-ASHA) against
+multi-objective random search, scored as in the book's multi-objective
+comparison (sec_multi_objective): the
 hypervolume of the true objectives (error averaged over the table's seeds
 after the last epoch, log10 of the number of parameters) of the trials on
 the run's observed front, reference point (0.5, log10 200,000), on a grid

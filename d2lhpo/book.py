@@ -2464,15 +2464,6 @@ def num_ahead(Y, i):
     mine = distance[np.flatnonzero(fronts[k] == i)[0]]
     return sum(map(len, fronts[:k])) + int(np.sum(distance > mine))
 
-def rank_order(Y):
-    """The rows of `Y`, best first: front by front, and within a front by
-    decreasing crowding distance; ties go to the earlier row."""
-    order = []
-    for front in non_dominated_sort(Y):
-        distance = crowding_distance(Y[front])
-        order.extend(front[np.argsort(-distance, kind='stable')].tolist())
-    return order
-
 
 # Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
 class MOASHAScheduler(d2lhpo.ASHAScheduler):
@@ -2505,6 +2496,7 @@ class MOASHAScheduler(d2lhpo.ASHAScheduler):
         keep = -(-len(rung) // self.eta)  # ceil(n / eta)
         return d2lhpo.CONTINUE if ahead < keep else d2lhpo.STOP
 
+    # Added in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
     def promotable(self, level):
         waiting, ids = self.waiting[level], self.ids[level]
         if not waiting:
@@ -2516,6 +2508,19 @@ class MOASHAScheduler(d2lhpo.ASHAScheduler):
         if rank[waiting[0]] < len(ids) // self.eta:
             return waiting[0]
         return None
+
+
+# Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
+def rank_order(Y):
+    """The rows of `Y`, best first: front by front, and within a front by
+    decreasing crowding distance of its distinct vectors; ties go to the
+    earlier row."""
+    order = []
+    for front in non_dominated_sort(Y):
+        distinct, which = np.unique(Y[front], axis=0, return_inverse=True)
+        distance = crowding_distance(distinct)[which.ravel()]
+        order.extend(front[np.argsort(-distance, kind='stable')].tolist())
+    return order
 
 
 # Defined in chapter_hpo/constrained_cost.md (:numref:`sec_constrained_cost`)

@@ -157,6 +157,16 @@ def test_rank_order_by_hand():
         1, 3, 0, 2]
 
 
+def test_rank_order_gives_ties_to_the_earlier_row():
+    # with one objective, as ASHA's sorted (error, trial_id) lists
+    Y = np.array([[0.3], [0.3], [0.3], [0.5], [0.3], [0.1]])
+    assert d2lhpo.rank_order(Y) == [5, 0, 1, 2, 4, 3]
+    # identical vectors share the crowding distance of their distinct point
+    Y = np.array([[1.0, 2.0], [0.5, 2.5], [1.0, 2.0], [2.0, 1.0],
+                  [1.0, 2.0], [0.5, 2.5]])
+    assert d2lhpo.rank_order(Y) == [1, 3, 5, 0, 2, 4]
+
+
 def test_mo_asha_rejects_an_unknown_kind():
     with pytest.raises(ValueError, match='kind'):
         d2lhpo.MOASHAScheduler(d2lhpo.RandomSearcher({'x': [1, 2]}),
