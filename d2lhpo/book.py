@@ -2475,7 +2475,7 @@ class MOASHAScheduler(d2lhpo.ASHAScheduler):
     def __init__(self, searcher, eta=3, r_min=1, r_max=27, kind='stopping'):
         super().__init__(searcher, eta, r_min, r_max, kind)
         self.ids = {level: [] for level in self.rungs}  # trial of each row
-        self.order = {}  # level -> rank_order of its rung, until it grows
+        self.rank = {}  # level -> {trial: place in rank_order}, until it grows
 
     def on_trial_result(self, trial, result):
         epoch = result['epoch']
@@ -2488,7 +2488,7 @@ class MOASHAScheduler(d2lhpo.ASHAScheduler):
         rung = self.rungs[epoch]  # objective vectors, in arrival order
         rung.append(result.get('objectives', [result['error']]))
         self.ids[epoch].append(trial.trial_id)
-        self.order.pop(epoch, None)
+        self.rank.pop(epoch, None)
         if self.kind == 'promotion':
             self.waiting[epoch].append(trial.trial_id)
             return d2lhpo.PAUSE
@@ -2498,14 +2498,15 @@ class MOASHAScheduler(d2lhpo.ASHAScheduler):
 
     # Added in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
     def promotable(self, level):
-        waiting, ids = self.waiting[level], self.ids[level]
+        waiting = self.waiting[level]
         if not waiting:
             return None
-        if level not in self.order:
-            self.order[level] = rank_order(np.array(self.rungs[level]))
-        rank = {ids[row]: k for k, row in enumerate(self.order[level])}
+        if level not in self.rank:
+            rows = rank_order(np.array(self.rungs[level]))
+            self.rank[level] = {self.ids[level][r]: k for k, r in enumerate(rows)}
+        rank = self.rank[level]
         waiting.sort(key=rank.get)  # suggest promotes waiting[0]
-        if rank[waiting[0]] < len(ids) // self.eta:
+        if rank[waiting[0]] < len(rank) // self.eta:
             return waiting[0]
         return None
 
