@@ -279,9 +279,11 @@ CNN_SPACE = {'lr': stats.loguniform(1e-3, 1),
 
 
 # Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+import collections
 import copy
 import dataclasses
 import functools
+import heapq
 import itertools
 import math
 import os
@@ -457,7 +459,8 @@ class TrialRecord:
 class HPOTuner:
     """Runs trials one after another and keeps the books."""
     def __init__(self, scheduler, objective, board=None, metric='error',
-                 mode='min', constraints=None, checkpoint_dir=None):
+                 mode='min', constraints=None, checkpoint_dir=None,
+                 incumbent='best'):
         self.scheduler = d2lhpo.check_component('scheduler', scheduler)
         self.objective = d2lhpo.check_component('objective', objective,
                                                 allow_none=True)
@@ -473,6 +476,8 @@ class HPOTuner:
         self.incumbent_id = None         # the trial that found it
         self.incumbent_trajectory = []   # incumbent error after each result
         self.incumbent_ids = []          # its trial id after each result
+        self.window = d2lhpo.incumbent_window(incumbent)  # None: 'best'
+        self.recent, self.scores, self.heap = {}, {}, []  # update_incumbent
         self.cumulative_runtime = []     # clock at each result
         self.clock = 0.0                 # seconds spent in `run` so far
         self.paused = {}                 # trial_id -> its paused steps
@@ -504,12 +509,7 @@ class HPOTuner:
         trial.error = result['error']
         result.update(trial_id=trial.trial_id, epoch=trial.epochs)
         self.results.append(result)
-        rank = (result['violation'] if self.constraints else 0.0,
-                result['error'])  # feasible first
-        if rank < (self.incumbent_violation, self.incumbent_error):
-            self.incumbent = copy.deepcopy(trial.config)
-            self.incumbent_violation, self.incumbent_error = rank
-            self.incumbent_id = trial.trial_id
+        self.update_incumbent(trial, result)
         self.incumbent_trajectory.append(self.incumbent_error)
         self.incumbent_ids.append(self.incumbent_id)
         self.cumulative_runtime.append(result['time'])
@@ -521,6 +521,29 @@ class HPOTuner:
             raise ValueError(f'on_trial_result returned {decision!r}; expected '
                              'CONTINUE, PAUSE or STOP')
         return decision
+
+    # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+    def update_incumbent(self, trial, result):
+        """Score `trial` by (violation, error) of `result`, or by the mean over
+        its latest `window` results, and keep as incumbent the trial with the
+        lowest score (a tie keeps the incumbent)."""
+        i, moved = trial.trial_id, False
+        score = (result['violation'] if self.constraints else 0.0,
+                 result['error'])  # feasible first
+        if self.window is not None:
+            recent = self.recent.setdefault(i, collections.deque(
+                maxlen=self.window))
+            recent.append(score)
+            score = self.scores[i] = tuple(np.mean(recent, axis=0).tolist())
+            heapq.heappush(self.heap, (score, i))
+            if i == self.incumbent_id:  # its score moved: the lowest takes over
+                while self.heap[0][0] != self.scores[self.heap[0][1]]:
+                    heapq.heappop(self.heap)  # an outdated score
+                (score, i), moved = self.heap[0], True
+        if moved or score < (self.incumbent_violation, self.incumbent_error):
+            self.incumbent = copy.deepcopy(self.records[i].config)
+            self.incumbent_violation, self.incumbent_error = score
+            self.incumbent_id = i
 
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def finish(self, trial, status, time, message='', result=None):
@@ -660,6 +683,21 @@ class HPOTuner:
     def metric_trajectory(self):
         """The incumbent's metric after each result, as reported."""
         return [self.sign * error for error in self.incumbent_trajectory]
+
+
+# Defined in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
+def incumbent_window(incumbent):
+    """How many of a trial's latest results its score averages: None for
+    'best' (its lowest error at any result), 1 for 'last', k for
+    'last-<k>-avg'."""
+    if incumbent in ('best', 'last'):
+        return None if incumbent == 'best' else 1
+    parts = incumbent.split('-') if isinstance(incumbent, str) else []
+    if (len(parts) == 3 and parts[0] == 'last' and parts[2] == 'avg'
+            and parts[1].isdigit() and int(parts[1]) > 0):
+        return int(parts[1])
+    raise ValueError("incumbent must be 'best', 'last' or 'last-<k>-avg' "
+                     f'with an integer k >= 1, got {incumbent!r}')
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)
@@ -992,8 +1030,9 @@ class AsyncTuner(d2lhpo.HPOTuner):
     """Runs trials on the workers of a backend, asynchronously: a free
     worker gets a trial at once, results are booked as they arrive."""
     def __init__(self, scheduler, backend, board=None, metric='error',
-                 mode='min', constraints=None):
-        super().__init__(scheduler, None, board, metric, mode, constraints)
+                 mode='min', constraints=None, incumbent='best'):
+        super().__init__(scheduler, None, board, metric, mode, constraints,
+                         incumbent=incumbent)
         self.backend = d2lhpo.check_component('backend', backend)
         self.running = set()    # ids of the trials on the backend
         self.since = {}         # trial_id -> when it last (re)started
@@ -4000,17 +4039,20 @@ def check_paired(a, b):
 
 # Defined in chapter_appendix/api_tools.md (:numref:`sec_appendix_api_tools`)
 def simulate(make_scheduler, benchmark, seeds, num_workers=4,
-             score='observed', tuners=None, **budget):
+             score='observed', tuners=None, incumbent='best',
+             **budget):
     """Run a fresh scheduler per seed on a simulated backend; return the
     any-time curves as a list of (times, incumbent trajectory) pairs, with
     the incumbent's observed error or, for `score='true'`, its true error.
-    The tuners are appended to the list `tuners` if one is given."""
+    The tuners pick their incumbent by the rule `incumbent` and are
+    appended to the list `tuners` if one is given."""
     if score not in ('observed', 'true'):
         raise ValueError(f"score must be 'observed' or 'true', got {score!r}")
     runs = []
     for seed in seeds:
         backend = d2lhpo.SimulatedBackend(benchmark, num_workers, seed=seed)
-        tuner = d2lhpo.AsyncTuner(make_scheduler(seed), backend)
+        tuner = d2lhpo.AsyncTuner(make_scheduler(seed), backend,
+                                  incumbent=incumbent)
         tuner.run(**budget)
         if tuners is not None:
             tuners.append(tuner)
@@ -7497,6 +7539,7 @@ __all__ = [
     'impute_inactive',
     'in_notebook',
     'incumbent_at',
+    'incumbent_window',
     'is_running',
     'json_default',
     'kernel_with_slope',

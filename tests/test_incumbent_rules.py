@@ -1,6 +1,9 @@
 """The incumbent rules that `benchmarks/model_based_misses.py` replays on a
 tuner's results: a hand example that tells the five apart, and the book's
-rule and the largest-budget rule on a real run."""
+rule and the largest-budget rule on a real run. The tuner's own rules
+(`incumbent='best' | 'last' | 'last-<k>-avg'`) on the same hand example,
+with constraints, against the replay on a real run, and in part 1 of
+`benchmarks/multi_fidelity_benchmark.py`."""
 import os
 import sys
 from types import SimpleNamespace
@@ -36,23 +39,27 @@ def hand_tuner():
         records=[SimpleNamespace(config={'k': k}) for k in range(4)])
 
 
-@pytest.mark.parametrize('rule, incumbents', [
+# rule -> the incumbent (trial) after each result of RESULTS
+EXPECTED = {
     # the lowest error so far: 0.3 at step 2, then trial 1's own 0.2
-    ('best', [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]),
+    'best': [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
     # the last error: trial 1's rises to 0.65 and trial 0 takes over, until
     # trial 1 falls to 0.2
-    ('last', [0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1]),
+    'last': [0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1],
     # the mean of the last 3: trial 1 (0.3, 0.65, 0.2) averages 0.383, so
     # trial 2's 0.35 takes over, then its mean 0.395 hands it back; trial
     # 0's (0.4, 0.45, 0.25) averages 0.367 and wins
-    ('last-3-avg', [0, 1, 1, 0, 0, 1, 2, 1, 0, 0, 0]),
+    'last-3-avg': [0, 1, 1, 0, 0, 1, 2, 1, 0, 0, 0],
     # the mean of the last 5: trial 0's four errors average 0.4 > 0.383
-    ('last-5-avg', [0, 1, 1, 0, 0, 1, 2, 1, 1, 1, 1]),
+    'last-5-avg': [0, 1, 1, 0, 0, 1, 2, 1, 1, 1, 1],
     # rung levels only (epochs 2 and 4 are ignored); a larger level takes
     # over whatever its error (steps 5 and 10), a smaller one never does
     # (step 7), a tie keeps the first (step 11)
-    ('largest-budget', [0, 1, 1, 1, 0, 1, 1, 1, 1, 3, 3]),
-])
+    'largest-budget': [0, 1, 1, 1, 0, 1, 1, 1, 1, 3, 3],
+}
+
+
+@pytest.mark.parametrize('rule, incumbents', EXPECTED.items())
 def test_each_rule_on_a_hand_example(rule, incumbents):
     times, values = misses.RULES[rule](Worth(), hand_tuner())
     assert times.tolist() == [t + 1.0 for t in range(len(RESULTS))]
@@ -71,3 +78,99 @@ def test_the_rules_on_a_real_run():
                    if r['epoch'] == deepest)
     winner = tuner.results[first]['trial_id']
     assert top[-1] == bench.true_error(tuner.records[winner].config)
+
+
+class Keep(d2lhpo.BasicScheduler):
+    """Lets every trial go on; the tests feed the tuner results by hand."""
+    def __init__(self):
+        super().__init__(d2lhpo.RandomSearcher({'k': [0, 1, 2, 3]}, seed=0))
+
+
+def hand_fed_tuner(incumbent, results=RESULTS, violations=None):
+    """An `HPOTuner` with rule `incumbent`, told `results` one by one."""
+    tuner = d2lhpo.HPOTuner(Keep(), None, incumbent=incumbent,
+                            constraints=None if violations is None
+                            else ['c'])
+    for step, (i, _, error) in enumerate(results):
+        while len(tuner.records) <= i:
+            tuner.start_trial({'k': len(tuner.records)}, float(step))
+        result = {'error': error, 'time': step + 1.0}
+        if violations is not None:
+            result['violation'] = violations[step]
+        tuner.report(tuner.records[i], result)
+    return tuner
+
+
+@pytest.mark.parametrize('rule, incumbents', [
+    *((rule, EXPECTED[rule]) for rule in ('best', 'last', 'last-3-avg',
+                                          'last-5-avg')),
+    ('last-1-avg', EXPECTED['last'])])
+def test_the_tuner_keeps_each_rule(rule, incumbents):
+    """The tuner's own `incumbent=` rules give the incumbents worked out
+    by hand above, and its scores are the rule's means."""
+    tuner = hand_fed_tuner(rule)
+    assert tuner.incumbent_ids == incumbents
+    assert tuner.incumbent == {'k': incumbents[-1]}
+    if rule == 'last-3-avg':  # trial 0's last three: 0.40, 0.45, 0.25
+        assert tuner.incumbent_error == pytest.approx((0.4 + 0.45 + 0.25) / 3)
+        assert tuner.incumbent_trajectory[6] == pytest.approx(0.35)
+
+
+def test_a_windowed_rule_puts_feasible_trials_first():
+    # trial 0 is infeasible with the lowest errors; trial 1 feasible, then
+    # infeasible once: its mean violation over the last 2 is positive, so
+    # the tuner falls back to the smallest mean violation (trial 1's 0.5)
+    results = [(0, 1, 0.1), (1, 1, 0.5), (1, 2, 0.4)]
+    tuner = hand_fed_tuner('last-2-avg', results, violations=[2.0, 0.0, 1.0])
+    assert tuner.incumbent_ids == [0, 1, 1]
+    assert tuner.incumbent_violation == pytest.approx(0.5)
+    assert tuner.incumbent_error == pytest.approx(0.45)
+
+
+@pytest.mark.parametrize('bad', ['worst', 'last-0-avg', 'last-3', 'last-x-avg',
+                                 'last--1-avg', 3, None])
+def test_an_unknown_rule_is_refused(bad):
+    with pytest.raises(ValueError, match="incumbent must be 'best', 'last'"):
+        d2lhpo.HPOTuner(Keep(), None, incumbent=bad)
+
+
+@pytest.mark.parametrize('rule, last', [('last', 1), ('last-3-avg', 3)])
+def test_the_tuner_rule_equals_the_replay_on_a_real_run(rule, last):
+    """An asynchronous run of ASHA + TPE made with `incumbent=rule` has the
+    incumbents that the benchmark's replay computes from its results, and
+    the same trials as the run under the book's rule."""
+    bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
+    runs = {}
+    for name in ('best', rule):
+        tuner = d2lhpo.AsyncTuner(
+            misses.METHODS['ASHA + TPE'](bench, 3), d2lhpo.SimulatedBackend(
+                bench, num_workers=4, seed=3), incumbent=name)
+        tuner.run(max_time=60)
+        runs[name] = tuner
+    assert runs[rule].results == runs['best'].results  # the same decisions
+    _, replayed = misses.replay(bench, runs['best'], last=last)
+    assert np.array_equal(replayed, d2lhpo.true_trajectory(runs[rule], bench))
+    assert runs[rule].incumbent_ids != runs['best'].incumbent_ids
+
+
+def test_the_benchmark_runs_part_1_under_a_rule_and_holds_the_named_method(
+        capsys):
+    import multi_fidelity_benchmark as mf
+    bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
+    mf.time_to_reach_part(bench, range(2), 4, 20.0, 'last-3-avg',
+                          'TPE rungs>=9')
+    out = capsys.readouterr().out
+    assert "incumbent rule 'last-3-avg'" in out
+    checked = [line for line in out.splitlines()
+               if line.startswith(('PASS', 'FAIL'))]
+    assert len(checked) == 3 and 'TPE rungs>=9 at least as good' in checked[2]
+    assert '(for reference' in out and 'ASHA + TPE at least as good' in out
+
+
+def test_the_benchmark_refuses_an_unknown_rule(monkeypatch, capsys):
+    import multi_fidelity_benchmark as mf
+    monkeypatch.setattr(sys, 'argv', ['x', '--incumbent', 'median'])
+    with pytest.raises(SystemExit) as stop:
+        mf.main()
+    assert stop.value.code == 2
+    assert "incumbent must be 'best'" in capsys.readouterr().err
