@@ -287,6 +287,7 @@ import heapq
 import itertools
 import math
 import os
+import re
 import time
 
 import numpy as np
@@ -525,21 +526,24 @@ class HPOTuner:
     # Added in chapter_hpo/hpo_api.md (:numref:`sec_api_hpo`)
     def update_incumbent(self, trial, result):
         """Score `trial` by (violation, error) of `result`, or by the mean over
-        its latest `window` results, and keep as incumbent the trial with the
-        lowest score (a tie keeps the incumbent)."""
+        its latest `window` results; the trial with the lowest score is the
+        incumbent (a newcomer must beat it; see the text for the rest)."""
         i, moved = trial.trial_id, False
         score = (result['violation'] if self.constraints else 0.0,
                  result['error'])  # feasible first
+        if math.isnan(score[1]):
+            return  # never an incumbent (the tuner fails such trials)
         if self.window is not None:
             recent = self.recent.setdefault(i, collections.deque(
                 maxlen=self.window))
             recent.append(score)
-            score = self.scores[i] = tuple(np.mean(recent, axis=0).tolist())
+            score = tuple(math.fsum(x) / len(recent) for x in zip(*recent))
+            self.scores[i] = score
             heapq.heappush(self.heap, (score, i))
             if i == self.incumbent_id:  # its score moved: the lowest takes over
                 while self.heap[0][0] != self.scores[self.heap[0][1]]:
-                    heapq.heappop(self.heap)  # an outdated score
-                (score, i), moved = self.heap[0], True
+                    heapq.heappop(self.heap)  # an outdated entry
+                (score, i), moved = self.heap[0], True  # the new incumbent
         if moved or score < (self.incumbent_violation, self.incumbent_error):
             self.incumbent = copy.deepcopy(self.records[i].config)
             self.incumbent_violation, self.incumbent_error = score
@@ -692,12 +696,12 @@ def incumbent_window(incumbent):
     'last-<k>-avg'."""
     if incumbent in ('best', 'last'):
         return None if incumbent == 'best' else 1
-    parts = incumbent.split('-') if isinstance(incumbent, str) else []
-    if (len(parts) == 3 and parts[0] == 'last' and parts[2] == 'avg'
-            and parts[1].isdigit() and int(parts[1]) > 0):
-        return int(parts[1])
-    raise ValueError("incumbent must be 'best', 'last' or 'last-<k>-avg' "
-                     f'with an integer k >= 1, got {incumbent!r}')
+    match = re.fullmatch(r'last-([1-9][0-9]*)-avg', incumbent, re.ASCII) \
+        if isinstance(incumbent, str) else None
+    if match is None:
+        raise ValueError("incumbent must be 'best', 'last' or 'last-<k>-avg' "
+                         f'with an integer k >= 1, got {incumbent!r}')
+    return int(match.group(1))
 
 
 # Defined in chapter_hpo/benchmarking.md (:numref:`sec_benchmarking`)

@@ -4,6 +4,7 @@ rule and the largest-budget rule on a real run. The tuner's own rules
 (`incumbent='best' | 'last' | 'last-<k>-avg'`) on the same hand example,
 with constraints, against the replay on a real run, and in part 1 of
 `benchmarks/multi_fidelity_benchmark.py`."""
+import math
 import os
 import sys
 from types import SimpleNamespace
@@ -134,7 +135,8 @@ def test_an_unknown_rule_is_refused(bad):
         d2lhpo.HPOTuner(Keep(), None, incumbent=bad)
 
 
-@pytest.mark.parametrize('rule, last', [('last', 1), ('last-3-avg', 3)])
+@pytest.mark.parametrize('rule, last', [('last', 1), ('last-3-avg', 3),
+                                        ('last-9-avg', 9)])
 def test_the_tuner_rule_equals_the_replay_on_a_real_run(rule, last):
     """An asynchronous run of ASHA + TPE made with `incumbent=rule` has the
     incumbents that the benchmark's replay computes from its results, and
@@ -174,3 +176,69 @@ def test_the_benchmark_refuses_an_unknown_rule(monkeypatch, capsys):
         mf.main()
     assert stop.value.code == 2
     assert "incumbent must be 'best'" in capsys.readouterr().err
+
+
+def test_window_ties_keep_the_incumbent_or_go_to_the_earlier_trial():
+    # trial 1's mean ties trial 0's (0.2): the incumbent stays; trial 0's
+    # own mean rises to 0.325, so trial 1 takes over; trial 2 ties it at
+    # 0.2 and does not
+    ties = [(0, 1, 0.1), (0, 2, 0.3), (1, 1, 0.3), (1, 2, 0.1),
+            (0, 3, 0.35), (2, 1, 0.2), (2, 2, 0.2)]
+    tuner = hand_fed_tuner('last-2-avg', ties)
+    assert tuner.incumbent_ids == [0, 0, 0, 0, 1, 1, 1]
+    # the incumbent's own score rising to a tie hands it to the earlier trial
+    back = [(0, 1, 0.2), (1, 1, 0.1), (1, 2, 0.3)]
+    assert hand_fed_tuner('last-2-avg', back).incumbent_ids == [0, 1, 0]
+
+
+def test_equal_windows_in_another_order_tie_exactly():
+    # 0.1 + 0.2 + 0.3 in two orders differs in the last bit with plain sums
+    assert (0.1 + 0.2) + 0.3 != (0.3 + 0.2) + 0.1
+    ties = [(0, 1, 0.1), (0, 2, 0.2), (0, 3, 0.3),
+            (1, 1, 0.3), (1, 2, 0.2), (1, 3, 0.1)]
+    assert hand_fed_tuner('last-3-avg', ties).incumbent_ids == [0] * 6
+
+
+def brute_force(results, violations, window):
+    """The incumbent after each result, by the rule's definition."""
+    history, scores, out, best = {}, {}, [], None
+    for (i, _, error), v in zip(results, violations):
+        history.setdefault(i, []).append((v, error))
+        recent = history[i] if window is None else history[i][-window:]
+        scores[i] = (min(recent) if window is None else tuple(
+            math.fsum(x) / len(recent) for x in zip(*recent)))
+        if best is None or scores[i] < scores[best]:
+            best = i
+        elif window is not None and i == best:
+            best = min(scores, key=lambda k: (scores[k], k))
+        out.append(best)
+    return out
+
+
+@pytest.mark.parametrize('rule, window', [('best', None), ('last', 1),
+                                          ('last-2-avg', 2),
+                                          ('last-3-avg', 3)])
+def test_the_tuner_agrees_with_the_definition_on_random_sequences(rule,
+                                                                   window):
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(1, 25))
+        trials = np.sort(rng.integers(0, 5, n))  # ids appear in order
+        trials = rng.permutation(trials)
+        first = {t: k for k, t in enumerate(dict.fromkeys(trials.tolist()))}
+        results = [(first[t], 0, float(rng.choice([0.1, 0.2, 0.3, 0.4])))
+                   for t in trials.tolist()]
+        violations = (rng.choice([0.0, 0.0, 1.0, 2.0], n).tolist()
+                      if rng.uniform() < 0.5 else None)
+        tuner = hand_fed_tuner(rule, results, violations)
+        assert tuner.incumbent_ids == brute_force(
+            results, violations or [0.0] * n, window)
+
+
+def test_simulate_passes_the_rule_to_its_tuners():
+    bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
+    kept = []
+    make = misses.METHODS['ASHA promotion']  # (bench, seed) -> scheduler
+    d2lhpo.simulate(lambda seed: make(bench, seed), bench, [0],
+                    tuners=kept, incumbent='last-4-avg', max_time=5)
+    assert kept[0].window == 4 and kept[0].results
