@@ -76,9 +76,11 @@ def replay(bench, tuner, last):
     for result in tuner.results:
         i, error = result['trial_id'], result['error']
         history.setdefault(i, []).append(error)
-        window = history[i][-last:] if last is not None else None
-        score[i] = (min(history[i]) if last is None
-                    else math.fsum(window) / len(window))  # order-free
+        if last is None:
+            score[i] = min(history[i])
+        else:  # the mean of the latest `last`, whatever their order
+            window = history[i][-last:]
+            score[i] = math.fsum(window) / len(window)
         if best is None or score[i] < score[best]:  # ties: keep the old
             best = i
         elif last is not None and i == best:  # its own score may have risen

@@ -140,11 +140,10 @@ def run_d2lhpo(bench, scheduler, seed, num_workers, incumbent='best',
                **budget):
     """Simulated times of the results and the true error of the incumbent
     (the tuner's rule `incumbent`) after each."""
-    tuner = d2lhpo.AsyncTuner(scheduler, d2lhpo.SimulatedBackend(
-        bench, num_workers=num_workers, seed=seed), incumbent=incumbent)
-    tuner.run(**budget)
-    return (np.array(tuner.cumulative_runtime),
-            np.array(d2lhpo.true_trajectory(tuner, bench)))
+    (times, errors), = d2lhpo.simulate(
+        lambda _: scheduler, bench, [seed], num_workers, score='true',
+        incumbent=incumbent, **budget)
+    return np.array(times), np.array(errors)
 
 
 def time_to_reach_part(bench, seeds, num_workers, max_time,
