@@ -167,6 +167,28 @@ def test_the_benchmark_runs_part_1_under_a_rule_and_holds_the_named_method(
                if line.startswith(('PASS', 'FAIL'))]
     assert len(checked) == 3 and 'TPE rungs>=9 at least as good' in checked[2]
     assert '(for reference' in out and 'ASHA + TPE at least as good' in out
+    assert "where stopping-type ASHA's time goes" in out
+
+
+def test_first_good_times_finds_the_first_results_of_good_trials():
+    import multi_fidelity_benchmark as mf
+    bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
+    tuners = []
+    mf.run_d2lhpo(bench, mf.asha(bench, 0), 0, 4, tuners=tuners,
+                  max_time=30.0)
+    tuner, = tuners
+    first, last = tuner.results[0]['time'], tuner.results[-1]['time']
+    assert mf.first_good_times(bench, tuner, np.inf, (1,)) == [first]
+    assert mf.first_good_times(bench, tuner, -np.inf) == [np.inf] * 2
+    worth = {r.trial_id: bench.true_error(r.config) for r in tuner.records}
+    nine = [r for r in tuner.results if r['epoch'] == 9]
+    target = min(worth[r['trial_id']] for r in nine)  # a trial reaching 9
+    seen, ninth = mf.first_good_times(bench, tuner, target)
+    assert first <= seen <= ninth <= last
+    assert ninth == min(r['time'] for r in nine
+                        if worth[r['trial_id']] <= target)
+    assert seen == min(r['time'] for r in tuner.results
+                       if worth[r['trial_id']] <= target)
 
 
 def test_the_benchmark_refuses_an_unknown_rule(monkeypatch, capsys):
