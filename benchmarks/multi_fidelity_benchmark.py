@@ -29,7 +29,10 @@ first reached the target. To show where stopping-type ASHA's time goes,
 part 1 also prints when, in its run, a configuration that meets the target
 first reports a result and when it reports its 9th epoch (medians, as
 fractions of the time random search first reached the target; random
-search and ASHA draw the same configurations in the same order). The
+search and ASHA draw the same configurations in the same order), and,
+for scale, the same fraction for ``OracleStopping``, a scheduler that
+looks up the table and stops every configuration that misses the target
+after 1 or 3 epochs. The
 model-based ASHA must be at least as good as
 promotion-type ASHA, read as "not significantly worse", paired and with no
 margin: over the seeds, neither its time to the target
@@ -152,6 +155,26 @@ def run_d2lhpo(bench, scheduler, seed, num_workers, incumbent='best',
     return np.array(times), np.array(errors)
 
 
+class OracleStopping(d2lhpo.BasicScheduler):
+    """For scale, not a method: random configurations, and a trial stops
+    after `at` epochs unless its true error (looked up in the table
+    `bench`) meets `target`; the others run to the end."""
+    def __init__(self, bench, seed, target, at=1):
+        super().__init__(d2lhpo.RandomSearcher(bench.config_space,
+                                               seed=seed))
+        self.bench, self.target, self.at = bench, target, at
+
+    def on_trial_result(self, trial, result):
+        decision = super().on_trial_result(trial, result)
+        if (result['epoch'] >= self.at
+                and self.bench.true_error(trial.config) > self.target):
+            return d2lhpo.STOP
+        return decision
+
+
+ORACLE_EPOCHS = (1, 3)  # part 1: OracleStopping after this many epochs
+
+
 def first_good_times(bench, tuner, target, epochs=(1, 9)):
     """For each epoch e of `epochs`: the simulated time at which a
     configuration whose true error meets `target` first reported its e-th
@@ -176,7 +199,7 @@ def time_to_reach_part(bench, seeds, num_workers, max_time,
     reach = {n: [] for n in names}
     final = {n: [] for n in METHODS}
     anytime = {n: [] for n in (*MODEL_BASED, 'ASHA promotion')}
-    rs_first, good = [], []  # good: stopping ASHA's first good trial
+    rs_first, good, oracle = [], [], []  # good: ASHA's first good trial
     for seed in seeds:
         tuners = {}
         runs = {n: run_d2lhpo(bench, make(bench, seed), seed, num_workers,
@@ -193,6 +216,10 @@ def time_to_reach_part(bench, seeds, num_workers, max_time,
                                              target))
         good.append(first_good_times(bench, tuners['ASHA stopping'][0],
                                      target))
+        oracle.append([d2lhpo.time_to_reach(*run_d2lhpo(
+            bench, OracleStopping(bench, seed, target, at), seed,
+            num_workers, incumbent, max_time=max_time), target)
+            for at in ORACLE_EPOCHS])
         for name, (t, y) in runs.items():
             final[name].append(y[-1])
             if name in reach:
@@ -216,6 +243,12 @@ def time_to_reach_part(bench, seeds, num_workers, max_time,
           f'configuration that meets the target reports its first result '
           f'after {seen:.3f}, its 9th epoch after {ninth:.3f}; the '
           f'incumbent meets the target after {np.median(stop / rs_first):.3f}')
+    print('for scale, a scheduler that knows the table and stops every '
+          'configuration that misses the target: '
+          + ' and '.join(f'{np.median(times / rs_first):.3f} (stopping '
+                         f'after {at} epoch{"s" * (at > 1)})' for at, times
+                         in zip(ORACLE_EPOCHS, np.array(oracle).T))
+          + ' of the time random search first reached it')
     checks = [(np.median(stop / max_time) <= MAX_FRACTION,
                f'stopping-type ASHA reaches the target after '
                f'{np.median(stop / max_time):.3f} of random search\'s '

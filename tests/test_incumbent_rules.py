@@ -168,6 +168,24 @@ def test_the_benchmark_runs_part_1_under_a_rule_and_holds_the_named_method(
     assert len(checked) == 3 and 'TPE rungs>=9 at least as good' in checked[2]
     assert '(for reference' in out and 'ASHA + TPE at least as good' in out
     assert "where stopping-type ASHA's time goes" in out
+    assert 'for scale, a scheduler that knows the table' in out
+
+
+@pytest.mark.parametrize('at', [1, 3])
+def test_the_oracle_stops_exactly_the_trials_that_miss_the_target(at):
+    import multi_fidelity_benchmark as mf
+    bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
+    target = 0.1
+    tuners = []
+    mf.run_d2lhpo(bench, mf.OracleStopping(bench, 0, target, at), 0, 4,
+                  tuners=tuners, max_time=60.0)
+    ended = [r for r in tuners[0].records  # not cut short by the budget
+             if r.status != 'running' and r.message != 'budget exhausted']
+    assert ended
+    for record in ended:
+        good = bench.true_error(record.config) <= target
+        assert record.epochs == (bench.max_epochs if good else at)
+    assert any(bench.true_error(r.config) <= target for r in ended)
 
 
 def test_first_good_times_finds_the_first_results_of_good_trials():
