@@ -248,14 +248,18 @@ def time_trials_span(tuner, true_objectives, reference, target,
     """The simulated time from which the true objective vectors of the
     trials that have reported their `min_epoch`-th result span the
     hypervolume `target` (up to `reference`); inf if they never do."""
-    ids, points = set(), []
+    ids, front = set(), np.zeros((0, len(reference)))  # non-dominated
     for result in tuner.results:
         trial_id = result['trial_id']
-        if result['epoch'] >= min_epoch and trial_id not in ids:
-            ids.add(trial_id)
-            points.append(true_objectives(tuner.records[trial_id].config))
-            if d2lhpo.hypervolume(points, reference) >= target:
-                return result['time']
+        if result['epoch'] < min_epoch or trial_id in ids:
+            continue
+        ids.add(trial_id)
+        point = np.asarray(true_objectives(tuner.records[trial_id].config))
+        if np.any(np.all(front <= point, axis=1)):
+            continue  # weakly dominated: the hypervolume stays
+        front = np.vstack([front[~np.all(point <= front, axis=1)], point])
+        if d2lhpo.hypervolume(front, reference) >= target:
+            return result['time']
     return math.inf
 
 

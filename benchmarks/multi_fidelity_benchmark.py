@@ -201,9 +201,10 @@ def time_to_reach_part(bench, seeds, num_workers, max_time,
     anytime = {n: [] for n in (*MODEL_BASED, 'ASHA promotion')}
     rs_first, good, oracle = [], [], []  # good: ASHA's first good trial
     for seed in seeds:
-        tuners = {}
+        stopping = []  # the tuner of stopping-type ASHA
         runs = {n: run_d2lhpo(bench, make(bench, seed), seed, num_workers,
-                              incumbent, tuners.setdefault(n, []),
+                              incumbent,
+                              stopping if n == 'ASHA stopping' else None,
                               max_time=max_time)
                 for n, make in METHODS.items()}
         start = max(runs[n][0][0] for n in anytime)  # all have a result
@@ -214,8 +215,7 @@ def time_to_reach_part(bench, seeds, num_workers, max_time,
         target = runs['random search'][1][-1]
         rs_first.append(d2lhpo.time_to_reach(*runs['random search'],
                                              target))
-        good.append(first_good_times(bench, tuners['ASHA stopping'][0],
-                                     target))
+        good.append(first_good_times(bench, stopping[0], target))
         oracle.append([d2lhpo.time_to_reach(*run_d2lhpo(
             bench, OracleStopping(bench, seed, target, at), seed,
             num_workers, incumbent, max_time=max_time), target)
