@@ -123,8 +123,8 @@ def test_true_trajectory_scores_each_incumbent(table):
     for i in range(1, len(true)):
         if true[i] != true[i - 1]:
             assert observed[i] < observed[i - 1]
-    assert all(t >= min(table.true_error(c) for c in table.grid)
-               for t in true)
+    lowest = min(table.true_error(c) for c in table.grid)
+    assert all(t >= lowest for t in true)
 
 
 def test_simulate_scores_observed_by_default_and_true_on_request(table):
