@@ -2544,23 +2544,24 @@ class MOASHAScheduler(d2lhpo.ASHAScheduler):
         waiting = self.waiting[level]
         if not waiting:
             return None
+        top = len(self.rungs[level]) // self.eta  # how many may go on
         if level not in self.rank:
-            rows = rank_order(np.array(self.rungs[level]))
+            rows = rank_order(np.array(self.rungs[level]), top)
             self.rank[level] = {self.ids[level][r]: k for k, r in enumerate(rows)}
-        rank = self.rank[level]
-        waiting.sort(key=rank.get)  # suggest promotes waiting[0]
-        if rank[waiting[0]] < len(rank) // self.eta:
-            return waiting[0]
-        return None
+        place = lambda trial_id: self.rank[level].get(trial_id, top)
+        waiting.sort(key=place)  # suggest promotes waiting[0]
+        return waiting[0] if place(waiting[0]) < top else None
 
 
 # Defined in chapter_hpo/multi_objective.md (:numref:`sec_multi_objective`)
-def rank_order(Y):
+def rank_order(Y, top=None):
     """The rows of `Y`, best first: front by front, and within a front by
     decreasing crowding distance of its distinct vectors; ties go to the
-    earlier row."""
+    earlier row. With `top`, only the fronts that hold the first `top`."""
     order = []
     for front in non_dominated_sort(Y):
+        if top is not None and len(order) >= top:
+            break
         distinct, which = np.unique(Y[front], axis=0, return_inverse=True)
         distance = crowding_distance(distinct)[which.ravel()]
         order.extend(front[np.argsort(-distance, kind='stable')].tolist())

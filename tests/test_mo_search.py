@@ -167,6 +167,48 @@ def test_rank_order_gives_ties_to_the_earlier_row():
     assert d2lhpo.rank_order(Y) == [1, 3, 5, 0, 2, 4]
 
 
+def test_rank_order_top_is_a_prefix_of_the_full_ranking():
+    rng = np.random.default_rng(3)
+    Y = np.round(rng.uniform(size=(60, 2)), 1)  # ties and many fronts
+    full = d2lhpo.rank_order(Y)
+    for top in (0, 1, 7, 20, 60):
+        ranked = d2lhpo.rank_order(Y, top)
+        assert len(ranked) >= top and ranked == full[:len(ranked)]
+
+
+class FullRankMOASHA(d2lhpo.MOASHAScheduler):
+    """The promotion form ranking every front of a rung (once per new
+    result at the rung), as it did before it ranked only the top."""
+    def promotable(self, level):
+        waiting = self.waiting[level]
+        if not waiting:
+            return None
+        if level not in self.rank:
+            rows = d2lhpo.rank_order(np.array(self.rungs[level]))
+            self.rank[level] = {self.ids[level][r]: k
+                                for k, r in enumerate(rows)}
+        rank = self.rank[level]
+        waiting.sort(key=rank.get)
+        return waiting[0] if rank[waiting[0]] < len(rank) // self.eta else None
+
+
+def test_mo_asha_promotion_ranks_only_the_top_and_decides_the_same():
+    bench = d2lhpo.TabularBenchmark(d2lhpo.MNIST1D_TABLE)
+    costs = {'log_params': np.log10(bench.num_params)}
+    runs = []
+    for cls in (d2lhpo.MOASHAScheduler, FullRankMOASHA):
+        tuner = d2lhpo.AsyncTuner(
+            cls(d2lhpo.RandomSearcher(bench.config_space, seed=1), eta=3,
+                r_min=1, r_max=27, kind='promotion'),
+            d2lhpo.SimulatedCostsBackend(bench, costs, num_workers=4,
+                                         seed=1),
+            metric=['error', 'log_params'])
+        tuner.run(max_time=60)
+        runs.append([(r['trial_id'], r['epoch']) for r in tuner.results])
+    assert runs[0] == runs[1]
+    assert max(epoch for _, epoch in runs[0]) >= 9  # promotions happened
+
+
 def test_mo_asha_rejects_an_unknown_kind():
     with pytest.raises(ValueError, match='kind'):
         d2lhpo.MOASHAScheduler(d2lhpo.RandomSearcher({'x': [1, 2]}),
