@@ -29,8 +29,9 @@ OWN_PROCESS = {'huge_grid_three_floats', 'huge_grid_one_float',
 # (one Ray at a time), not beside the pool: two Rays starting at once on a
 # busy 2-core machine can outlast Ray's own 30-s wait for its node.
 RAY_CASE = 'ray_binds_localhost'
-POOLED = ({n for n, c in fc.CASES.items() if c.isolated} | OWN_PROCESS) - {
-    RAY_CASE}
+POOLED = {n for n, c in fc.CASES.items()
+          if c.isolated and n != RAY_CASE} | OWN_PROCESS
+IN_PROCESS = set(fc.CASES) - POOLED - {RAY_CASE}
 # Timings are measured by the benchmark scripts, not asserted by unit tests
 # on a machine whose load varies (benchmarks/log_speed.py,
 # benchmarks/bo_suggest_time.py; fault_cases.py runs these cases too).
@@ -65,8 +66,7 @@ def _params(names):
             for n in names]
 
 
-@pytest.mark.parametrize('name', _params(sorted(set(fc.CASES) - POOLED
-                                                - {RAY_CASE})))
+@pytest.mark.parametrize('name', _params(sorted(IN_PROCESS)))
 def test_case(pool, name):
     outcome, detail, _ = fc.run_case(name, full=False)
     assert outcome in fc.GOOD, f'{name}: {outcome}: {detail}'
